@@ -1,0 +1,16 @@
+// Bundles src/cli.ts and every library it uses into dist/cli.js (SPEC §8):
+// the published package has no runtime dependencies.
+import { build } from "esbuild";
+
+await build({
+  entryPoints: ["src/cli.ts"],
+  outfile: "dist/cli.js",
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node22",
+  // CommonJS libraries (handlebars) call require() for Node built-ins.
+  banner: { js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);' },
+  legalComments: "linked",
+  logLevel: "warning",
+});

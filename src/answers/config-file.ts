@@ -1,0 +1,86 @@
+import { CONFIG_FILE_VERSION } from "../config/config.js";
+import { show, type Origins, type RawAnswers } from "../config/validate.js";
+import { UsageError } from "../errors.js";
+import type { FileSystem } from "../fs.js";
+
+/**
+ * Reads answers from a file in the `mcp-access.json` format. Only the shape is
+ * checked here (known keys, right nesting); values are validated with the
+ * flags' and prompts' in config/validate.ts.
+ */
+export async function readConfigFile(
+  fs: FileSystem,
+  path: string,
+): Promise<{ answers: RawAnswers; origins: Origins }> {
+  let text: string;
+  try {
+    text = await fs.readFile(path, "utf8");
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (error as Error).message;
+    throw new UsageError(`Cannot read the config file ${show(path)}: ${reason}. Give the path of an mcp-access.json file.`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`The config file ${show(path)} is not valid JSON: ${(error as Error).message}.`);
+  }
+  return parseConfigObject(data, path);
+}
+
+const TOP_LEVEL = new Set([
+  "$schema",
+  "version",
+  "name",
+  "auth",
+  "team",
+  "access",
+  "downstreams",
+  "lang",
+  "features",
+  "domain",
+  "template",
+  "accountId",
+]);
+const ACCESS_KEYS = { emails: "emails", domains: "domains", idps: "idps" } as const;
+
+export function parseConfigObject(data: unknown, path: string): { answers: RawAnswers; origins: Origins } {
+  const where = (key: string) => `${JSON.stringify(key)} in ${path}`;
+  const problems: string[] = [];
+  if (!isObject(data)) throw new UsageError(`The config file ${show(path)} must hold a JSON object.`);
+  for (const key of Object.keys(data)) {
+    if (!TOP_LEVEL.has(key)) problems.push(`${where(key)}: unknown key (known: ${[...TOP_LEVEL].join(", ")})`);
+  }
+  if (data.version !== undefined && data.version !== CONFIG_FILE_VERSION) {
+    problems.push(
+      `${where("version")}: ${show(data.version)} is not a version this generator reads (${CONFIG_FILE_VERSION}); upgrade create-mcp-access`,
+    );
+  }
+  const answers: RawAnswers = {};
+  const origins: Origins = {};
+  for (const key of ["name", "auth", "team", "downstreams", "lang", "features", "domain", "template", "accountId"] as const) {
+    if (data[key] === undefined) continue;
+    answers[key] = data[key];
+    origins[key] = where(key);
+  }
+  if (data.access !== undefined) {
+    if (!isObject(data.access)) {
+      problems.push(`${where("access")}: must be an object with "emails", "domains" and "idps" lists`);
+    } else {
+      for (const key of Object.keys(data.access)) {
+        if (!(key in ACCESS_KEYS)) problems.push(`${where(`access.${key}`)}: unknown key (known: emails, domains, idps)`);
+      }
+      for (const key of Object.keys(ACCESS_KEYS) as (keyof typeof ACCESS_KEYS)[]) {
+        if (data.access[key] === undefined) continue;
+        answers[key] = data.access[key];
+        origins[key] = where(`access.${key}`);
+      }
+    }
+  }
+  if (problems.length) throw new UsageError(`The config file ${show(path)} has problems:`, problems);
+  return { answers, origins };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

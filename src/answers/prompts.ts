@@ -1,0 +1,125 @@
+import type * as clack from "@clack/prompts";
+import type { Config } from "../config/config.js";
+import { AUTH_MODE_HINTS, AUTH_MODES, type AuthMode, IDP_TYPE_LABELS, IDP_TYPES } from "../config/options.js";
+import * as check from "../config/validate.js";
+import type { RawAnswers } from "../config/validate.js";
+import { Cancelled } from "../errors.js";
+import { DEFAULT_DIRECTORY } from "./resolve.js";
+
+/** The prompts this module uses; the CLI passes @clack/prompts, unit tests a scripted fake. */
+export type Prompter = Pick<typeof clack, "text" | "select" | "multiselect" | "confirm" | "note" | "isCancel">;
+
+/**
+ * Asks for every answer the flags and the config file left open, in the
+ * order of the issue: where, auth mode, team, who may sign in, identity
+ * providers. Each answer is checked by the same validator as its flag.
+ */
+export async function askMissing(
+  p: Prompter,
+  answers: RawAnswers,
+  directory: string | undefined,
+): Promise<{ answers: RawAnswers; directory: string }> {
+  const ask = async <T>(prompt: Promise<T>): Promise<Exclude<T, symbol>> => {
+    const value = await prompt;
+    if (p.isCancel(value)) throw new Cancelled();
+    return value as Exclude<T, symbol>;
+  };
+  const filled: RawAnswers = { ...answers };
+
+  const dir =
+    directory ??
+    (await ask(
+      p.text({
+        message: "Where should the project be created?",
+        placeholder: DEFAULT_DIRECTORY,
+        defaultValue: DEFAULT_DIRECTORY,
+        validate: (value) => (value && /[\0\n\r]/.test(value) ? "A directory name cannot contain control characters." : undefined),
+      }),
+    ));
+
+  filled.auth ??= await ask(
+    p.select<AuthMode>({
+      message: "How should MCP clients sign in?",
+      options: AUTH_MODES.map((mode) => ({ value: mode, label: mode, hint: AUTH_MODE_HINTS[mode] })),
+      initialValue: "self-hosted",
+    }),
+  );
+
+  if (filled.team === undefined) {
+    const team = await ask(
+      p.text({
+        message: "Your Access team (name or https://<team>.cloudflareaccess.com)",
+        placeholder: "acme — or leave empty to fill it in when you provision",
+        validate: explain(check.team),
+      }),
+    );
+    if (team) filled.team = team;
+  }
+
+  if (filled.emails === undefined && filled.domains === undefined) {
+    const who = await ask(
+      p.text({
+        message: "Who may sign in? Emails and @domains, comma-separated",
+        placeholder: "ada@example.com, @example.com — or leave empty to decide later",
+        validate: explain((value) => splitWho(String(value))),
+      }),
+    );
+    Object.assign(filled, splitWho(who ?? ""));
+  }
+
+  if (filled.idps === undefined) {
+    filled.idps = await ask(
+      p.multiselect<string>({
+        message: "Identity providers allowed to sign in (none selected: every one your account has)",
+        options: IDP_TYPES.map((type) => ({ value: type, label: IDP_TYPE_LABELS[type] })),
+        required: false,
+      }),
+    );
+  }
+
+  return { answers: filled, directory: dir };
+}
+
+/** Shows the validated Config and asks to go on; "no" cancels like Ctrl-C. */
+export async function confirmSummary(p: Prompter, config: Config, directory: string): Promise<void> {
+  p.note(summarise(config, directory), "Your MCP server");
+  const go = await p.confirm({ message: "Create the project?", initialValue: true });
+  if (p.isCancel(go) || !go) throw new Cancelled();
+}
+
+export function summarise(config: Config, directory: string): string {
+  const who = [...config.access.emails, ...config.access.domains.map((domain) => `@${domain}`)];
+  return [
+    `directory  ${directory}`,
+    `worker     ${config.name}`,
+    `auth       ${config.auth}`,
+    `team       ${config.team ?? "(set later, when you provision)"}`,
+    `sign-in    ${who.length ? who.join(", ") : "(nobody yet: add emails or domains before you provision)"}`,
+    `idps       ${config.access.idps.length ? config.access.idps.join(", ") : "every identity provider of the account"}`,
+  ].join("\n");
+}
+
+/** "ada@example.com, @example.com, example.org" → emails and domains, each validated. */
+export function splitWho(text: string): Pick<RawAnswers, "emails" | "domains"> {
+  const items = text
+    .split(",")
+    .map((item) => item.trim())
+    .filter(Boolean);
+  const emails = items.filter((item) => item.indexOf("@") > 0);
+  const domains = items.filter((item) => item.indexOf("@") <= 0);
+  return { emails: check.emails(emails), domains: check.emailDomains(domains) };
+}
+
+/** Adapts a validator to clack: empty input is fine here (it means "later"), else the validator's message. */
+function explain(validator: (value: unknown) => unknown) {
+  return (value: string | undefined): string | undefined => {
+    if (!value?.trim()) return undefined;
+    try {
+      validator(value);
+      return undefined;
+    } catch (error) {
+      if (error instanceof check.InvalidValue) return error.message;
+      throw error;
+    }
+  };
+}

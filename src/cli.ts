@@ -1,0 +1,70 @@
+import * as fsp from "node:fs/promises";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import * as clack from "@clack/prompts";
+import { parseArgv } from "./answers/args.js";
+import { create } from "./commands/create.js";
+import { assertAvailable } from "./config/availability.js";
+import { ExitCode, isExpected } from "./errors.js";
+import type { FileSystem } from "./fs.js";
+import { helpText } from "./help.js";
+import { packageRoot, packageVersion } from "./package-root.js";
+import { loadTemplates } from "./render/templates.js";
+import { exec } from "./steps/exec.js";
+import { clackUi, plainUi } from "./ui.js";
+
+/**
+ * The CLI entry: argv in, exit code out. Expected errors become their exit
+ * code and a message; anything else is a bug, reported with its stack.
+ */
+export async function main(argv: string[] = process.argv.slice(2)): Promise<number> {
+  const env = process.env;
+  // Decided once, before any prompt exists: with no TTY clack would wait forever (SPEC §3.3).
+  const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY && !env.CI);
+  const ui = interactive ? clackUi() : plainUi((text) => process.stdout.write(text), (text) => process.stderr.write(text));
+  const root = packageRoot();
+  const version = packageVersion(root);
+
+  let created: string | undefined;
+  const removeCreated = () => {
+    if (created) rmSync(created, { recursive: true, force: true });
+    process.exit(ExitCode.cancelled);
+  };
+  process.once("SIGINT", removeCreated);
+  try {
+    const args = parseArgv(argv, env);
+    if (args.help) return print(helpText(version));
+    if (args.version) return print(`${version}\n`);
+    assertAvailable(args.command, undefined, args.options);
+    if (interactive) ui.intro("create-mcp-access");
+    await create(args, {
+      cwd: process.cwd(),
+      env,
+      fs: fsp as unknown as FileSystem,
+      exec,
+      ui,
+      prompter: interactive ? clack : undefined,
+      loadTemplates: () => loadTemplates(fsp as unknown as FileSystem, join(root, "templates"), join(root, "schema", "mcp-access.schema.json")),
+      generatorVersion: version,
+      onCreated: (target) => (created = target),
+    });
+    return ExitCode.ok;
+  } catch (error) {
+    if (!isExpected(error)) throw error;
+    if (error.exitCode === ExitCode.cancelled) {
+      if (created) rmSync(created, { recursive: true, force: true });
+      if (interactive) clack.cancel("Cancelled: nothing was created.");
+      else process.stderr.write("Cancelled: nothing was created.\n");
+    } else {
+      ui.error(error.message, "details" in error ? error.details : []);
+    }
+    return error.exitCode;
+  } finally {
+    process.off("SIGINT", removeCreated);
+  }
+}
+
+function print(text: string): number {
+  process.stdout.write(text);
+  return ExitCode.ok;
+}

@@ -1,0 +1,108 @@
+import { resolve } from "node:path";
+import type { ParsedArgs } from "../answers/args.js";
+import { readConfigFile } from "../answers/config-file.js";
+import { askMissing, confirmSummary, type Prompter } from "../answers/prompts.js";
+import { merge, requireAnswers, withDefaults, type Layer } from "../answers/resolve.js";
+import { writeProject, checkTarget } from "../apply/write.js";
+import { assertAvailable } from "../config/availability.js";
+import type { Config } from "../config/config.js";
+import { PACKAGE_MANAGERS, type PackageManager } from "../config/options.js";
+import { choice, InvalidValue, validateAnswers } from "../config/validate.js";
+import { UsageError } from "../errors.js";
+import type { FileSystem } from "../fs.js";
+import { render } from "../render/render.js";
+import type { TemplateSet } from "../render/templates.js";
+import type { Exec } from "../steps/exec.js";
+import { initialiseGit } from "../steps/git.js";
+import { installDependencies } from "../steps/install.js";
+import { detectPackageManager, runScript } from "../steps/package-manager.js";
+import type { Ui } from "../ui.js";
+
+/** Everything `create` touches, passed in: the real things in the CLI, memfs and fakes in unit tests. */
+export interface CreateContext {
+  cwd: string;
+  env: Record<string, string | undefined>;
+  fs: FileSystem;
+  exec: Exec;
+  ui: Ui;
+  /** Set when stdin and stdout are terminals and CI is unset (SPEC §3.3). */
+  prompter?: Prompter;
+  loadTemplates: () => Promise<TemplateSet>;
+  generatorVersion: string;
+  /** Called with the target once it exists, so Ctrl-C during install can remove what this run created. */
+  onCreated?: (target: string) => void;
+}
+
+export async function create(args: ParsedArgs, ctx: CreateContext): Promise<void> {
+  const { options } = args;
+  for (const note of args.notes) ctx.ui.warn(note);
+  // Run options are checked before any prompt, like answers from flags.
+  assertAvailable("create", undefined, options);
+  const pm = packageManager(options.pm, ctx.env);
+
+  const fromFile: Layer = options.configFile ? await readConfigFile(ctx.fs, resolve(ctx.cwd, options.configFile)) : { answers: {}, origins: {} };
+  const given = merge(fromFile, { answers: args.answers, origins: args.origins });
+
+  // Validate what was given before asking anything, so a bad flag is reported at once.
+  validatePartial(given);
+
+  let { answers } = given;
+  let directory = args.directory;
+  if (ctx.prompter) ({ answers, directory } = await askMissing(ctx.prompter, answers, directory));
+  else if (!options.yes) requireAnswers(answers, directory);
+  ({ answers, directory } = withDefaults(answers, directory, ctx.cwd));
+
+  const config = validateAnswers(answers, given.origins);
+  assertAvailable("create", config, options);
+  const target = resolve(ctx.cwd, directory);
+  const state = await checkTarget(ctx.fs, target, options.force);
+  if (ctx.prompter) await confirmSummary(ctx.prompter, config, directory);
+
+  const files = render(config, await ctx.loadTemplates(), { generatorVersion: ctx.generatorVersion });
+  if (options.dryRun) {
+    ctx.ui.info(`Would write ${files.size} files to ${target}${state === "missing" ? "" : " (existing directory)"}:`);
+    for (const [path, text] of files) ctx.ui.info(`  ${path}  (${Buffer.byteLength(text)} bytes)`);
+    ctx.ui.info("Nothing was written (--dry-run).");
+    return;
+  }
+
+  const written = await writeProject(ctx.fs, target, files);
+  if (state === "missing") ctx.onCreated?.(target);
+  ctx.ui.success(`Wrote ${files.size} files to ${target}`);
+  if (written.replaced.length) ctx.ui.warn(`Replaced existing files (--force): ${written.replaced.join(", ")}`);
+
+  if (options.install) await ctx.ui.step(`Installing dependencies with ${pm}`, () => installDependencies(ctx.exec, pm, target));
+  if (options.git) {
+    const outcome = await initialiseGit(ctx.exec, target);
+    const said = {
+      committed: "Created a git repository with a first commit.",
+      initialised: "Created a git repository (no commit: set git's user.name and user.email, then commit).",
+      "no-git": "git is not installed: no repository created.",
+      "inside-repository": "The project is inside a git repository already: nothing committed.",
+    }[outcome];
+    ctx.ui.info(said);
+  }
+  ctx.ui.outro(nextSteps(config, directory, pm, options.install));
+}
+
+function packageManager(flag: string | undefined, env: Record<string, string | undefined>): PackageManager {
+  if (flag === undefined) return detectPackageManager(env.npm_config_user_agent);
+  try {
+    return choice(PACKAGE_MANAGERS)(flag);
+  } catch (error) {
+    throw new UsageError(`--pm: ${(error as InvalidValue).message}`);
+  }
+}
+
+/** Reports invalid given answers before prompting; missing ones are fine at this point. */
+function validatePartial(layer: Layer): void {
+  validateAnswers({ name: "placeholder", auth: "self-hosted", ...layer.answers }, layer.origins);
+}
+
+function nextSteps(config: Config, directory: string, pm: PackageManager, installed: boolean): string {
+  const steps = [`cd ${directory}`];
+  if (!installed) steps.push(`${pm} install`);
+  steps.push(`${runScript(pm, "dev")}      # local server + Access emulator, no account needed`);
+  steps.push(`${runScript(pm, "deploy")}   # after setting TEAM_DOMAIN and POLICY_AUD (see README.md)`);
+  return `Next steps:\n  ${steps.join("\n  ")}\n\nYour MCP server ${config.name} is ready. README.md says how to connect Claude, Cursor, VS Code and MCP Inspector.`;
+}

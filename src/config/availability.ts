@@ -1,0 +1,33 @@
+import type { Command, RunOptions } from "../answers/args.js";
+import { UsageError } from "../errors.js";
+import type { Config } from "./config.js";
+
+/**
+ * Options the CLI already parses and validates, whose behaviour is still
+ * being built. Each says so with exit 2 rather than being silently ignored.
+ * An entry goes away when its feature lands.
+ */
+const NOT_YET: { applies: (command: Command, config: Config | undefined, options: RunOptions) => boolean; what: string; instead: string }[] = [
+  { applies: (command) => command === "regenerate", what: "The regenerate command", instead: "re-run create into a new directory" },
+  { applies: (command) => command === "provision", what: "The provision command", instead: "follow the project's README to set up Access by hand" },
+  { applies: (_, config) => config?.auth === "saas", what: "--auth saas", instead: "use --auth self-hosted (recommended)" },
+  { applies: (_, config) => !!config?.downstreams.length, what: "--downstream", instead: "leave it out for now" },
+  { applies: (_, config) => config?.lang === "js", what: "--lang js", instead: "use --lang ts" },
+  { applies: (_, config) => !!config?.features.length, what: "--features other than none", instead: "use --features none" },
+  { applies: (_, config) => config?.domain !== undefined, what: "--domain", instead: "leave it out (the Worker serves on workers.dev)" },
+  { applies: (_, config) => config?.template !== undefined, what: "--template", instead: "leave it out to use the bundled templates" },
+  { applies: (_, __, options) => options.provision === true, what: "--provision", instead: "leave it out (or pass --no-provision)" },
+  { applies: (_, __, options) => options.deploy === true, what: "--deploy", instead: "leave it out and run npm run deploy in the project" },
+];
+
+export function notYetAvailable(command: Command, config: Config | undefined, options: RunOptions): string[] {
+  return NOT_YET.filter((entry) => entry.applies(command, config, options)).map(
+    (entry) => `${entry.what} is not available yet in create-mcp-access; ${entry.instead}.`,
+  );
+}
+
+export function assertAvailable(command: Command, config: Config | undefined, options: RunOptions): void {
+  const missing = notYetAvailable(command, config, options);
+  if (missing.length === 1) throw new UsageError(missing[0]!);
+  if (missing.length) throw new UsageError("Some options are not available yet:", missing);
+}

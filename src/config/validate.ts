@@ -1,0 +1,325 @@
+import { UsageError } from "../errors.js";
+import type { Config, Downstream } from "./config.js";
+import {
+  AUTH_MODES,
+  type AuthMode,
+  FEATURES,
+  type Feature,
+  IDP_TYPES,
+  LANGUAGES,
+  type Language,
+} from "./options.js";
+
+/**
+ * One place that turns untrusted answers into a Config. Every rule lives here
+ * and is shared by flags, the config file and the prompts, so the same input
+ * gets the same verdict and the same message wherever it came from.
+ *
+ * Validators return the normalised value or throw an InvalidValue whose
+ * message says what is wrong and what to do; `validateAnswers` collects them
+ * all, so a user fixes every problem in one go.
+ */
+
+export class InvalidValue extends Error {}
+
+const fail = (message: string): never => {
+  throw new InvalidValue(message);
+};
+
+/** Printable form of a value in a message: quoted, control characters made visible, bounded. */
+export function show(value: unknown): string {
+  const text = typeof value === "string" ? value : JSON.stringify(value) ?? String(value);
+  const shown = JSON.stringify(text.length > 80 ? `${text.slice(0, 77)}...` : text);
+  return shown;
+}
+
+function requireString(value: unknown): string {
+  if (typeof value !== "string") fail(`expected a string, got ${show(value)}`);
+  return value as string;
+}
+
+function requireList(value: unknown): unknown[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) fail(`expected a list, got ${show(value)}`);
+  return value as unknown[];
+}
+
+// A DNS label: the Worker name becomes `<name>.<subdomain>.workers.dev`.
+const WORKER_NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** Turns a directory name into a Worker name, or returns undefined when nothing usable is left. */
+export function normaliseWorkerName(raw: string): string | undefined {
+  const name = raw
+    .normalize("NFKD")
+    .replace(/[\u0300-\u036f]/g, "") // "Ünïcode" → "Unicode": keep letters, drop their accents
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+/, "")
+    .slice(0, 63)
+    .replace(/-+$/, "");
+  return name === "" ? undefined : name;
+}
+
+export function workerName(value: unknown): string {
+  const name = requireString(value);
+  if (WORKER_NAME.test(name)) return name;
+  const suggestion = normaliseWorkerName(name);
+  return fail(
+    `${show(name)} is not a valid Worker name: use 1–63 lowercase letters, digits and dashes, not starting or ending with a dash` +
+      (suggestion ? ` (for example ${show(suggestion)})` : ""),
+  );
+}
+
+export function choice<T extends string>(allowed: readonly T[]) {
+  return (value: unknown): T => {
+    const text = requireString(value);
+    if ((allowed as readonly string[]).includes(text)) return text as T;
+    return fail(`${show(text)} is not one of: ${allowed.join(", ")}`);
+  };
+}
+
+export const authMode: (value: unknown) => AuthMode = choice(AUTH_MODES);
+export const language: (value: unknown) => Language = choice(LANGUAGES);
+
+const TEAM_NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const TEAM_URL = /^https:\/\/([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)\.cloudflareaccess\.com\/?$/;
+
+/** `acme` or `https://acme.cloudflareaccess.com` → the full team URL, without a trailing slash. */
+export function team(value: unknown): string {
+  const text = requireString(value).trim().toLowerCase();
+  const name = TEAM_NAME.test(text) ? text : TEAM_URL.exec(text)?.[1];
+  if (name) return `https://${name}.cloudflareaccess.com`;
+  return fail(
+    `${show(value)} is not an Access team: give the team name (like "acme") or its URL (like "https://acme.cloudflareaccess.com"); ` +
+      "it is shown in Zero Trust under Settings → Custom Pages → Team domain",
+  );
+}
+
+const LABEL = "[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?";
+const HOSTNAME = new RegExp(`^(?=.{1,253}$)${LABEL}(?:\\.${LABEL})+$`);
+
+/** A public hostname with at least two labels (`example.com`, `mcp.example.com`). */
+export function hostname(value: unknown): string {
+  const text = requireString(value).trim().toLowerCase();
+  if (HOSTNAME.test(text) && !/^[0-9.]+$/.test(text)) return text;
+  return fail(`${show(value)} is not a hostname: give a name like "mcp.example.com", without "https://" or a path`);
+}
+
+/** An email domain; a leading `@` is accepted and dropped. */
+export function emailDomain(value: unknown): string {
+  const text = requireString(value).trim();
+  try {
+    return hostname(text.startsWith("@") ? text.slice(1) : text);
+  } catch {
+    return fail(`${show(value)} is not an email domain: give a domain like "example.com"`);
+  }
+}
+
+// Deliberately simple: what Access accepts is an address with one @ and a real domain.
+const EMAIL_LOCAL = /^[a-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}$/i;
+
+export function email(value: unknown): string {
+  const text = requireString(value).trim();
+  const at = text.lastIndexOf("@");
+  const local = text.slice(0, at);
+  const domain = text.slice(at + 1).toLowerCase();
+  if (at > 0 && EMAIL_LOCAL.test(local) && HOSTNAME.test(domain)) return `${local}@${domain}`;
+  return fail(`${show(value)} is not an email address: give one like "ada@example.com"`);
+}
+
+// Ids Access gives identity providers are UUIDs; a type is one of IDP_TYPES.
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function idp(value: unknown): string {
+  const text = requireString(value).trim();
+  if ((IDP_TYPES as readonly string[]).includes(text) || UUID.test(text)) return text;
+  const sameCase = IDP_TYPES.find((type) => type.toLowerCase() === text.toLowerCase());
+  if (sameCase) return sameCase;
+  return fail(`${show(value)} is neither an identity provider id (a UUID) nor a type: ${IDP_TYPES.join(", ")}`);
+}
+
+const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+export function isLoopbackHost(host: string): boolean {
+  return LOOPBACK_HOSTS.has(host) || /^127(?:\.\d{1,3}){3}$/.test(host);
+}
+
+/** `https://…`, or `http://` on loopback; no credentials, query or fragment. Returned without a trailing slash. */
+export function appUrl(value: unknown): string {
+  const text = requireString(value).trim();
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return fail(`${show(value)} is not a URL: give one like "https://wiki.example.com/api"`);
+  }
+  const loopback = isLoopbackHost(url.hostname);
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback)) {
+    fail(`${show(value)} must use https:// (http:// is allowed only on localhost, for local development)`);
+  }
+  if (url.username || url.password) fail(`${show(value)} must not contain a user name or password`);
+  if (url.search || url.hash) fail(`${show(value)} must not have a query or fragment: give the app's base URL`);
+  if (!loopback) hostname(url.hostname);
+  return url.href.replace(/\/+$/, "");
+}
+
+// Becomes part of a tool name (`call_<name>`) and of generated identifiers.
+const DOWNSTREAM_NAME = /^[a-z][a-z0-9_]{0,39}$/;
+
+export function downstream(value: unknown): Downstream {
+  let name: unknown;
+  let url: unknown;
+  if (typeof value === "string") {
+    const eq = value.indexOf("=");
+    if (eq < 0) fail(`${show(value)} is not of the form name=url (like "wiki=https://wiki.example.com/api")`);
+    name = value.slice(0, eq).trim();
+    url = value.slice(eq + 1);
+  } else if (value && typeof value === "object" && !Array.isArray(value)) {
+    ({ name, url } = value as Record<string, unknown>);
+    const extra = Object.keys(value).filter((key) => key !== "name" && key !== "url");
+    if (extra.length) fail(`unknown key ${show(extra[0])} in a downstream app: only "name" and "url" are allowed`);
+  } else {
+    fail(`${show(value)} is not a downstream app: give name=url, or {"name": …, "url": …} in a config file`);
+  }
+  if (typeof name !== "string" || !DOWNSTREAM_NAME.test(name)) {
+    fail(
+      `downstream name ${show(name)} must start with a lowercase letter and use only lowercase letters, digits and _ (at most 40), ` +
+        "because it becomes the tool name call_<name>",
+    );
+  }
+  return { name: name as string, url: appUrl(url) };
+}
+
+const ACCOUNT_ID = /^[0-9a-f]{32}$/;
+
+export function accountId(value: unknown): string {
+  const text = requireString(value).trim().toLowerCase();
+  if (ACCOUNT_ID.test(text)) return text;
+  return fail(`${show(value)} is not a Cloudflare account id (32 hexadecimal characters, shown in the dashboard's URL)`);
+}
+
+export function templateSource(value: unknown): string {
+  const text = requireString(value).trim();
+  if (text !== "" && !/[\s\0]/.test(text)) return text;
+  return fail(`${show(value)} is not a template source: give one like "gh:org/repo/path" or a tarball URL`);
+}
+
+/** `none`, or a list of features (a comma list from the CLI, an array from a file). */
+export function features(value: unknown): Feature[] {
+  const items = typeof value === "string" ? value.split(",").map((item) => item.trim()) : requireList(value);
+  if (items.length === 1 && items[0] === "none") return [];
+  const parsed = items.map((item) => {
+    if (item === "none") fail(`"none" cannot be combined with other features`);
+    return choice(FEATURES)(item);
+  });
+  return FEATURES.filter((feature) => parsed.includes(feature));
+}
+
+/** Applies `check` to each item, rejects duplicates (by `key`), keeps the order given. */
+function listOf<T>(check: (value: unknown) => T, key: (item: T) => string = String) {
+  return (value: unknown): T[] => {
+    const items = requireList(value).map(check);
+    const seen = new Set<string>();
+    for (const item of items) {
+      if (seen.has(key(item))) fail(`${show(key(item))} is given twice`);
+      seen.add(key(item));
+    }
+    return items;
+  };
+}
+
+export const emails: (value: unknown) => string[] = listOf(email, (item) => item.toLowerCase());
+export const emailDomains: (value: unknown) => string[] = listOf(emailDomain);
+export const idps: (value: unknown) => string[] = listOf(idp);
+export const downstreams: (value: unknown) => Downstream[] = listOf(downstream, (item) => item.name);
+
+/** Raw answers: anything may be missing or of the wrong type until validated. */
+export interface RawAnswers {
+  name?: unknown;
+  auth?: unknown;
+  team?: unknown;
+  emails?: unknown;
+  domains?: unknown;
+  idps?: unknown;
+  downstreams?: unknown;
+  lang?: unknown;
+  features?: unknown;
+  domain?: unknown;
+  template?: unknown;
+  accountId?: unknown;
+}
+export type AnswerField = keyof RawAnswers;
+
+/** Where each answer came from, to name it in an error: `--team`, `"team" in ./cfg.json`, … */
+export type Origins = Partial<Record<AnswerField, string>>;
+
+export const FLAG_OF: Record<AnswerField, string> = {
+  name: "--name",
+  auth: "--auth",
+  team: "--team",
+  emails: "--allow-email",
+  domains: "--allow-domain",
+  idps: "--idp",
+  downstreams: "--downstream",
+  lang: "--lang",
+  features: "--features",
+  domain: "--domain",
+  template: "--template",
+  accountId: "--account-id",
+};
+
+const VALIDATORS: { [K in AnswerField]-?: (value: unknown) => unknown } = {
+  name: workerName,
+  auth: authMode,
+  team,
+  emails,
+  domains: emailDomains,
+  idps,
+  downstreams,
+  lang: language,
+  features,
+  domain: hostname,
+  template: templateSource,
+  accountId,
+};
+
+/**
+ * Validates complete answers (defaults already applied) into a Config.
+ * Throws one UsageError listing every problem, each naming where the value came from.
+ */
+export function validateAnswers(answers: RawAnswers, origins: Origins = {}): Config {
+  const problems: string[] = [];
+  const valid: Record<string, unknown> = {};
+  for (const field of Object.keys(VALIDATORS) as AnswerField[]) {
+    const value = answers[field];
+    if (value === undefined) continue;
+    try {
+      valid[field] = VALIDATORS[field](value);
+    } catch (error) {
+      if (!(error instanceof InvalidValue)) throw error;
+      problems.push(`${origins[field] ?? FLAG_OF[field]}: ${error.message}`);
+    }
+  }
+  for (const field of ["name", "auth"] as const) {
+    if (answers[field] === undefined) problems.push(`${FLAG_OF[field]}: missing`);
+  }
+  if (problems.length) {
+    throw new UsageError(problems.length === 1 ? "Invalid input:" : `Invalid input (${problems.length} problems):`, problems);
+  }
+  return {
+    name: valid.name as string,
+    auth: valid.auth as AuthMode,
+    ...(valid.team ? { team: valid.team as string } : {}),
+    access: {
+      emails: (valid.emails as string[]) ?? [],
+      domains: (valid.domains as string[]) ?? [],
+      idps: (valid.idps as string[]) ?? [],
+    },
+    downstreams: (valid.downstreams as Downstream[]) ?? [],
+    lang: (valid.lang as Language) ?? "ts",
+    features: (valid.features as Feature[]) ?? [],
+    ...(valid.domain ? { domain: valid.domain as string } : {}),
+    ...(valid.template ? { template: valid.template as string } : {}),
+    ...(valid.accountId ? { accountId: valid.accountId as string } : {}),
+  };
+}

@@ -1,0 +1,50 @@
+import { AUTH_MODES, FEATURES, IDP_TYPES, LANGUAGES, PACKAGE_MANAGERS } from "./config/options.js";
+
+export function helpText(version: string): string {
+  return `create-mcp-access ${version}
+Scaffold a remote MCP server on Cloudflare Workers, protected by Cloudflare Access.
+
+Usage
+  npm create mcp-access@latest [dir] -- [options]
+  create-mcp-access [dir] [options]          create a project
+  create-mcp-access regenerate [options]     re-render the project in this directory
+  create-mcp-access provision [options]      set up Access, KV, secrets and deploy for this project
+
+Project
+  --auth <${AUTH_MODES.join("|")}>      who does OAuth for MCP clients (default self-hosted)
+  --name <name>                   Worker name (default: the directory's name)
+  --team <name|url>               Access team: acme or https://acme.cloudflareaccess.com
+  --idp <id|type>                 identity provider allowed to sign in (repeatable); a type is one of
+                                  ${IDP_TYPES.join(", ")}
+  --allow-email <email>           allow this email (repeatable)
+  --allow-domain <domain>         allow emails ending in @domain (repeatable)
+  --downstream <name>=<url>       an Access-protected app the server may call for the user (repeatable)
+  --lang <${LANGUAGES.join("|")}>                  language of the project (default ts)
+  --features <list>               comma list of ${FEATURES.join(", ")}; or none
+  --domain <host>                 serve on a custom domain instead of workers.dev
+  --template <source>             render from another template source (gh:org/repo/path, tarball URL)
+  --config <file>                 read answers from a JSON file in the mcp-access.json format;
+                                  options given on the command line override it
+
+Cloudflare
+  --provision, --no-provision     set up the Cloudflare side after rendering (default: ask; no without a terminal)
+  --deploy, --no-deploy           include the first deploy in those steps
+  --account-id <id>               Cloudflare account (else CLOUDFLARE_ACCOUNT_ID, else the token's only account)
+
+Run
+  --pm <${PACKAGE_MANAGERS.join("|")}>     package manager (default: the one that ran this command)
+  --no-install                    do not install dependencies
+  --no-git                        do not create a git repository
+  --dry-run                       show what would be written; write nothing
+  --force                         write into a non-empty directory (same-name files are replaced, none deleted)
+  -y, --yes                       accept the default for every question not answered by an option
+  -h, --help                      show this help
+  -v, --version                   show the version
+
+Without a terminal (or with CI set) nothing is asked: give every answer as an option or in --config,
+or add --yes to accept the defaults. With npm, put -- before the options, or npm keeps them.
+
+Exit codes
+  0 done   1 failed at run time   2 invalid input   3 regeneration left conflicts   130 cancelled
+`;
+}

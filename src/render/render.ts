@@ -1,0 +1,92 @@
+import Handlebars from "handlebars";
+import { parse as parseJsonc, printParseErrorCode, type ParseError } from "jsonc-parser";
+import { CONFIG_FILE_NAME, CONFIG_SCHEMA_PATH, type Config, toConfigFile } from "../config/config.js";
+import { jsonLiteral, markdownCode, markdownText } from "./escape.js";
+import type { ManifestEntry, TemplateSet } from "./templates.js";
+import { tidy } from "./tidy.js";
+
+/** The files of a project: path → contents. */
+export type FileMap = Map<string, string>;
+
+export interface RenderMeta {
+  generatorVersion: string;
+}
+
+/** Placeholder values the generated Worker recognises as "not configured" and refuses to run with. */
+export const PLACEHOLDER_TEAM_DOMAIN = "https://<your-team>.cloudflareaccess.com";
+export const PLACEHOLDER_POLICY_AUD = "<your-access-app-aud>";
+
+/**
+ * Config → files. Pure: no I/O, same input → same output. Every file that is
+ * JSON or JSONC is parsed before it is returned, so a template bug or an
+ * escaping gap fails here, not in the user's project.
+ */
+export function render(config: Config, templates: TemplateSet, meta: RenderMeta): FileMap {
+  const handlebars = Handlebars.create();
+  handlebars.registerHelper({
+    json: (value: unknown) => jsonLiteral(value),
+    md: (value: unknown) => markdownText(value),
+    code: (value: unknown) => markdownCode(value),
+    eq: (a: unknown, b: unknown) => a === b,
+  });
+  const view = viewOf(config, meta);
+  const files: FileMap = new Map();
+  for (const entry of templates.files) {
+    if (!included(entry, config)) continue;
+    const source = templates.sources.get(entry.template);
+    if (source === undefined) throw new Error(`template ${entry.template} is listed but was not loaded`);
+    const text = entry.raw ? source : tidy(handlebars.compile(source, { strict: true, noEscape: true })(view));
+    files.set(entry.path, text);
+  }
+  files.set(CONFIG_FILE_NAME, `${JSON.stringify(toConfigFile(config), null, 2)}\n`);
+  files.set(CONFIG_SCHEMA_PATH, templates.schema);
+  for (const [path, text] of files) assertParses(path, text);
+  return files;
+}
+
+function included(entry: ManifestEntry, config: Config): boolean {
+  const when = entry.when ?? {};
+  return (
+    (when.auth === undefined || when.auth === config.auth) &&
+    (when.lang === undefined || when.lang === config.lang) &&
+    (when.feature === undefined || config.features.includes(when.feature))
+  );
+}
+
+/**
+ * What templates see. Every key is always present (Handlebars runs in strict
+ * mode, so a misspelt name is an error, not an empty string).
+ */
+function viewOf(config: Config, meta: RenderMeta) {
+  const host = config.domain ?? `${config.name}.<your-subdomain>.workers.dev`;
+  return {
+    name: config.name,
+    auth: config.auth,
+    selfHosted: config.auth === "self-hosted",
+    saas: config.auth === "saas",
+    teamDomain: config.team ?? PLACEHOLDER_TEAM_DOMAIN,
+    teamKnown: config.team !== undefined,
+    policyAud: PLACEHOLDER_POLICY_AUD,
+    access: config.access,
+    downstreams: config.downstreams,
+    ts: config.lang === "ts",
+    js: config.lang === "js",
+    features: Object.fromEntries(["tests", "ci", "lint", "examples"].map((f) => [f, config.features.includes(f as never)])),
+    domain: config.domain ?? null,
+    host,
+    mcpUrl: `https://${host}/mcp`,
+    generatorVersion: meta.generatorVersion,
+  };
+}
+
+function assertParses(path: string, text: string): void {
+  if (path.endsWith(".json") && !path.startsWith("tsconfig")) {
+    JSON.parse(text);
+  } else if (path.endsWith(".jsonc") || path.startsWith("tsconfig")) {
+    const errors: ParseError[] = [];
+    parseJsonc(text, errors, { allowTrailingComma: false });
+    if (errors.length) {
+      throw new Error(`rendered ${path} is not valid JSONC: ${printParseErrorCode(errors[0]!.error)} at offset ${errors[0]!.offset}`);
+    }
+  }
+}

@@ -1,0 +1,38 @@
+import { join } from "node:path";
+import type { AuthMode, Feature, Language } from "../config/options.js";
+import type { FileSystem } from "../fs.js";
+
+/**
+ * A template set: `manifest.json` lists every file a project can have, the
+ * template it comes from and when it is included. Nothing outside the
+ * manifest is rendered, so a template folder can hold notes and fixtures.
+ */
+export interface ManifestEntry {
+  /** Path in the generated project, `/`-separated. */
+  path: string;
+  /** Template file, relative to the template folder. */
+  template: string;
+  /** Included only when every given key matches the config. */
+  when?: { auth?: AuthMode; lang?: Language; feature?: Feature };
+  /** Copied as it is, not run through Handlebars (code full of braces, binary-safe text). */
+  raw?: boolean;
+}
+
+export interface TemplateSet {
+  files: ManifestEntry[];
+  /** Template path → its text. */
+  sources: Map<string, string>;
+  /** The mcp-access.json schema, copied into every project. */
+  schema: string;
+}
+
+export async function loadTemplates(fs: FileSystem, templatesDir: string, schemaPath: string): Promise<TemplateSet> {
+  const manifest = JSON.parse(await fs.readFile(join(templatesDir, "manifest.json"), "utf8")) as { files: ManifestEntry[] };
+  const sources = new Map<string, string>();
+  await Promise.all(
+    manifest.files.map(async (entry) => {
+      sources.set(entry.template, await fs.readFile(join(templatesDir, entry.template), "utf8"));
+    }),
+  );
+  return { files: manifest.files, sources, schema: await fs.readFile(schemaPath, "utf8") };
+}

@@ -1,0 +1,161 @@
+import { describe, expect, it } from "vitest";
+import * as check from "../../src/config/validate.js";
+import { UsageError } from "../../src/errors.js";
+
+const rejects = (validator: (value: unknown) => unknown, value: unknown, message: RegExp) =>
+  expect(() => validator(value)).toThrow(message);
+
+describe("worker names", () => {
+  it.each(["a", "my-server", "x1", "a".repeat(63)])("accepts %s", (name) => {
+    expect(check.workerName(name)).toBe(name);
+  });
+  it.each([
+    ["My-Server", /"my-server"/],
+    ["-lead", /not starting or ending with a dash/],
+    ["trail-", /"trail"/],
+    ["a".repeat(64), /1–63/],
+    ["has space", /"has-space"/],
+    ["", /not a valid Worker name/],
+  ])("rejects %j and suggests a fix", (name, message) => rejects(check.workerName, name, message));
+
+  it.each([
+    ["My Server!", "my-server"],
+    ["__weird__name__", "weird-name"],
+    ["Ünïcode Dir", "unicode-dir"],
+    ["a".repeat(80), "a".repeat(63)],
+  ])("normalises the directory name %j to %j", (dir, name) => {
+    expect(check.normaliseWorkerName(dir)).toBe(name);
+  });
+  it("gives up on a directory name with nothing usable", () => {
+    expect(check.normaliseWorkerName("日本語")).toBeUndefined();
+  });
+});
+
+describe("team", () => {
+  it.each([
+    ["acme", "https://acme.cloudflareaccess.com"],
+    ["ACME", "https://acme.cloudflareaccess.com"],
+    ["https://acme.cloudflareaccess.com", "https://acme.cloudflareaccess.com"],
+    ["https://acme-corp.cloudflareaccess.com/", "https://acme-corp.cloudflareaccess.com"],
+  ])("%s → %s", (input, url) => expect(check.team(input)).toBe(url));
+  it.each([
+    "http://acme.cloudflareaccess.com",
+    "https://acme.example.com",
+    "acme.cloudflareaccess.com",
+    "https://acme.cloudflareaccess.com/path",
+    "https://evil.com/.cloudflareaccess.com",
+    "ac me",
+    "",
+  ])("rejects %j", (input) => rejects(check.team, input, /is not an Access team/));
+});
+
+describe("emails and domains", () => {
+  it("accepts and lower-cases the domain of an email", () => {
+    expect(check.email("Ada@Example.COM")).toBe("Ada@example.com");
+  });
+  it("trims surrounding white space", () => expect(check.email(" ada@example.com\n")).toBe("ada@example.com"));
+  it.each(["ada", "@example.com", "ada@localhost", "ada@@example.com", "a b@example.com", 'x"@example.com', "a\nb@example.com"])(
+    "rejects the email %j",
+    (value) => rejects(check.email, value, /is not an email address/),
+  );
+  it("accepts a domain with or without @", () => {
+    expect(check.emailDomains(["@Example.com", "corp.example.org"])).toEqual(["example.com", "corp.example.org"]);
+  });
+  it.each(["example", "https://example.com", "exa mple.com", "1.2.3.4", "-bad.com"])("rejects the domain %j", (value) =>
+    rejects(check.emailDomain, value, /is not an email domain/),
+  );
+  it("rejects duplicates", () => {
+    rejects(check.emails, ["a@example.com", "A@example.com"], /given twice/);
+  });
+});
+
+describe("identity providers", () => {
+  it("accepts types (any case) and UUIDs", () => {
+    expect(check.idps(["github", "AZUREAD", "0f8c6b6e-3c1a-4c55-9b8e-6a1f1e2d3c4b"])).toEqual([
+      "github",
+      "azureAD",
+      "0f8c6b6e-3c1a-4c55-9b8e-6a1f1e2d3c4b",
+    ]);
+  });
+  it("rejects other values and lists the types", () => rejects(check.idp, "facebook", /onetimepin, github/));
+});
+
+describe("downstream apps", () => {
+  it("parses name=url and drops a trailing slash", () => {
+    expect(check.downstream("wiki=https://wiki.example.com/api/")).toEqual({ name: "wiki", url: "https://wiki.example.com/api" });
+  });
+  it("accepts http on loopback only", () => {
+    expect(check.downstream("local=http://127.0.0.1:9000").url).toBe("http://127.0.0.1:9000");
+    expect(check.downstream("local=http://localhost:9000/x").url).toBe("http://localhost:9000/x");
+    rejects(check.downstream, "wiki=http://wiki.example.com", /must use https:\/\//);
+  });
+  it.each([
+    ["wiki", /name=url/],
+    ["Wiki=https://wiki.example.com", /must start with a lowercase letter/],
+    ["call-me=https://wiki.example.com", /must start with a lowercase letter/],
+    ["wiki=ftp://wiki.example.com", /must use https/],
+    ["wiki=https://user:pw@wiki.example.com", /user name or password/],
+    ["wiki=https://wiki.example.com/?q=1", /query or fragment/],
+    ["wiki=not a url", /is not a URL/],
+    ["wiki=https://{{evil}}.com", /is not a URL|is not a hostname/],
+  ])("rejects %j", (value, message) => rejects(check.downstream, value, message));
+  it("rejects two apps with the same name", () => {
+    rejects(check.downstreams, ["a=https://a.example.com", "a=https://b.example.com"], /"a" is given twice/);
+  });
+  it("accepts the config file's object form and rejects unknown keys", () => {
+    expect(check.downstream({ name: "a", url: "https://a.example.com" })).toEqual({ name: "a", url: "https://a.example.com" });
+    rejects(check.downstream, { name: "a", url: "https://a.example.com", token: "x" }, /unknown key "token"/);
+  });
+});
+
+describe("enums and lists", () => {
+  it("lists the valid values of an enum", () => {
+    rejects(check.authMode, "oauth", /"oauth" is not one of: self-hosted, saas/);
+    rejects(check.language, "py", /not one of: ts, js/);
+  });
+  it("parses features, in a stable order", () => {
+    expect(check.features("lint, tests")).toEqual(["tests", "lint"]);
+    expect(check.features("none")).toEqual([]);
+    expect(check.features(["ci"])).toEqual(["ci"]);
+    rejects(check.features, "tests,none", /cannot be combined/);
+    rejects(check.features, "docker", /"docker" is not one of: tests, ci, lint, examples/);
+  });
+  it("checks account ids", () => {
+    expect(check.accountId("0123456789ABCDEF0123456789abcdef")).toBe("0123456789abcdef0123456789abcdef");
+    rejects(check.accountId, "123", /32 hexadecimal/);
+  });
+});
+
+describe("validateAnswers", () => {
+  it("builds a Config with defaults for what is optional", () => {
+    expect(check.validateAnswers({ name: "srv", auth: "self-hosted" })).toEqual({
+      name: "srv",
+      auth: "self-hosted",
+      access: { emails: [], domains: [], idps: [] },
+      downstreams: [],
+      lang: "ts",
+      features: [],
+    });
+  });
+  it("reports every problem at once, each naming where the value came from", () => {
+    let error: UsageError | undefined;
+    try {
+      check.validateAnswers({ name: "Bad Name", auth: "nope", team: "x.y" }, { team: '"team" in cfg.json' });
+    } catch (caught) {
+      error = caught as UsageError;
+    }
+    expect(error).toBeInstanceOf(UsageError);
+    expect(error!.message).toMatch(/3 problems/);
+    expect(error!.details).toEqual([
+      expect.stringMatching(/^--name: "Bad Name"/),
+      expect.stringMatching(/^--auth: "nope"/),
+      expect.stringMatching(/^"team" in cfg.json: "x.y"/),
+    ]);
+  });
+  it("rejects values of the wrong type from a config file", () => {
+    expect(() => check.validateAnswers({ name: "srv", auth: "saas", emails: "a@example.com" })).toThrow(UsageError);
+  });
+  it("shows control characters in values instead of printing them", () => {
+    expect(() => check.workerName("evil\u001b[31m")).toThrow(/"evil\\u001b\[31m"/);
+  });
+});
