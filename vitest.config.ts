@@ -10,6 +10,7 @@ export default defineConfig({
         test: {
           name: "e2e",
           include: ["test/e2e/**/*.test.ts"],
+          globalSetup: ["test/e2e/setup.ts"],
           // Real installs, wrangler and workerd: slow by nature, and run one file at a time
           // so two workerd instances never fight over the machine's two cores.
           testTimeout: 180_000,

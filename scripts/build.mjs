@@ -9,6 +9,8 @@ await build({
   platform: "node",
   format: "esm",
   target: "node22",
+  // Prefer ES module builds: they tree-shake, and some UMD builds (jsonc-parser) require() files esbuild cannot see.
+  mainFields: ["module", "main"],
   // CommonJS libraries (handlebars) call require() for Node built-ins.
   banner: { js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);' },
   legalComments: "linked",

@@ -14,7 +14,7 @@ import { render } from "../render/render.js";
 import type { TemplateSet } from "../render/templates.js";
 import type { Exec } from "../steps/exec.js";
 import { initialiseGit } from "../steps/git.js";
-import { installDependencies } from "../steps/install.js";
+import { generateWorkerTypes, installDependencies } from "../steps/install.js";
 import { detectPackageManager, runScript } from "../steps/package-manager.js";
 import type { Ui } from "../ui.js";
 
@@ -71,7 +71,10 @@ export async function create(args: ParsedArgs, ctx: CreateContext): Promise<void
   ctx.ui.success(`Wrote ${files.size} files to ${target}`);
   if (written.replaced.length) ctx.ui.warn(`Replaced existing files (--force): ${written.replaced.join(", ")}`);
 
-  if (options.install) await ctx.ui.step(`Installing dependencies with ${pm}`, () => installDependencies(ctx.exec, pm, target));
+  if (options.install) {
+    await ctx.ui.step(`Installing dependencies with ${pm}`, () => installDependencies(ctx.exec, pm, target));
+    if (!(await generateWorkerTypes(ctx.exec, target))) ctx.ui.warn(`"wrangler types" failed; ${runScript(pm, "typecheck")} will write the types.`);
+  }
   if (options.git) {
     const outcome = await initialiseGit(ctx.exec, target);
     const said = {

@@ -4,24 +4,21 @@
  * what the user typed even if a rule is loosened later (SPEC §7).
  */
 
-const UNSAFE_IN_SCRIPT: Record<string, string> = {
-  "<": "\\u003c",
-  ">": "\\u003e",
-  "&": "\\u0026",
-  "\u2028": "\\u2028",
-  "\u2029": "\\u2029",
-};
-
 /**
- * A JSON value that is also a valid JavaScript/TypeScript expression and safe
- * inside HTML `<script>`: quotes, backslashes and control characters are
- * escaped by JSON.stringify; `<`, `>`, `&` and the two line separators are
- * escaped on top, so `</script>` or `{{` in a value stays inert text.
+ * A JSON value that is also a valid JavaScript/TypeScript expression:
+ * JSON.stringify escapes quotes, backslashes and control characters, so
+ * `"`, `\`, a newline or `{{` in a value stays inert text. U+2028/U+2029 are
+ * escaped too, for tools that still treat them as line ends.
  */
 export function jsonLiteral(value: unknown): string {
   const json = JSON.stringify(value);
   if (json === undefined) throw new TypeError(`cannot render ${String(value)} as JSON`);
-  return json.replace(/[<>&\u2028\u2029]/g, (char) => UNSAFE_IN_SCRIPT[char]!);
+  return json.replace(/[\u2028\u2029]/g, (char) => `\\u${char.charCodeAt(0).toString(16)}`);
+}
+
+/** jsonLiteral for inside an HTML `<script>` element: `</script>` and `<!--` cannot end it early. */
+export function scriptJsonLiteral(value: unknown): string {
+  return jsonLiteral(value).replace(/[<>&]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 /** Text inside Markdown prose: backslash-escapes what would start markup; newlines become spaces. */

@@ -1,7 +1,7 @@
 import Handlebars from "handlebars";
 import { parse as parseJsonc, printParseErrorCode, type ParseError } from "jsonc-parser";
 import { CONFIG_FILE_NAME, CONFIG_SCHEMA_PATH, type Config, toConfigFile } from "../config/config.js";
-import { jsonLiteral, markdownCode, markdownText } from "./escape.js";
+import { jsonLiteral, markdownCode, markdownText, scriptJsonLiteral } from "./escape.js";
 import type { ManifestEntry, TemplateSet } from "./templates.js";
 import { tidy } from "./tidy.js";
 
@@ -25,6 +25,7 @@ export function render(config: Config, templates: TemplateSet, meta: RenderMeta)
   const handlebars = Handlebars.create();
   handlebars.registerHelper({
     json: (value: unknown) => jsonLiteral(value),
+    scriptJson: (value: unknown) => scriptJsonLiteral(value),
     md: (value: unknown) => markdownText(value),
     code: (value: unknown) => markdownCode(value),
     eq: (a: unknown, b: unknown) => a === b,

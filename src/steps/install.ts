@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { RuntimeFailure } from "../errors.js";
 import type { PackageManager } from "../config/options.js";
 import type { Exec } from "./exec.js";
@@ -9,4 +10,17 @@ export async function installDependencies(exec: Exec, pm: PackageManager, cwd: s
   throw new RuntimeFailure(
     `${pm} install failed (exit ${result.code}). The project is written; fix the problem and run "${pm} install" in it.\n${tail}`,
   );
+}
+
+/**
+ * `wrangler types` writes worker-configuration.d.ts (the Env type and the
+ * Workers runtime types), so the editor understands the project before the
+ * first `npm run typecheck`. Not fatal: typecheck writes it again anyway.
+ */
+export async function generateWorkerTypes(exec: Exec, cwd: string): Promise<boolean> {
+  const result = await exec(join(cwd, "node_modules", ".bin", "wrangler"), ["types"], {
+    cwd,
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+  });
+  return result.code === 0;
 }
