@@ -1,0 +1,193 @@
+import * as fsp from "node:fs/promises";
+import { join } from "node:path";
+import { createFsFromVolume, Volume } from "memfs";
+import { beforeAll, describe, expect, it } from "vitest";
+import { parseArgv } from "../../src/answers/args.js";
+import type { Prompter } from "../../src/answers/prompts.js";
+import { create, type CreateContext } from "../../src/commands/create.js";
+import { Cancelled, RuntimeFailure, UsageError } from "../../src/errors.js";
+import type { FileSystem } from "../../src/fs.js";
+import { loadTemplates, type TemplateSet } from "../../src/render/templates.js";
+import type { Exec } from "../../src/steps/exec.js";
+import type { Ui } from "../../src/ui.js";
+import { repoRoot } from "../support/processes.js";
+
+let templates: TemplateSet;
+beforeAll(async () => {
+  templates = await loadTemplates(fsp as unknown as FileSystem, join(repoRoot, "templates"), join(repoRoot, "schema", "mcp-access.schema.json"));
+});
+
+/** The whole create flow in memory: memfs for the disk, a recording exec, a silent UI. */
+function harness(options: { files?: Record<string, string>; env?: Record<string, string>; exec?: Exec; prompter?: Prompter } = {}) {
+  const volume = Volume.fromJSON(options.files ?? { "/work/.keep": "" }, "/");
+  const commands: string[] = [];
+  const said: string[] = [];
+  const ui: Ui = {
+    intro: () => {},
+    info: (m) => said.push(m),
+    warn: (m) => said.push(`warn: ${m}`),
+    success: (m) => said.push(m),
+    error: (m) => said.push(`error: ${m}`),
+    step: (_, work) => work(),
+    outro: (m) => said.push(m),
+  };
+  const exec: Exec =
+    options.exec ??
+    (async (command, args) => {
+      commands.push([command.replace(/^.*node_modules\/\.bin\//, ".bin/"), ...args].join(" "));
+      // Like git outside any repository: rev-parse fails, everything else works.
+      return { code: args[0] === "rev-parse" ? 128 : 0, output: "" };
+    });
+  const ctx: CreateContext = {
+    cwd: "/work",
+    env: options.env ?? {},
+    fs: createFsFromVolume(volume).promises as unknown as FileSystem,
+    exec,
+    ui,
+    prompter: options.prompter,
+    loadTemplates: async () => templates,
+    generatorVersion: "0.1.0",
+  };
+  const files = () => Object.keys(volume.toJSON()).filter((path) => path !== "/work/.keep");
+  const read = (path: string) => volume.readFileSync(path, "utf8") as string;
+  return { ctx, commands, said, files, read };
+}
+
+const complete = ["--auth", "self-hosted", "--team", "acme", "--allow-email", "ada@example.com"];
+
+describe("create, non-interactive", () => {
+  it("writes the project, installs with the package manager that ran it, generates types, commits", async () => {
+    const h = harness({ env: { npm_config_user_agent: "pnpm/10.2.0 npm/? node/v24.0.0 linux x64" } });
+    await create(parseArgv(["srv", ...complete]), h.ctx);
+    expect(h.files()).toContain("/work/srv/src/index.ts");
+    expect(JSON.parse(h.read("/work/srv/mcp-access.json"))).toMatchObject({ name: "srv", team: "https://acme.cloudflareaccess.com" });
+    expect(h.commands).toEqual([
+      "pnpm install",
+      ".bin/wrangler types",
+      "git --version",
+      "git rev-parse --is-inside-work-tree",
+      "git init --quiet",
+      "git add --all",
+      "git commit --quiet -m Initial commit from create-mcp-access",
+    ]);
+    expect(h.said.at(-1)).toMatch(/cd srv\n  pnpm dev/);
+  });
+
+  it("--pm overrides detection; --no-install and --no-git run nothing", async () => {
+    const h = harness({ env: { npm_config_user_agent: "yarn/4.0.0" } });
+    await create(parseArgv(["srv", ...complete, "--pm", "bun"]), h.ctx);
+    expect(h.commands[0]).toBe("bun install");
+    const quiet = harness();
+    await create(parseArgv(["srv", ...complete, "--no-install", "--no-git"]), quiet.ctx);
+    expect(quiet.commands).toEqual([]);
+    expect(quiet.said.at(-1)).toMatch(/npm install/);
+  });
+
+  it("does not commit inside an existing repository", async () => {
+    const commands: string[] = [];
+    const h = harness({
+      exec: async (command, args) => {
+        commands.push(`${command} ${args[0]}`);
+        return { code: 0, output: "" }; // rev-parse succeeds: we are inside a work tree
+
+      },
+    });
+    await create(parseArgv(["srv", ...complete, "--no-install"]), h.ctx);
+    expect(commands).toEqual(["git --version", "git rev-parse"]);
+    expect(h.said).toContain("The project is inside a git repository already: nothing committed.");
+  });
+
+  it("reports a failed install as a run-time failure and keeps the written project", async () => {
+    const h = harness({ exec: async () => ({ code: 1, output: "npm ERR! network\n" }) });
+    const run = create(parseArgv(["srv", ...complete]), h.ctx);
+    await expect(run).rejects.toThrow(RuntimeFailure);
+    await expect(run).rejects.toThrow(/npm install failed \(exit 1\)[\s\S]*npm ERR! network/);
+    expect(h.files()).toContain("/work/srv/package.json");
+  });
+
+  it("writes nothing and runs nothing on invalid input", async () => {
+    const h = harness();
+    await expect(create(parseArgv(["srv", ...complete, "--allow-email", "nope"]), h.ctx)).rejects.toThrow(UsageError);
+    await expect(create(parseArgv(["srv", "--auth", "self-hosted"]), h.ctx)).rejects.toMatchObject({
+      details: ["--team <name|url>", "--allow-email <email> or --allow-domain <domain>"],
+    });
+    expect(h.files()).toEqual([]);
+    expect(h.commands).toEqual([]);
+  });
+
+  it("--dry-run lists files and writes nothing", async () => {
+    const h = harness();
+    await create(parseArgv(["srv", ...complete, "--dry-run"]), h.ctx);
+    expect(h.files()).toEqual([]);
+    expect(h.commands).toEqual([]);
+    expect(h.said.join("\n")).toMatch(/Would write 12 files[\s\S]*wrangler.jsonc/);
+  });
+});
+
+/** A prompter that answers from a script and records what was asked, in order. */
+function scripted(answers: unknown[]) {
+  const asked: string[] = [];
+  const next = async (kind: string, options: { message: string; validate?: (value: string) => unknown }) => {
+    asked.push(`${kind}: ${options.message}`);
+    const answer = answers.shift();
+    if (kind === "text" && typeof answer === "string" && options.validate) {
+      const problem = options.validate(answer);
+      if (problem) throw new Error(`scripted answer ${JSON.stringify(answer)} was rejected: ${problem}`);
+    }
+    return answer;
+  };
+  const prompter = {
+    text: (options: never) => next("text", options),
+    select: (options: never) => next("select", options),
+    multiselect: (options: never) => next("multiselect", options),
+    confirm: (options: never) => next("confirm", options),
+    note: () => asked.push("note"),
+    isCancel: (value: unknown) => value === CANCEL,
+  } as unknown as Prompter;
+  return { prompter, asked };
+}
+const CANCEL = Symbol("cancel");
+
+describe("create, interactive", () => {
+  it("asks what the flags left open, in order, then confirms", async () => {
+    const { prompter, asked } = scripted(["my-app", "self-hosted", "acme", "ada@example.com, @example.org", ["github"], true]);
+    const h = harness({ prompter });
+    await create(parseArgv(["--no-install", "--no-git"]), h.ctx);
+    expect(asked).toEqual([
+      "text: Where should the project be created?",
+      "select: How should MCP clients sign in?",
+      "text: Your Access team (name or https://<team>.cloudflareaccess.com)",
+      "text: Who may sign in? Emails and @domains, comma-separated",
+      "multiselect: Identity providers allowed to sign in (none selected: every one your account has)",
+      "note",
+      "confirm: Create the project?",
+    ]);
+    expect(JSON.parse(h.read("/work/my-app/mcp-access.json"))).toMatchObject({
+      name: "my-app",
+      team: "https://acme.cloudflareaccess.com",
+      access: { emails: ["ada@example.com"], domains: ["example.org"], idps: ["github"] },
+    });
+  });
+
+  it("skips the questions flags answered", async () => {
+    const { prompter, asked } = scripted([[], true]);
+    const h = harness({ prompter });
+    await create(parseArgv(["srv", ...complete, "--no-install", "--no-git"]), h.ctx);
+    expect(asked).toEqual(["multiselect: Identity providers allowed to sign in (none selected: every one your account has)", "note", "confirm: Create the project?"]);
+  });
+
+  it.each([
+    ["Ctrl-C at the auth question", ["srv", CANCEL]],
+    ["no at the confirmation", ["srv", "self-hosted", "", "", [], false]],
+  ])("%s cancels and writes nothing", async (_, answers) => {
+    const { prompter } = scripted(answers as unknown[]);
+    const h = harness({ prompter });
+    await expect(create(parseArgv(["--no-install", "--no-git"]), h.ctx)).rejects.toThrow(Cancelled);
+    expect(h.files()).toEqual([]);
+  });
+
+  it("explains a bad answer with the same rule as the flag", async () => {
+    const { prompter } = scripted(["srv", "self-hosted", "acme.example.com"]);
+    await expect(create(parseArgv([]), harness({ prompter }).ctx)).rejects.toThrow(/"acme.example.com" is not an Access team/);
+  });
+});

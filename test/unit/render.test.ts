@@ -1,0 +1,116 @@
+import { join } from "node:path";
+import * as fsp from "node:fs/promises";
+import { parse as parseJsonc } from "jsonc-parser";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { Config } from "../../src/config/config.js";
+import type { FileSystem } from "../../src/fs.js";
+import { render } from "../../src/render/render.js";
+import { loadTemplates, type TemplateSet } from "../../src/render/templates.js";
+import { repoRoot } from "../support/processes.js";
+
+let templates: TemplateSet;
+beforeAll(async () => {
+  templates = await loadTemplates(
+    fsp as unknown as FileSystem,
+    join(repoRoot, "templates"),
+    join(repoRoot, "schema", "mcp-access.schema.json"),
+  );
+});
+
+const base: Config = {
+  name: "srv",
+  auth: "self-hosted",
+  access: { emails: [], domains: [], idps: [] },
+  downstreams: [],
+  lang: "ts",
+  features: [],
+};
+const meta = { generatorVersion: "0.1.0" };
+
+/** Every combination the generator accepts today (the others stop at "not available yet"). */
+const combinations: [string, Config][] = [
+  ["defaults", base],
+  ["with a team", { ...base, team: "https://acme.cloudflareaccess.com" }],
+  [
+    "with every access answer",
+    {
+      ...base,
+      team: "https://acme.cloudflareaccess.com",
+      access: { emails: ["ada@example.com", "grace@example.org"], domains: ["example.com"], idps: ["github", "okta"] },
+      accountId: "0123456789abcdef0123456789abcdef",
+    },
+  ],
+];
+
+describe("render", () => {
+  it("produces the self-hosted project's files", () => {
+    expect([...render(base, templates, meta).keys()].sort()).toEqual([
+      ".dev.vars.example",
+      ".gitignore",
+      ".mcp-access/mcp-access.schema.json",
+      "README.md",
+      "dev/access-emulator.mjs",
+      "mcp-access.json",
+      "package.json",
+      "src/access.ts",
+      "src/index.ts",
+      "src/server.ts",
+      "tsconfig.json",
+      "wrangler.jsonc",
+    ]);
+  });
+
+  it.each(combinations)("%s: output looks hand-written (no leftovers, no blank-line runs, no trailing spaces)", (_, config) => {
+    for (const [path, text] of render(config, templates, meta)) {
+      expect(text, path).not.toMatch(/\{\{|\}\}(?!\s*$)/m);
+      expect(text, path).not.toMatch(/\n\n\n/);
+      expect(text, path).not.toMatch(/[ \t]+$/m);
+      expect(text.endsWith("\n") && !text.endsWith("\n\n"), path).toBe(true);
+    }
+  });
+
+  it("puts the team and the placeholders where the Worker and the user expect them", () => {
+    const withTeam = render(combinations[1]![1], templates, meta);
+    const vars = parseJsonc(withTeam.get("wrangler.jsonc")!).vars;
+    expect(vars).toEqual({ TEAM_DOMAIN: "https://acme.cloudflareaccess.com", POLICY_AUD: "<your-access-app-aud>" });
+    const without = parseJsonc(render(base, templates, meta).get("wrangler.jsonc")!).vars;
+    expect(without.TEAM_DOMAIN).toBe("https://<your-team>.cloudflareaccess.com");
+  });
+
+  it("writes every answer into mcp-access.json, and nothing else", () => {
+    const config = combinations[2]![1];
+    const file = JSON.parse(render(config, templates, meta).get("mcp-access.json")!);
+    expect(file).toEqual({ $schema: "./.mcp-access/mcp-access.schema.json", version: 1, ...config });
+  });
+
+  it("lists who may sign in in the README", () => {
+    const readme = render(combinations[2]![1], templates, meta).get("README.md")!;
+    expect(readme).toContain("`ada@example.com`, `grace@example.org`");
+    expect(readme).toContain("`@example.com`");
+    expect(readme).toContain("`github`, `okta`");
+  });
+
+  it("is pure: the same config renders the same files", () => {
+    expect(render(base, templates, meta)).toEqual(render(base, templates, meta));
+  });
+
+  // Validation rejects these, but render must stay safe on its own (SPEC §7): a hostile value
+  // lands as inert data in every context and every file still parses.
+  const hostile = 'x"y\\z{{name}}\n</script>`${1}`\u2028';
+  it("escapes a hostile value in JSON, JSONC, TypeScript and Markdown", async () => {
+    const files = render({ ...base, name: hostile, team: hostile }, templates, meta);
+    expect(JSON.parse(files.get("package.json")!).name).toBe(hostile);
+    expect(parseJsonc(files.get("wrangler.jsonc")!).name).toBe(hostile);
+    expect(parseJsonc(files.get("wrangler.jsonc")!).vars.TEAM_DOMAIN).toBe(hostile);
+    expect(JSON.parse(files.get("mcp-access.json")!).name).toBe(hostile);
+    const server = files.get("src/server.ts")!;
+    const literal = /new McpServer\(\{ name: (".*?(?<!\\)"), version/.exec(server)![1]!;
+    expect(JSON.parse(literal)).toBe(hostile);
+    const ts = await import("typescript");
+    const diagnostics = ts.transpileModule(server, { reportDiagnostics: true }).diagnostics ?? [];
+    expect(diagnostics.map((d) => d.messageText)).toEqual([]);
+    const readme = files.get("README.md")!;
+    // One heading line; braces, tags and backticks escaped so Markdown shows them as typed.
+    expect(readme.split("\n")[0]).toBe("# x\"y\\\\z\\{\\{name\\}\\} \\</script\\>\\`$\\{1\\}\\`\u2028");
+  });
+});
