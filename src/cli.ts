@@ -10,7 +10,7 @@ import type { FileSystem } from "./fs.js";
 import { helpText } from "./help.js";
 import { packageRoot, packageVersion } from "./package-root.js";
 import { loadTemplates } from "./render/templates.js";
-import { exec } from "./steps/exec.js";
+import { exec, stopChildren } from "./steps/exec.js";
 import { clackUi, plainUi } from "./ui.js";
 
 /**
@@ -25,12 +25,18 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
   const root = packageRoot();
   const version = packageVersion(root);
 
+  // Ctrl-C after the project was written (during install, say): stop the installer first, so
+  // nothing writes into the directory while it is removed, then remove what this run created.
   let created: string | undefined;
-  const removeCreated = () => {
+  let cancelling: Promise<never> | undefined;
+  const cancel = async (): Promise<never> => {
+    await stopChildren();
     if (created) rmSync(created, { recursive: true, force: true });
+    process.stderr.write("\nCancelled: nothing was created.\n");
     process.exit(ExitCode.cancelled);
   };
-  process.once("SIGINT", removeCreated);
+  const onInterrupt = () => void (cancelling ??= cancel());
+  process.once("SIGINT", onInterrupt);
   try {
     const args = parseArgv(argv, env);
     if (args.help) return print(helpText(version));
@@ -50,6 +56,8 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
     });
     return ExitCode.ok;
   } catch (error) {
+    // The installer died of the same Ctrl-C: let the cancel path report it, not as a failure.
+    if (cancelling) return cancelling;
     if (!isExpected(error)) throw error;
     if (error.exitCode === ExitCode.cancelled) {
       if (created) rmSync(created, { recursive: true, force: true });
@@ -60,7 +68,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
     }
     return error.exitCode;
   } finally {
-    process.off("SIGINT", removeCreated);
+    process.off("SIGINT", onInterrupt);
   }
 }
 

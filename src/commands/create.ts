@@ -36,19 +36,19 @@ export interface CreateContext {
 export async function create(args: ParsedArgs, ctx: CreateContext): Promise<void> {
   const { options } = args;
   for (const note of args.notes) ctx.ui.warn(note);
-  // Run options are checked before any prompt, like answers from flags.
-  assertAvailable("create", undefined, options);
   const pm = packageManager(options.pm, ctx.env);
 
   const fromFile: Layer = options.configFile ? await readConfigFile(ctx.fs, resolve(ctx.cwd, options.configFile)) : { answers: {}, origins: {} };
   const given = merge(fromFile, { answers: args.answers, origins: args.origins });
 
-  // Validate what was given before asking anything, so a bad flag is reported at once.
-  validatePartial(given);
+  // What was given is checked before anything is asked, so a bad flag is reported at once.
+  assertAvailable("create", validateGiven(given), options);
 
   let { answers } = given;
   let directory = args.directory;
-  if (ctx.prompter) ({ answers, directory } = await askMissing(ctx.prompter, answers, directory));
+  // --yes means "use the defaults for whatever is unanswered", in a terminal too.
+  const ask = options.yes ? undefined : ctx.prompter;
+  if (ask) ({ answers, directory } = await askMissing(ask, answers, directory));
   else if (!options.yes) requireAnswers(answers, directory);
   ({ answers, directory } = withDefaults(answers, directory, ctx.cwd));
 
@@ -56,7 +56,7 @@ export async function create(args: ParsedArgs, ctx: CreateContext): Promise<void
   assertAvailable("create", config, options);
   const target = resolve(ctx.cwd, directory);
   const state = await checkTarget(ctx.fs, target, options.force);
-  if (ctx.prompter) await confirmSummary(ctx.prompter, config, directory);
+  if (ask) await confirmSummary(ask, config, directory);
 
   const files = render(config, await ctx.loadTemplates(), { generatorVersion: ctx.generatorVersion });
   if (options.dryRun) {
@@ -85,7 +85,8 @@ export async function create(args: ParsedArgs, ctx: CreateContext): Promise<void
     }[outcome];
     ctx.ui.info(said);
   }
-  ctx.ui.outro(nextSteps(config, directory, pm, options.install));
+  ctx.ui.note(nextSteps(directory, pm, options.install), "Next steps");
+  ctx.ui.outro(`Your MCP server ${config.name} is ready. README.md says how to connect Claude, Cursor, VS Code and MCP Inspector.`);
 }
 
 function packageManager(flag: string | undefined, env: Record<string, string | undefined>): PackageManager {
@@ -97,15 +98,16 @@ function packageManager(flag: string | undefined, env: Record<string, string | u
   }
 }
 
-/** Reports invalid given answers before prompting; missing ones are fine at this point. */
-function validatePartial(layer: Layer): void {
-  validateAnswers({ name: "placeholder", auth: "self-hosted", ...layer.answers }, layer.origins);
+/** Validates the answers given so far; the two that are always required get stand-ins until asked. */
+function validateGiven(layer: Layer): Config {
+  return validateAnswers({ name: "placeholder", auth: "self-hosted", ...layer.answers }, layer.origins);
 }
 
-function nextSteps(config: Config, directory: string, pm: PackageManager, installed: boolean): string {
-  const steps = [`cd ${directory}`];
-  if (!installed) steps.push(`${pm} install`);
-  steps.push(`${runScript(pm, "dev")}      # local server + Access emulator, no account needed`);
-  steps.push(`${runScript(pm, "deploy")}   # after setting TEAM_DOMAIN and POLICY_AUD (see README.md)`);
-  return `Next steps:\n  ${steps.join("\n  ")}\n\nYour MCP server ${config.name} is ready. README.md says how to connect Claude, Cursor, VS Code and MCP Inspector.`;
+function nextSteps(directory: string, pm: PackageManager, installed: boolean): string {
+  return [
+    `cd ${directory}`,
+    ...(installed ? [] : [`${pm} install`]),
+    `${runScript(pm, "dev")}      # local server behind an Access emulator: no account needed`,
+    `${runScript(pm, "deploy")}   # once TEAM_DOMAIN and POLICY_AUD are set (see README.md)`,
+  ].join("\n");
 }

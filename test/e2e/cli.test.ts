@@ -112,7 +112,7 @@ describe("good input", () => {
     for (const file of ["package.json", "wrangler.jsonc", "src/index.ts", "README.md", ".gitignore", ".dev.vars.example", ".mcp-access/mcp-access.schema.json"]) {
       expect(existsSync(join(project, file)), file).toBe(true);
     }
-    expect(result.stdout).toMatch(/Next steps:[\s\S]*cd my-mcp-server[\s\S]*npm install[\s\S]*npm run dev/);
+    expect(result.stdout).toMatch(/Next steps:\n  cd my-mcp-server\n  npm install\n  npm run dev/);
   });
 
   it("reads answers from --config and lets flags override them", async () => {

@@ -27,6 +27,7 @@ function harness(options: { files?: Record<string, string>; env?: Record<string,
     info: (m) => said.push(m),
     warn: (m) => said.push(`warn: ${m}`),
     success: (m) => said.push(m),
+    note: (m, title) => said.push(`${title}:\n${m}`),
     error: (m) => said.push(`error: ${m}`),
     step: (_, work) => work(),
     outro: (m) => said.push(m),
@@ -70,7 +71,7 @@ describe("create, non-interactive", () => {
       "git add --all",
       "git commit --quiet -m Initial commit from create-mcp-access",
     ]);
-    expect(h.said.at(-1)).toMatch(/cd srv\n  pnpm dev/);
+    expect(h.said.at(-2)).toMatch(/Next steps:\ncd srv\npnpm dev/);
   });
 
   it("--pm overrides detection; --no-install and --no-git run nothing", async () => {
@@ -80,7 +81,7 @@ describe("create, non-interactive", () => {
     const quiet = harness();
     await create(parseArgv(["srv", ...complete, "--no-install", "--no-git"]), quiet.ctx);
     expect(quiet.commands).toEqual([]);
-    expect(quiet.said.at(-1)).toMatch(/npm install/);
+    expect(quiet.said.at(-2)).toMatch(/cd srv\nnpm install\nnpm run dev/);
   });
 
   it("does not commit inside an existing repository", async () => {

@@ -1,0 +1,104 @@
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { cleanEnv, cliBin } from "../support/processes.js";
+import { Terminal } from "../support/terminal.js";
+
+const hasTmux = (() => {
+  try {
+    execFileSync("tmux", ["-V"]);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/** The prompts in a real terminal (SPEC §3.3): a person answering them, and a person giving up. */
+describe.skipIf(!hasTmux)("interactive create in a terminal", () => {
+  let root: string;
+  let cwd: string;
+  let terminal: Terminal;
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), "cma-tty-"));
+    cwd = join(root, "cwd");
+    mkdirSync(cwd);
+    terminal = new Terminal([process.execPath, cliBin, "--no-install", "--no-git"], { cwd, env: cleanEnv() });
+  });
+  afterEach(() => {
+    terminal.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it("asks every question, explains a bad answer, and creates the project", async () => {
+    await terminal.waitFor(/Where should the project be created\?/);
+    terminal.press("my-app", "Enter");
+    await terminal.waitFor(/How should MCP clients sign in\?[\s\S]*self-hosted[\s\S]*saas.*not available yet/);
+    terminal.press("Enter");
+    await terminal.waitFor(/Your Access team/);
+    terminal.press("acme.example.com", "Enter");
+    await terminal.waitFor(/"acme.example.com" is not an Access team/);
+    for (let i = 0; i < "acme.example.com".length; i++) terminal.press("BSpace");
+    terminal.press("acme", "Enter");
+    await terminal.waitFor(/Who may sign in\?/);
+    terminal.press("ada@example.com, @example.org", "Enter");
+    await terminal.waitFor(/Identity providers allowed to sign in/);
+    terminal.press("Down", "Space", "Enter"); // GitHub
+    await terminal.waitFor(/Create the project\?/);
+    expect(terminal.screen()).toMatch(/team\s+https:\/\/acme\.cloudflareaccess\.com/);
+    terminal.press("Enter");
+    expect(await terminal.exitCode()).toBe(0);
+    expect(JSON.parse(readFileSync(join(cwd, "my-app", "mcp-access.json"), "utf8"))).toMatchObject({
+      name: "my-app",
+      auth: "self-hosted",
+      team: "https://acme.cloudflareaccess.com",
+      access: { emails: ["ada@example.com"], domains: ["example.org"], idps: ["github"] },
+    });
+  });
+
+  it("Ctrl-C at a prompt exits 130 and leaves nothing behind", async () => {
+    await terminal.waitFor(/Where should the project be created\?/);
+    terminal.press("my-app", "Enter");
+    await terminal.waitFor(/How should MCP clients sign in\?/);
+    terminal.press("C-c");
+    expect(await terminal.exitCode()).toBe(130);
+    expect(readdirSync(cwd)).toEqual([]);
+  });
+
+  it("Escape at the last question exits 130 and leaves nothing behind", async () => {
+    await terminal.waitFor(/Where should the project be created\?/);
+    terminal.press("my-app", "Enter");
+    await terminal.waitFor(/How should MCP clients sign in\?/);
+    terminal.press("Enter");
+    await terminal.waitFor(/Your Access team/);
+    terminal.press("Enter");
+    await terminal.waitFor(/Who may sign in\?/);
+    terminal.press("Enter");
+    await terminal.waitFor(/Identity providers allowed/);
+    terminal.press("Enter");
+    await terminal.waitFor(/Create the project\?/);
+    terminal.press("Escape");
+    expect(await terminal.exitCode()).toBe(130);
+    expect(readdirSync(cwd)).toEqual([]);
+  });
+});
+
+describe.skipIf(!hasTmux)("Ctrl-C while installing", () => {
+  it("stops the install, removes the directory this run created, exits 130", async () => {
+    const root = mkdtempSync(join(tmpdir(), "cma-tty-"));
+    const cwd = join(root, "cwd");
+    mkdirSync(cwd);
+    const terminal = new Terminal([process.execPath, cliBin, "srv", "--yes", "--no-git"], { cwd, env: cleanEnv() });
+    try {
+      await terminal.waitFor(/Installing dependencies with npm/);
+      expect(readdirSync(cwd)).toEqual(["srv"]);
+      terminal.press("C-c");
+      expect(await terminal.exitCode()).toBe(130);
+      expect(readdirSync(cwd)).toEqual([]);
+    } finally {
+      terminal.close();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
