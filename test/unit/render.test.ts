@@ -114,3 +114,18 @@ describe("render", () => {
     expect(readme.split("\n")[0]).toBe("# x\"y\\\\z\\{\\{name\\}\\} \\</script\\>\\`$\\{1\\}\\`\u2028");
   });
 });
+
+describe("the shipped JSON Schema", () => {
+  it("accepts every mcp-access.json the generator writes, and rejects what validation rejects", async () => {
+    const { Ajv2020 } = await import("ajv/dist/2020.js");
+    const ajv = new Ajv2020({ strict: false });
+    const validate = ajv.compile(JSON.parse(templates.schema));
+    for (const [name, config] of combinations) {
+      const file = JSON.parse(render(config, templates, meta).get("mcp-access.json")!);
+      expect(validate(file), `${name}: ${JSON.stringify(validate.errors)}`).toBe(true);
+    }
+    expect(validate({ version: 1, name: "Bad Name", auth: "self-hosted" })).toBe(false);
+    expect(validate({ version: 1, name: "srv", auth: "oauth" })).toBe(false);
+    expect(validate({ version: 1, name: "srv", auth: "saas", teams: "typo" })).toBe(false);
+  });
+});
