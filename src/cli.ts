@@ -32,7 +32,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
   const cancel = async (): Promise<never> => {
     await stopChildren();
     if (created) rmSync(created, { recursive: true, force: true });
-    process.stderr.write("\nCancelled: nothing was created.\n");
+    process.stderr.write(created ? `\nCancelled: removed ${created}.\n` : "\nCancelled.\n");
     process.exit(ExitCode.cancelled);
   };
   const onInterrupt = () => void (cancelling ??= cancel());
@@ -60,7 +60,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
     if (cancelling) return cancelling;
     if (!isExpected(error)) throw error;
     if (error.exitCode === ExitCode.cancelled) {
-      if (created) rmSync(created, { recursive: true, force: true });
+      // Only prompts cancel this way, and they all come before anything is written.
       if (interactive) clack.cancel("Cancelled: nothing was created.");
       else process.stderr.write("Cancelled: nothing was created.\n");
     } else {
