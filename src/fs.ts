@@ -9,7 +9,9 @@ export interface FileSystem {
   readdir(path: string): Promise<string[]>;
   rename(from: string, to: string): Promise<void>;
   rm(path: string, options: { recursive: true; force: true }): Promise<void>;
-  stat(path: string): Promise<{ isDirectory(): boolean }>;
+  stat(path: string): Promise<{ isDirectory(): boolean; mode: number }>;
+  /** Like stat, but about a symbolic link itself: regenerate never follows one (SPEC §7). */
+  lstat(path: string): Promise<{ isDirectory(): boolean; isFile(): boolean; isSymbolicLink(): boolean; mode: number }>;
 }
 
 export async function exists(fs: FileSystem, path: string): Promise<boolean> {

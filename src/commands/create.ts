@@ -3,6 +3,7 @@ import type { ParsedArgs, RunOptions } from "../answers/args.js";
 import { readConfigFile } from "../answers/config-file.js";
 import { askMissing, confirmSummary, type Prompter } from "../answers/prompts.js";
 import { merge, requireAnswers, withDefaults, type Layer } from "../answers/resolve.js";
+import { SNAPSHOT_DIR, withSnapshot } from "../apply/snapshot.js";
 import { checkTarget, type TargetState, writeProject } from "../apply/write.js";
 import { assertAvailable } from "../config/availability.js";
 import { PACKAGE_MANAGERS, type PackageManager } from "../config/options.js";
@@ -47,10 +48,12 @@ export async function create(args: ParsedArgs, ctx: CreateContext): Promise<void
   const files = render(config, await ctx.loadTemplates(), { generatorVersion: ctx.generatorVersion });
   if (options.dryRun) return describeDryRun(ctx.ui, files, target, state, pm, options);
 
-  const written = await writeProject(ctx.fs, target, files);
+  // The snapshot goes in the same staged write: regenerate merges against it later (SPEC §6).
+  const written = await writeProject(ctx.fs, target, withSnapshot(files));
   if (state === "missing") ctx.onCreated?.(target);
   ctx.ui.success(`Wrote ${files.size} files to ${target}`);
-  if (written.replaced.length) ctx.ui.warn(`Replaced existing files (--force): ${written.replaced.join(", ")}`);
+  const replaced = written.replaced.filter((path) => !path.startsWith(`${SNAPSHOT_DIR}/`));
+  if (replaced.length) ctx.ui.warn(`Replaced existing files (--force): ${replaced.join(", ")}`);
 
   if (options.install) {
     await ctx.ui.step(`Installing dependencies with ${pm}`, () => installDependencies(ctx.exec, pm, target));
@@ -95,6 +98,7 @@ const GIT_OUTCOMES: Record<GitOutcome, string> = {
 function describeDryRun(ui: Ui, files: FileMap, target: string, state: TargetState, pm: PackageManager, options: RunOptions): void {
   ui.info(`Would write ${files.size} files to ${target}${state === "missing" ? "" : " (existing directory)"}:`);
   for (const [path, text] of files) ui.info(`  ${path}  (${Buffer.byteLength(text)} bytes)`);
+  ui.info(`  ${SNAPSHOT_DIR}/  (a copy of those files, which regenerate merges your edits against)`);
   if (options.install) ui.info(`Would run: ${pm} install, then wrangler types`);
   if (options.git) ui.info("Would run: git init, then a first commit (unless inside a repository)");
   ui.info("Nothing was written (--dry-run).");

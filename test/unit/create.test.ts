@@ -74,6 +74,18 @@ describe("create, non-interactive", () => {
     expect(h.said.at(-2)).toMatch(/Next steps:\ncd srv\npnpm dev/);
   });
 
+  it("writes the snapshot regenerate merges against, in the same write", async () => {
+    const h = harness();
+    await create(parseArgv(["srv", ...complete, "--no-install", "--no-git"]), h.ctx);
+    const project = h.files().filter((path) => !path.includes("/.mcp-access/generated/"));
+    const snapshot = h.files().filter((path) => path.endsWith(".snapshot"));
+    // One copy per generated file, except the user's own mcp-access.json.
+    expect(snapshot.length).toBe(project.length - 1);
+    expect(h.read("/work/srv/.mcp-access/generated/src/server.ts.snapshot")).toBe(h.read("/work/srv/src/server.ts"));
+    expect(h.files()).not.toContain("/work/srv/.mcp-access/generated/mcp-access.json.snapshot");
+    expect(h.said.join("\n")).not.toMatch(/Replaced/);
+  });
+
   it("--pm overrides detection; --no-install and --no-git run nothing", async () => {
     const h = harness({ env: { npm_config_user_agent: "yarn/4.0.0" } });
     await create(parseArgv(["srv", ...complete, "--pm", "bun"]), h.ctx);
