@@ -4,6 +4,7 @@ import { join } from "node:path";
 import * as clack from "@clack/prompts";
 import { parseArgv } from "./answers/args.js";
 import { create } from "./commands/create.js";
+import { regenerate } from "./commands/regenerate.js";
 import { assertAvailable } from "./config/availability.js";
 import { ExitCode, isExpected } from "./errors.js";
 import type { FileSystem } from "./fs.js";
@@ -37,20 +38,36 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
   };
   const onInterrupt = () => void (cancelling ??= cancel());
   process.once("SIGINT", onInterrupt);
+  const fs = fsp as unknown as FileSystem;
+  const templates = () => loadTemplates(fs, join(root, "templates"), join(root, "schema", "mcp-access.schema.json"));
+  let nothingDone = "nothing was created";
   try {
     const args = parseArgv(argv, env);
     if (args.help) return print(helpText(version));
     if (args.version) return print(`${version}\n`);
     assertAvailable(args.command, undefined, args.options);
+    if (args.command === "regenerate") {
+      nothingDone = "nothing was changed";
+      return await regenerate(args, {
+        cwd: process.cwd(),
+        env,
+        fs,
+        ui,
+        print: (text) => void process.stdout.write(text),
+        prompter: interactive ? clack : undefined,
+        loadTemplates: templates,
+        generatorVersion: version,
+      });
+    }
     if (interactive) ui.intro("create-mcp-access");
     await create(args, {
       cwd: process.cwd(),
       env,
-      fs: fsp as unknown as FileSystem,
+      fs,
       exec,
       ui,
       prompter: interactive ? clack : undefined,
-      loadTemplates: () => loadTemplates(fsp as unknown as FileSystem, join(root, "templates"), join(root, "schema", "mcp-access.schema.json")),
+      loadTemplates: templates,
       generatorVersion: version,
       onCreated: (target) => (created = target),
     });
@@ -61,8 +78,8 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
     if (!isExpected(error)) throw error;
     if (error.exitCode === ExitCode.cancelled) {
       // Only prompts cancel this way, and they all come before anything is written.
-      if (interactive) clack.cancel("Cancelled: nothing was created.");
-      else process.stderr.write("Cancelled: nothing was created.\n");
+      if (interactive) clack.cancel(`Cancelled: ${nothingDone}.`);
+      else process.stderr.write(`Cancelled: ${nothingDone}.\n`);
     } else {
       ui.error(error.message, "details" in error ? error.details : []);
     }

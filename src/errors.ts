@@ -33,6 +33,22 @@ export class RuntimeFailure extends Error {
   }
 }
 
+/**
+ * Regeneration cannot finish cleanly: conflict markers remain from an earlier
+ * run. (A run that writes new conflicts reports them and returns exit 3.)
+ */
+export class ConflictError extends Error {
+  readonly exitCode = ExitCode.conflicts;
+  constructor(
+    message: string,
+    /** The files, one per line. */
+    readonly details: string[] = [],
+  ) {
+    super(message);
+    this.name = "ConflictError";
+  }
+}
+
 /** The user pressed Ctrl-C or Escape at a prompt. */
 export class Cancelled extends Error {
   readonly exitCode = ExitCode.cancelled;
@@ -42,8 +58,8 @@ export class Cancelled extends Error {
   }
 }
 
-export type ExpectedError = UsageError | RuntimeFailure | Cancelled;
+export type ExpectedError = UsageError | RuntimeFailure | ConflictError | Cancelled;
 
 export function isExpected(error: unknown): error is ExpectedError {
-  return error instanceof UsageError || error instanceof RuntimeFailure || error instanceof Cancelled;
+  return error instanceof UsageError || error instanceof RuntimeFailure || error instanceof ConflictError || error instanceof Cancelled;
 }

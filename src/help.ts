@@ -35,9 +35,13 @@ Run
   --pm <${PACKAGE_MANAGERS.join("|")}>     package manager (default: the one that ran this command)
   --no-install                    do not install dependencies
   --no-git                        do not create a git repository
-  --dry-run                       show what would be written; write nothing
-  --force                         write into a non-empty directory (same-name files are replaced, none deleted)
+  --dry-run                       show what would be written (regenerate: the changes, with diffs); write nothing
+  --force                         write into a non-empty directory (same-name files are replaced, none deleted);
+                                  regenerate: run although conflict markers remain from the last run
+  --check                         regenerate only: list the changes with diffs, write nothing, and exit 1
+                                  if anything would change (a CI drift check)
   -y, --yes                       accept the default for every question not answered by an option
+                                  (regenerate: apply the changes without asking)
   -h, --help                      show this help
   -v, --version                   show the version
 

@@ -19,6 +19,8 @@ export interface RunOptions {
   install: boolean;
   git: boolean;
   dryRun: boolean;
+  /** regenerate only: report drift as exit 1 and write nothing. */
+  check: boolean;
   force: boolean;
   yes: boolean;
 }
@@ -55,6 +57,7 @@ const OPTIONS = {
   install: { type: "boolean", default: true },
   git: { type: "boolean", default: true },
   "dry-run": { type: "boolean", default: false },
+  check: { type: "boolean", default: false },
   force: { type: "boolean", default: false },
   yes: { type: "boolean", short: "y", default: false },
   help: { type: "boolean", short: "h", default: false },
@@ -119,6 +122,9 @@ export function parseArgv(argv: string[], env: Record<string, string | undefined
         "Give one directory; options start with -- (run with --help for the list).",
     );
   }
+  if (values.check && command !== "regenerate") {
+    throw new UsageError("--check only applies to regenerate: run create-mcp-access regenerate --check inside the project.");
+  }
   if (command !== "create" && positionals.length) {
     throw new UsageError(`"${command}" takes no directory: run it inside the project (got ${JSON.stringify(positionals[0])}).`);
   }
@@ -145,6 +151,7 @@ export function parseArgv(argv: string[], env: Record<string, string | undefined
       install: values.install ?? true,
       git: values.git ?? true,
       dryRun: values["dry-run"] ?? false,
+      check: values.check ?? false,
       force: values.force ?? false,
       yes: values.yes ?? false,
     },

@@ -11,7 +11,6 @@ export const UNAVAILABLE_AUTH_MODES: ReadonlySet<string> = new Set(["saas"]);
  * An entry goes away when its feature lands.
  */
 const NOT_YET: { applies: (command: Command, config: Config | undefined, options: RunOptions) => boolean; what: string; instead: string }[] = [
-  { applies: (command) => command === "regenerate", what: "The regenerate command", instead: "re-run create into a new directory" },
   { applies: (command) => command === "provision", what: "The provision command", instead: "follow the project's README to set up Access by hand" },
   { applies: (_, config) => UNAVAILABLE_AUTH_MODES.has(config?.auth ?? ""), what: "--auth saas", instead: "use --auth self-hosted (recommended)" },
   { applies: (_, config) => !!config?.downstreams.length, what: "--downstream", instead: "leave it out for now" },

@@ -301,7 +301,7 @@ export function validateAnswers(answers: RawAnswers, origins: Origins = {}): Con
     }
   }
   for (const field of ["name", "auth"] as const) {
-    if (answers[field] === undefined) problems.push(`${FLAG_OF[field]}: missing`);
+    if (answers[field] === undefined) problems.push(`${origins[field] ?? FLAG_OF[field]}: missing`);
   }
   if (problems.length) {
     throw new UsageError(problems.length === 1 ? "Invalid input:" : `Invalid input (${problems.length} problems):`, problems);

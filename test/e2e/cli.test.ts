@@ -38,7 +38,8 @@ describe("bad input: exit 2, a message naming the value and the fix, nothing wri
     ["downstream, not available yet", ["srv", ...complete, "--downstream", "wiki=https://wiki.example.com"], /--downstream is not available yet/],
     ["javascript, not available yet", ["srv", ...complete, "--lang", "js"], /--lang js is not available yet/],
     ["provisioning, not available yet", ["srv", ...complete, "--provision"], /--provision is not available yet/],
-    ["the regenerate command, not available yet", ["regenerate"], /regenerate command is not available yet/],
+    ["regenerate outside a project", ["regenerate"], /There is no mcp-access.json in .*regenerate runs in the root folder of a project/],
+    ["--check without regenerate", ["srv", ...complete, "--check"], /--check only applies to regenerate/],
     ["two directories", ["one", "two", ...complete], /Too many arguments/],
   ];
 
@@ -81,7 +82,7 @@ describe("good input", () => {
     for (const flag of [
       "--auth", "--name", "--team", "--idp", "--allow-email", "--allow-domain", "--downstream", "--lang", "--features",
       "--domain", "--provision", "--no-provision", "--deploy", "--no-deploy", "--account-id", "--template", "--config",
-      "--pm", "--no-install", "--no-git", "--dry-run", "--force", "--yes", "--help", "--version",
+      "--pm", "--no-install", "--no-git", "--dry-run", "--check", "--force", "--yes", "--help", "--version",
     ]) {
       expect(result.stdout).toContain(flag);
     }

@@ -45,6 +45,7 @@ describe("parseArgv", () => {
       install: true,
       git: true,
       dryRun: false,
+      check: false,
       force: false,
       yes: false,
     });
@@ -56,6 +57,12 @@ describe("parseArgv", () => {
     expect(parseArgv(["regenerate", "--dry-run"]).command).toBe("regenerate");
     expect(parseArgv(["provision"]).command).toBe("provision");
     expect(() => parseArgv(["provision", "somewhere"])).toThrow(/takes no directory/);
+  });
+
+  it("accepts --check with regenerate only", () => {
+    expect(parseArgv(["regenerate", "--check"]).options.check).toBe(true);
+    expect(() => parseArgv(["srv", "--check"])).toThrow(UsageError);
+    expect(() => parseArgv(["provision", "--check"])).toThrow(/--check only applies to regenerate/);
   });
 
   it("rejects unknown options and suggests the closest one", () => {

@@ -1,0 +1,214 @@
+import * as fsp from "node:fs/promises";
+import { join } from "node:path";
+import { createFsFromVolume, Volume } from "memfs";
+import { beforeAll, describe, expect, it } from "vitest";
+import { parseArgv } from "../../src/answers/args.js";
+import { create } from "../../src/commands/create.js";
+import { regenerate, type RegenerateContext } from "../../src/commands/regenerate.js";
+import { Cancelled, ConflictError, UsageError } from "../../src/errors.js";
+import type { FileSystem } from "../../src/fs.js";
+import { loadTemplates, type TemplateSet } from "../../src/render/templates.js";
+import type { Ui } from "../../src/ui.js";
+import { repoRoot } from "../support/processes.js";
+
+let templates: TemplateSet;
+beforeAll(async () => {
+  templates = await loadTemplates(fsp as unknown as FileSystem, join(repoRoot, "templates"), join(repoRoot, "schema", "mcp-access.schema.json"));
+});
+
+/** A project made by create in memory, and regenerate run on it. */
+async function harness() {
+  const volume = Volume.fromJSON({ "/work/.keep": "" }, "/");
+  const fs = createFsFromVolume(volume).promises as unknown as FileSystem;
+  const said: string[] = [];
+  const ui: Ui = {
+    intro: () => {},
+    info: (m) => said.push(m),
+    warn: (m) => said.push(`warn: ${m}`),
+    success: (m) => said.push(m),
+    note: (m) => said.push(m),
+    error: (m) => said.push(`error: ${m}`),
+    step: (_, work) => work(),
+    outro: (m) => said.push(m),
+  };
+  const exec = async () => ({ code: 0, output: "" });
+  await create(parseArgv(["srv", "--auth", "self-hosted", "--team", "acme", "--allow-domain", "example.com", "--no-install", "--no-git"]), {
+    cwd: "/work",
+    env: {},
+    fs,
+    exec,
+    ui,
+    loadTemplates: async () => templates,
+    generatorVersion: "0.1.0",
+  });
+  said.length = 0;
+  const root = "/work/srv";
+  const ctx = (overrides: Partial<RegenerateContext> = {}): RegenerateContext => ({
+    cwd: root,
+    env: {},
+    fs,
+    ui,
+    print: (text) => said.push(text),
+    loadTemplates: async () => templates,
+    generatorVersion: "0.1.0",
+    ...overrides,
+  });
+  const run = (...argv: string[]) => regenerate(parseArgv(["regenerate", ...argv]), ctx());
+  const read = (path: string) => volume.readFileSync(join(root, path), "utf8") as string;
+  const write = (path: string, text: string) => volume.writeFileSync(join(root, path), text);
+  const edit = (path: string, from: string | RegExp, to: string) => {
+    const text = read(path);
+    const edited = text.replace(from, to);
+    if (edited === text) throw new Error(`edit of ${path} changed nothing`);
+    write(path, edited);
+  };
+  const tree = () => volume.toJSON(root);
+  const output = () => said.join("\n");
+  return { volume, fs, ctx, run, read, write, edit, tree, output, said, root };
+}
+
+describe("regenerate in memory", () => {
+  it("changes nothing on a fresh project, however often it runs", async () => {
+    const h = await harness();
+    const before = h.tree();
+    expect(await h.run()).toBe(0);
+    expect(await h.run()).toBe(0);
+    expect(h.tree()).toEqual(before);
+    expect(h.output()).toMatch(/srv is up to date with mcp-access.json: nothing to change/);
+  });
+
+  it("brings a config change in and keeps the user's edits elsewhere", async () => {
+    const h = await harness();
+    h.edit("mcp-access.json", '"name": "srv"', '"name": "srv2"');
+    h.edit("src/server.ts", "  return server;", "  // my own tools go here\n  return server;");
+    h.edit("README.md", "## Deploy to Cloudflare", "## Notes\n\nMine.\n\n## Deploy to Cloudflare");
+    expect(await h.run()).toBe(0);
+    expect(h.read("src/server.ts")).toContain('new McpServer({ name: "srv2"');
+    expect(h.read("src/server.ts")).toContain("// my own tools go here");
+    expect(h.read("README.md")).toMatch(/^# srv2\n[\s\S]*## Notes\n\nMine\./);
+    expect(JSON.parse(h.read("package.json")).name).toBe("srv2");
+    expect(h.read(".mcp-access/generated/src/server.ts.snapshot")).not.toContain("my own tools");
+    expect(h.output()).toMatch(/merged +src\/server\.ts +\(your edits kept\)/);
+    // The user's config file is read, never rewritten.
+    expect(h.read("mcp-access.json")).toContain('"name": "srv2"');
+    expect(await h.run()).toBe(0);
+    expect(h.output()).toMatch(/srv2 is up to date/);
+  });
+
+  it("writes conflicts, exits 3, refuses the next run until they are resolved, unless --force", async () => {
+    const h = await harness();
+    h.edit("mcp-access.json", '"name": "srv"', '"name": "srv2"');
+    h.edit("README.md", /^# srv$/m, "# My server");
+    expect(await h.run()).toBe(3);
+    expect(h.read("README.md")).toMatch(/^<<<<<<< yours\n# My server\n\|{7} generated before\n# srv\n={7}\n# srv2\n>{7} generated now\n/);
+    expect(h.output()).toMatch(/conflict +README\.md +\(1 conflict: marked in the file\)/);
+    expect(h.output()).toMatch(/conflicts in 1 file[\s\S]*README\.md/);
+
+    const refusal = h.run();
+    await expect(refusal).rejects.toThrow(ConflictError);
+    await expect(h.run()).rejects.toMatchObject({ exitCode: 3, details: ["README.md"] });
+    await expect(h.run("--check")).rejects.toThrow(ConflictError);
+    expect(await h.run("--force")).toBe(0);
+    expect(h.output()).toMatch(/warn: Regenerating with conflict markers still in README\.md \(--force\)/);
+
+    h.edit("README.md", /^<<<<<<< yours\n# My server\n[\s\S]*?>>>>>>> generated now\n/, "# My server (srv2)\n");
+    expect(await h.run()).toBe(0);
+    expect(h.read("README.md")).toMatch(/^# My server \(srv2\)\n/);
+  });
+
+  it("keeps a deleted file deleted and says so", async () => {
+    const h = await harness();
+    h.volume.unlinkSync(join(h.root, ".dev.vars.example"));
+    h.edit("mcp-access.json", '"team": "https://acme.cloudflareaccess.com"', '"team": "beta"');
+    expect(await h.run()).toBe(0);
+    expect(h.volume.existsSync(join(h.root, ".dev.vars.example"))).toBe(false);
+    expect(h.output()).toMatch(/kept +\.dev\.vars\.example +\(you deleted it: it stays deleted\)/);
+    expect(h.read(".mcp-access/generated/.dev.vars.example.snapshot")).toContain("TEAM_DOMAIN=https://beta.cloudflareaccess.com");
+    expect(h.read("wrangler.jsonc")).toContain('"TEAM_DOMAIN": "https://beta.cloudflareaccess.com"');
+  });
+
+  it("--dry-run and --check write nothing; --check exits 1 on drift, 0 without", async () => {
+    const h = await harness();
+    expect(await h.run("--check")).toBe(0);
+    h.edit("mcp-access.json", '"name": "srv"', '"name": "srv2"');
+    const before = h.tree();
+    expect(await h.run("--dry-run")).toBe(0);
+    expect(await h.run("--check")).toBe(1);
+    expect(h.tree()).toEqual(before);
+    expect(h.output()).toContain('--- a/wrangler.jsonc\n+++ b/wrangler.jsonc\n@@ -1,7 +1,7 @@\n {\n   "$schema": "node_modules/wrangler/config-schema.json",\n-  "name": "srv",\n+  "name": "srv2",');
+    expect(h.output()).toMatch(/Nothing was written \(--check\)/);
+  });
+
+  it("asks before writing in a terminal, unless --yes", async () => {
+    const h = await harness();
+    h.edit("mcp-access.json", '"name": "srv"', '"name": "srv2"');
+    const asked: string[] = [];
+    const prompter = (answer: boolean) => ({
+      confirm: async ({ message }: { message: string }) => (asked.push(message), answer),
+      isCancel: () => false,
+    });
+    const before = h.tree();
+    await expect(regenerate(parseArgv(["regenerate"]), h.ctx({ prompter: prompter(false) as never }))).rejects.toThrow(Cancelled);
+    expect(h.tree()).toEqual(before);
+    expect(await regenerate(parseArgv(["regenerate", "--yes"]), h.ctx({ prompter: prompter(false) as never }))).toBe(0);
+    expect(asked).toEqual(["Apply these changes?"]);
+    expect(h.read("package.json")).toContain('"name": "srv2"');
+  });
+});
+
+describe("regenerate refuses bad input with exit 2, naming the value and the fix", () => {
+  it("outside a project, pointing at the project root when it is above", async () => {
+    const h = await harness();
+    const inSrc = regenerate(parseArgv(["regenerate"]), h.ctx({ cwd: "/work/srv/src" }));
+    await expect(inSrc).rejects.toThrow(UsageError);
+    await expect(inSrc).rejects.toThrow("There is no mcp-access.json in /work/srv/src. regenerate runs in the project's root folder: cd /work/srv and run it there.");
+    await expect(regenerate(parseArgv(["regenerate"]), h.ctx({ cwd: "/work" }))).rejects.toThrow(/root folder of a project made by create-mcp-access/);
+  });
+
+  it("an invalid value in mcp-access.json, with the key it is in", async () => {
+    const h = await harness();
+    h.edit("mcp-access.json", '"name": "srv"', '"name": "My Server"');
+    await expect(h.run()).rejects.toMatchObject({ details: [expect.stringMatching(/^"name" in \/work\/srv\/mcp-access.json: "My Server" is not a valid Worker name/)] });
+    h.write("mcp-access.json", '{ "version": 1, "auth": "self-hosted" }');
+    await expect(h.run()).rejects.toMatchObject({ details: ['"name" in /work/srv/mcp-access.json: missing'] });
+    h.write("mcp-access.json", "{ nope");
+    await expect(h.run()).rejects.toThrow(/mcp-access.json" is not valid JSON/);
+  });
+
+  it("options mcp-access.json asks for that are not available yet", async () => {
+    const h = await harness();
+    h.edit("mcp-access.json", '"auth": "self-hosted"', '"auth": "saas"');
+    await expect(h.run()).rejects.toMatchObject({ message: expect.stringMatching(/mcp-access.json asks for what this create-mcp-access cannot generate yet/), details: [expect.stringMatching(/--auth saas is not available yet/)] });
+    h.edit("mcp-access.json", '"auth": "saas"', '"auth": "self-hosted"');
+    h.edit("mcp-access.json", '"downstreams": []', '"downstreams": [{ "name": "wiki", "url": "https://wiki.example.com" }]');
+    await expect(h.run()).rejects.toThrow(UsageError);
+  });
+
+  it("answers given as flags: they belong in mcp-access.json", async () => {
+    const h = await harness();
+    await expect(h.run("--team", "beta")).rejects.toThrow(/regenerate takes its answers from mcp-access.json, not from --team: edit mcp-access.json/);
+  });
+
+  it("a missing or tampered snapshot, before writing anything", async () => {
+    const h = await harness();
+    h.edit("mcp-access.json", '"name": "srv"', '"name": "srv2"');
+    h.volume.symlinkSync("/etc", join(h.root, ".mcp-access/generated/etc"));
+    const before = h.tree();
+    await expect(h.run()).rejects.toThrow(/etc is a symbolic link.*Nothing was changed/);
+    expect(h.tree()).toEqual(before);
+    h.volume.rmSync(join(h.root, ".mcp-access/generated"), { recursive: true });
+    await expect(h.run()).rejects.toThrow(/There is no snapshot in \.mcp-access\/generated\/.*git checkout -- \.mcp-access\/generated/);
+  });
+
+  it("never follows a link in the project out of it", async () => {
+    const h = await harness();
+    h.volume.mkdirSync("/outside");
+    h.volume.writeFileSync("/outside/server.ts", h.read("src/server.ts"));
+    h.volume.rmSync(join(h.root, "src"), { recursive: true });
+    h.volume.symlinkSync("/outside", join(h.root, "src"));
+    h.edit("mcp-access.json", '"name": "srv"', '"name": "srv2"');
+    expect(await h.run()).toBe(0);
+    expect(h.volume.readFileSync("/outside/server.ts", "utf8")).toContain('name: "srv"');
+    expect(h.output()).toMatch(/kept +src\/server\.ts +\(not touched: src is a symbolic link; regenerate does not follow links\)/);
+  });
+});
