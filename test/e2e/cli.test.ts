@@ -163,6 +163,9 @@ describe("good input", () => {
     const tracked = execFileSync("git", ["ls-files"], { cwd: join(cwd, "srv"), encoding: "utf8" });
     expect(tracked).toContain("mcp-access.json");
     expect(tracked).not.toContain(".dev.vars\n");
+    // The snapshot regenerate needs is committed whole, even the copy of .dev.vars.example that `.dev.vars.*` would hide.
+    expect(tracked).toContain(".mcp-access/generated/.dev.vars.example.snapshot");
+    expect(tracked).toContain(".mcp-access/generated/src/server.ts.snapshot");
   });
 });
 
