@@ -139,6 +139,11 @@ describe("regenerate in memory", () => {
     expect(h.output()).toMatch(/Nothing was written \(--check\)/);
   });
 
+  it("is explained in the generated README, snapshot included", async () => {
+    const h = await harness();
+    expect(h.read("README.md")).toMatch(/## Changing your project later[\s\S]*npm run regenerate[\s\S]*<<<<<<< yours[\s\S]*\.mcp-access\/generated\/[\s\S]*Commit that\nfolder/);
+  });
+
   it("asks before writing in a terminal, unless --yes", async () => {
     const h = await harness();
     h.edit("mcp-access.json", '"name": "srv"', '"name": "srv2"');
