@@ -75,7 +75,10 @@ export async function regenerate(args: ParsedArgs, ctx: RegenerateContext): Prom
   if (options.dryRun || options.check) {
     const diffs = unifiedDiffs(changes);
     if (diffs) ctx.print(`\n${diffs}`);
-    ctx.print(`\n${pending ? "Nothing was written" : "Nothing would change"} (${options.check ? "--check" : "--dry-run"}).\n`);
+    const flag = options.check ? "--check" : "--dry-run";
+    if (!pending) ctx.print(`\nNothing would change (${flag}).\n`);
+    else if (options.dryRun) ctx.print(`\nNothing was written (${flag}).\n`);
+    else ctx.print(`\nThe project differs from what mcp-access.json generates: run regenerate and commit the result. Nothing was written (${flag}).\n`);
     return options.check && pending ? ExitCode.failure : ExitCode.ok;
   }
   if (!pending) return ExitCode.ok;

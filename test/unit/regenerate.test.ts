@@ -136,7 +136,7 @@ describe("regenerate in memory", () => {
     expect(await h.run("--check")).toBe(1);
     expect(h.tree()).toEqual(before);
     expect(h.output()).toContain('--- a/wrangler.jsonc\n+++ b/wrangler.jsonc\n@@ -1,7 +1,7 @@\n {\n   "$schema": "node_modules/wrangler/config-schema.json",\n-  "name": "srv",\n+  "name": "srv2",');
-    expect(h.output()).toMatch(/Nothing was written \(--check\)/);
+    expect(h.output()).toMatch(/differs from what mcp-access.json generates: run regenerate and commit the result. Nothing was written \(--check\)/);
   });
 
   it("is explained in the generated README, snapshot included", async () => {
