@@ -1,5 +1,4 @@
 import type * as clack from "@clack/prompts";
-import { UNAVAILABLE_AUTH_MODES } from "../config/availability.js";
 import type { Config } from "../config/config.js";
 import { AUTH_MODE_HINTS, AUTH_MODES, type AuthMode, IDP_TYPE_LABELS, IDP_TYPES } from "../config/options.js";
 import * as check from "../config/validate.js";
@@ -41,11 +40,7 @@ export async function askMissing(
   filled.auth ??= await ask(
     p.select<AuthMode>({
       message: "How should MCP clients sign in?",
-      options: AUTH_MODES.map((mode) =>
-        UNAVAILABLE_AUTH_MODES.has(mode)
-          ? { value: mode, label: mode, hint: "not available yet", disabled: true }
-          : { value: mode, label: mode, hint: AUTH_MODE_HINTS[mode] },
-      ),
+      options: AUTH_MODES.map((mode) => ({ value: mode, label: mode, hint: AUTH_MODE_HINTS[mode] })),
       initialValue: "self-hosted",
     }),
   );

@@ -6,6 +6,7 @@ import { merge, requireAnswers, withDefaults, type Layer } from "../answers/reso
 import { SNAPSHOT_DIR, withSnapshot } from "../apply/snapshot.js";
 import { checkTarget, type TargetState, writeProject } from "../apply/write.js";
 import { assertAvailable } from "../config/availability.js";
+import type { Config } from "../config/config.js";
 import { PACKAGE_MANAGERS, type PackageManager } from "../config/options.js";
 import { choice, InvalidValue, validateAnswers } from "../config/validate.js";
 import { UsageError } from "../errors.js";
@@ -60,7 +61,7 @@ export async function create(args: ParsedArgs, ctx: CreateContext): Promise<void
     if (!(await generateWorkerTypes(ctx.exec, target))) ctx.ui.warn(`"wrangler types" failed; ${runScript(pm, "typecheck")} will write the types.`);
   }
   if (options.git) ctx.ui.info(GIT_OUTCOMES[await initialiseGit(ctx.exec, target)]);
-  ctx.ui.note(nextSteps(directory, pm, options.install), "Next steps");
+  ctx.ui.note(nextSteps(config, directory, pm, options.install), "Next steps");
   ctx.ui.outro(`Your MCP server ${config.name} is ready. README.md says how to connect Claude, Cursor, VS Code and MCP Inspector.`);
 }
 
@@ -113,11 +114,12 @@ function packageManager(flag: string | undefined, env: Record<string, string | u
   }
 }
 
-function nextSteps(directory: string, pm: PackageManager, installed: boolean): string {
+function nextSteps(config: Config, directory: string, pm: PackageManager, installed: boolean): string {
+  const before = config.auth === "saas" ? "the Access for SaaS app, OAUTH_KV and the secrets exist" : "TEAM_DOMAIN and POLICY_AUD are set";
   return [
     `cd ${directory}`,
     ...(installed ? [] : [`${pm} install`]),
-    `${runScript(pm, "dev")}      # local server behind an Access emulator: no account needed`,
-    `${runScript(pm, "deploy")}   # once TEAM_DOMAIN and POLICY_AUD are set (see README.md)`,
+    `${runScript(pm, "dev")}      # local server with an Access emulator: no account needed`,
+    `${runScript(pm, "deploy")}   # once ${before} (see README.md)`,
   ].join("\n");
 }

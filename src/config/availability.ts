@@ -2,9 +2,6 @@ import type { Command, RunOptions } from "../answers/args.js";
 import { UsageError } from "../errors.js";
 import type { Config } from "./config.js";
 
-/** Auth modes the prompts show but do not let anyone pick yet. */
-export const UNAVAILABLE_AUTH_MODES: ReadonlySet<string> = new Set(["saas"]);
-
 /**
  * Options the CLI already parses and validates, whose behaviour is still
  * being built. Each says so with exit 2 rather than being silently ignored.
@@ -12,7 +9,6 @@ export const UNAVAILABLE_AUTH_MODES: ReadonlySet<string> = new Set(["saas"]);
  */
 const NOT_YET: { applies: (command: Command, config: Config | undefined, options: RunOptions) => boolean; what: string; instead: string }[] = [
   { applies: (command) => command === "provision", what: "The provision command", instead: "follow the project's README to set up Access by hand" },
-  { applies: (_, config) => UNAVAILABLE_AUTH_MODES.has(config?.auth ?? ""), what: "--auth saas", instead: "use --auth self-hosted (recommended)" },
   { applies: (_, config) => !!config?.downstreams.length, what: "--downstream", instead: "leave it out for now" },
   { applies: (_, config) => config?.lang === "js", what: "--lang js", instead: "use --lang ts" },
   { applies: (_, config) => !!config?.features.length, what: "--features other than none", instead: "use --features none" },

@@ -30,6 +30,7 @@ export function render(config: Config, templates: TemplateSet, meta: RenderMeta)
     code: (value: unknown) => markdownCode(value),
     eq: (a: unknown, b: unknown) => a === b,
   });
+  for (const [name, source] of templates.partials) handlebars.registerPartial(name, source);
   const view = viewOf(config, meta);
   const files: FileMap = new Map();
   for (const entry of templates.files) {

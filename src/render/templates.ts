@@ -22,17 +22,23 @@ export interface TemplateSet {
   files: ManifestEntry[];
   /** Template path → its text. */
   sources: Map<string, string>;
+  /** Partial name → its text: pieces shared by several templates, used as `{{> name}}`. */
+  partials: Map<string, string>;
   /** The mcp-access.json schema, copied into every project. */
   schema: string;
 }
 
 export async function loadTemplates(fs: FileSystem, templatesDir: string, schemaPath: string): Promise<TemplateSet> {
-  const manifest = JSON.parse(await fs.readFile(join(templatesDir, "manifest.json"), "utf8")) as { files: ManifestEntry[] };
+  const manifest = JSON.parse(await fs.readFile(join(templatesDir, "manifest.json"), "utf8")) as {
+    files: ManifestEntry[];
+    partials?: Record<string, string>;
+  };
+  const read = (path: string) => fs.readFile(join(templatesDir, path), "utf8");
   const sources = new Map<string, string>();
-  await Promise.all(
-    manifest.files.map(async (entry) => {
-      sources.set(entry.template, await fs.readFile(join(templatesDir, entry.template), "utf8"));
-    }),
-  );
-  return { files: manifest.files, sources, schema: await fs.readFile(schemaPath, "utf8") };
+  const partials = new Map<string, string>();
+  await Promise.all([
+    ...manifest.files.map(async (entry) => sources.set(entry.template, await read(entry.template))),
+    ...Object.entries(manifest.partials ?? {}).map(async ([name, path]) => partials.set(name, await read(path))),
+  ]);
+  return { files: manifest.files, sources, partials, schema: await fs.readFile(schemaPath, "utf8") };
 }

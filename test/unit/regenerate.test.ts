@@ -182,9 +182,9 @@ describe("regenerate refuses bad input with exit 2, naming the value and the fix
 
   it("options mcp-access.json asks for that are not available yet", async () => {
     const h = await harness();
-    h.edit("mcp-access.json", '"auth": "self-hosted"', '"auth": "saas"');
-    await expect(h.run()).rejects.toMatchObject({ message: expect.stringMatching(/mcp-access.json asks for what this create-mcp-access cannot generate yet/), details: [expect.stringMatching(/--auth saas is not available yet/)] });
-    h.edit("mcp-access.json", '"auth": "saas"', '"auth": "self-hosted"');
+    h.edit("mcp-access.json", '"lang": "ts"', '"lang": "js"');
+    await expect(h.run()).rejects.toMatchObject({ message: expect.stringMatching(/mcp-access.json asks for what this create-mcp-access cannot generate yet/), details: [expect.stringMatching(/--lang js is not available yet/)] });
+    h.edit("mcp-access.json", '"lang": "js"', '"lang": "ts"');
     h.edit("mcp-access.json", '"downstreams": []', '"downstreams": [{ "name": "wiki", "url": "https://wiki.example.com" }]');
     await expect(h.run()).rejects.toThrow(UsageError);
   });

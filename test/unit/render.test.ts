@@ -30,6 +30,8 @@ const meta = { generatorVersion: "0.1.0" };
 /** Every combination the generator accepts today (the others stop at "not available yet"). */
 const combinations: [string, Config][] = [
   ["defaults", base],
+  ["saas", { ...base, auth: "saas" }],
+  ["saas with a team and access answers", { ...base, auth: "saas", team: "https://acme.cloudflareaccess.com", access: { emails: ["ada@example.com"], domains: ["example.com"], idps: ["onetimepin"] } }],
   ["with a team", { ...base, team: "https://acme.cloudflareaccess.com" }],
   [
     "with every access answer",
@@ -41,6 +43,8 @@ const combinations: [string, Config][] = [
     },
   ],
 ];
+
+const combo = (name: string): Config => combinations.find(([label]) => label === name)![1];
 
 describe("render", () => {
   it("produces the self-hosted project's files", () => {
@@ -69,8 +73,24 @@ describe("render", () => {
     }
   });
 
+  it("produces the saas project's files, with the OAuth provider as a dependency", () => {
+    const files = render({ ...base, auth: "saas" }, templates, meta);
+    expect([...files.keys()].filter((path) => path.startsWith("src/")).sort()).toEqual([
+      "src/access-oidc.ts",
+      "src/auth.ts",
+      "src/consent-page.ts",
+      "src/index.ts",
+      "src/server.ts",
+    ]);
+    expect(JSON.parse(files.get("package.json")!).dependencies).toHaveProperty("@cloudflare/workers-oauth-provider");
+    expect(parseJsonc(files.get("wrangler.jsonc")!).kv_namespaces).toEqual([{ binding: "OAUTH_KV", id: expect.any(String) }]);
+    expect(files.get("README.md")).toContain("`https://srv.<your-subdomain>.workers.dev/callback`");
+    const selfHosted = render(base, templates, meta);
+    expect(JSON.parse(selfHosted.get("package.json")!).dependencies).not.toHaveProperty("@cloudflare/workers-oauth-provider");
+  });
+
   it("puts the team and the placeholders where the Worker and the user expect them", () => {
-    const withTeam = render(combinations[1]![1], templates, meta);
+    const withTeam = render(combo("with a team"), templates, meta);
     const vars = parseJsonc(withTeam.get("wrangler.jsonc")!).vars;
     expect(vars).toEqual({ TEAM_DOMAIN: "https://acme.cloudflareaccess.com", POLICY_AUD: "<your-access-app-aud>" });
     const without = parseJsonc(render(base, templates, meta).get("wrangler.jsonc")!).vars;
@@ -78,13 +98,13 @@ describe("render", () => {
   });
 
   it("writes every answer into mcp-access.json, and nothing else", () => {
-    const config = combinations[2]![1];
+    const config = combo("with every access answer");
     const file = JSON.parse(render(config, templates, meta).get("mcp-access.json")!);
     expect(file).toEqual({ $schema: "./.mcp-access/mcp-access.schema.json", version: 1, ...config });
   });
 
   it("lists who may sign in in the README", () => {
-    const readme = render(combinations[2]![1], templates, meta).get("README.md")!;
+    const readme = render(combo("with every access answer"), templates, meta).get("README.md")!;
     expect(readme).toContain("`ada@example.com`, `grace@example.org`");
     expect(readme).toContain("`@example.com`");
     expect(readme).toContain("`github`, `okta`");
