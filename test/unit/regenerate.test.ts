@@ -77,6 +77,28 @@ describe("regenerate in memory", () => {
     expect(h.output()).toMatch(/srv is up to date with mcp-access.json: nothing to change/);
   });
 
+  it("switches the auth mode (self-hosted → saas) and keeps the tool the user added", async () => {
+    const h = await harness();
+    h.edit(
+      "src/server.ts",
+      "  return server;\n}",
+      '  server.registerTool("ping", { description: "Replies pong." }, async () => ({ content: [{ type: "text", text: "pong" }] }));\n\n  return server;\n}',
+    );
+    h.edit("mcp-access.json", '"auth": "self-hosted"', '"auth": "saas"');
+    expect(await h.run()).toBe(0);
+    const tree = h.tree();
+    // The saas files arrive, the self-hosted-only verifier goes (it was never edited).
+    expect(Object.keys(tree)).toEqual(expect.arrayContaining(["/work/srv/src/auth.ts", "/work/srv/src/access-oidc.ts", "/work/srv/src/consent-page.ts"]));
+    expect(tree).not.toHaveProperty("/work/srv/src/access.ts");
+    const server = h.read("src/server.ts");
+    expect(server).toContain('import type { AccessIdentity } from "./access-oidc";');
+    expect(server).toContain('server.registerTool("ping"');
+    expect(JSON.parse(h.read("package.json")).dependencies).toHaveProperty("@cloudflare/workers-oauth-provider");
+    expect(h.read("wrangler.jsonc")).toContain('"binding": "OAUTH_KV"');
+    expect(h.read("wrangler.jsonc")).not.toContain("POLICY_AUD");
+    expect(await h.run("--check")).toBe(0);
+  });
+
   it("brings a config change in and keeps the user's edits elsewhere", async () => {
     const h = await harness();
     h.edit("mcp-access.json", '"name": "srv"', '"name": "srv2"');
