@@ -4,8 +4,11 @@ import { build } from "esbuild";
 
 await build({
   entryPoints: ["src/cli.ts"],
-  outfile: "dist/cli.js",
+  outdir: "dist",
   bundle: true,
+  // cli.js stays small; run.js and what it needs load only for real work (SPEC §8).
+  splitting: true,
+  chunkNames: "chunks/[name]-[hash]",
   platform: "node",
   format: "esm",
   target: "node22",

@@ -1,0 +1,86 @@
+import * as fsp from "node:fs/promises";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import * as clack from "@clack/prompts";
+import type { ParsedArgs } from "./answers/args.js";
+import { create } from "./commands/create.js";
+import { regenerate } from "./commands/regenerate.js";
+import { assertAvailable } from "./config/availability.js";
+import { ExitCode, isExpected } from "./errors.js";
+import type { FileSystem } from "./fs.js";
+import { packageRoot } from "./package-root.js";
+import { loadTemplates } from "./render/templates.js";
+import { exec, stopChildren } from "./steps/exec.js";
+import { clackUi, plainUi } from "./ui.js";
+
+/**
+ * Runs a parsed command: the real file system, processes and terminal wired
+ * into create or regenerate. Expected errors become their exit code and a
+ * message; anything else is a bug, reported with its stack.
+ */
+export async function run(args: ParsedArgs, version: string): Promise<number> {
+  const env = process.env;
+  // Decided once, before any prompt exists: with no TTY clack would wait forever (SPEC §3.3).
+  const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY && !env.CI);
+  const ui = interactive ? clackUi() : plainUi((text) => process.stdout.write(text), (text) => process.stderr.write(text));
+  const root = packageRoot();
+
+  // Ctrl-C after the project was written (during install, say): stop the installer first, so
+  // nothing writes into the directory while it is removed, then remove what this run created.
+  let created: string | undefined;
+  let cancelling: Promise<never> | undefined;
+  const cancel = async (): Promise<never> => {
+    await stopChildren();
+    if (created) rmSync(created, { recursive: true, force: true });
+    process.stderr.write(created ? `\nCancelled: removed ${created}.\n` : "\nCancelled.\n");
+    process.exit(ExitCode.cancelled);
+  };
+  const onInterrupt = () => void (cancelling ??= cancel());
+  process.once("SIGINT", onInterrupt);
+  const fs = fsp as unknown as FileSystem;
+  const templates = () => loadTemplates(fs, join(root, "templates"), join(root, "schema", "mcp-access.schema.json"));
+  let nothingDone = "nothing was created";
+  try {
+    assertAvailable(args.command, undefined, args.options);
+    if (args.command === "regenerate") {
+      nothingDone = "nothing was changed";
+      return await regenerate(args, {
+        cwd: process.cwd(),
+        env,
+        fs,
+        ui,
+        print: (text) => void process.stdout.write(text),
+        prompter: interactive ? clack : undefined,
+        loadTemplates: templates,
+        generatorVersion: version,
+      });
+    }
+    if (interactive) ui.intro("create-mcp-access");
+    await create(args, {
+      cwd: process.cwd(),
+      env,
+      fs,
+      exec,
+      ui,
+      prompter: interactive ? clack : undefined,
+      loadTemplates: templates,
+      generatorVersion: version,
+      onCreated: (target) => (created = target),
+    });
+    return ExitCode.ok;
+  } catch (error) {
+    // The installer died of the same Ctrl-C: let the cancel path report it, not as a failure.
+    if (cancelling) return cancelling;
+    if (!isExpected(error)) throw error;
+    if (error.exitCode === ExitCode.cancelled) {
+      // Only prompts cancel this way, and they all come before anything is written.
+      if (interactive) clack.cancel(`Cancelled: ${nothingDone}.`);
+      else process.stderr.write(`Cancelled: ${nothingDone}.\n`);
+    } else {
+      ui.error(error.message, "details" in error ? error.details : []);
+    }
+    return error.exitCode;
+  } finally {
+    process.off("SIGINT", onInterrupt);
+  }
+}
