@@ -1,5 +1,5 @@
 import type * as clack from "@clack/prompts";
-import type { Config } from "../config/config.js";
+import type { Config, Downstream } from "../config/config.js";
 import { AUTH_MODE_HINTS, AUTH_MODES, type AuthMode, IDP_TYPE_LABELS, IDP_TYPES } from "../config/options.js";
 import * as check from "../config/validate.js";
 import type { RawAnswers } from "../config/validate.js";
@@ -77,7 +77,43 @@ export async function askMissing(
     );
   }
 
+  filled.downstreams ??= await askDownstreams(p, ask);
+
   return { answers: filled, directory: dir };
+}
+
+/** Zero or more downstream apps: name, URL and, optionally, the name of the app's Access application. */
+async function askDownstreams(p: Prompter, ask: <T>(prompt: Promise<T>) => Promise<Exclude<T, symbol>>): Promise<Downstream[]> {
+  const apps: Downstream[] = [];
+  for (;;) {
+    const more = await ask(
+      p.confirm({
+        message: apps.length
+          ? "Add another downstream app?"
+          : "Should the server call other Access-protected apps for the user (downstream apps)?",
+        initialValue: false,
+      }),
+    );
+    if (!more) return apps;
+    const name = await ask(
+      p.text({
+        message: "Name of the app (the tool will be call_<name>)",
+        placeholder: "wiki",
+        validate: required((value) => {
+          const valid = check.downstreamName(value);
+          if (apps.some((app) => app.name === valid)) throw new check.InvalidValue(`${JSON.stringify(valid)} is already one of the apps`);
+        }),
+      }),
+    );
+    const url = await ask(p.text({ message: "Its base URL", placeholder: "https://wiki.example.com/api", validate: required(check.appUrl) }));
+    const accessApp = await ask(
+      p.text({
+        message: "Its Access application's name (optional: found by the URL's host otherwise)",
+        validate: explain(check.accessAppName),
+      }),
+    );
+    apps.push({ name, url: check.appUrl(url), ...(accessApp?.trim() ? { accessApp: accessApp.trim() } : {}) });
+  }
 }
 
 /** Shows the validated Config and asks to go on; "no" cancels like Ctrl-C. */
@@ -96,6 +132,7 @@ export function summarise(config: Config, directory: string): string {
     `team       ${config.team ?? "(set later, when you provision)"}`,
     `sign-in    ${who.length ? who.join(", ") : "(nobody yet: add emails or domains before you provision)"}`,
     `idps       ${config.access.idps.length ? config.access.idps.join(", ") : "every identity provider of the account"}`,
+    `apps       ${config.downstreams.length ? config.downstreams.map((app) => `call_${app.name} → ${app.url}`).join("\n           ") : "(no downstream apps)"}`,
   ].join("\n");
 }
 
@@ -108,6 +145,11 @@ export function splitWho(text: string): Pick<RawAnswers, "emails" | "domains"> {
   const emails = items.filter((item) => item.indexOf("@") > 0);
   const domains = items.filter((item) => item.indexOf("@") <= 0);
   return { emails: check.emails(emails), domains: check.emailDomains(domains) };
+}
+
+/** Like `explain`, for a question that must be answered. */
+function required(validator: (value: unknown) => unknown) {
+  return (value: string | undefined): string | undefined => (value?.trim() ? explain(validator)(value) : "An answer is needed here.");
 }
 
 /** Adapts a validator to clack: empty input is fine here (it means "later"), else the validator's message. */

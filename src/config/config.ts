@@ -6,6 +6,8 @@ export interface Downstream {
   name: string;
   /** `https://…`, or `http://` on a loopback host; no trailing slash, no query or fragment. */
   url: string;
+  /** Name of the app's Access application, when finding it by the URL's host is not enough. */
+  accessApp?: string;
 }
 
 /**

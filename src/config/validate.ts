@@ -166,28 +166,38 @@ export function appUrl(value: unknown): string {
 // Becomes part of a tool name (`call_<name>`) and of generated identifiers.
 const DOWNSTREAM_NAME = /^[a-z][a-z0-9_]{0,39}$/;
 
+export function downstreamName(value: unknown): string {
+  if (typeof value === "string" && DOWNSTREAM_NAME.test(value)) return value;
+  return fail(
+    `downstream name ${show(value)} must start with a lowercase letter and use only lowercase letters, digits and _ (at most 40), ` +
+      "because it becomes the tool name call_<name>",
+  );
+}
+
 export function downstream(value: unknown): Downstream {
   let name: unknown;
   let url: unknown;
+  let accessApp: unknown;
   if (typeof value === "string") {
     const eq = value.indexOf("=");
     if (eq < 0) fail(`${show(value)} is not of the form name=url (like "wiki=https://wiki.example.com/api")`);
     name = value.slice(0, eq).trim();
     url = value.slice(eq + 1);
   } else if (value && typeof value === "object" && !Array.isArray(value)) {
-    ({ name, url } = value as Record<string, unknown>);
-    const extra = Object.keys(value).filter((key) => key !== "name" && key !== "url");
-    if (extra.length) fail(`unknown key ${show(extra[0])} in a downstream app: only "name" and "url" are allowed`);
+    ({ name, url, accessApp } = value as Record<string, unknown>);
+    const extra = Object.keys(value).filter((key) => !["name", "url", "accessApp"].includes(key));
+    if (extra.length) fail(`unknown key ${show(extra[0])} in a downstream app: only "name", "url" and "accessApp" are allowed`);
   } else {
     fail(`${show(value)} is not a downstream app: give name=url, or {"name": …, "url": …} in a config file`);
   }
-  if (typeof name !== "string" || !DOWNSTREAM_NAME.test(name)) {
-    fail(
-      `downstream name ${show(name)} must start with a lowercase letter and use only lowercase letters, digits and _ (at most 40), ` +
-        "because it becomes the tool name call_<name>",
-    );
-  }
-  return { name: name as string, url: appUrl(url) };
+  return { name: downstreamName(name), url: appUrl(url), ...(accessApp === undefined ? {} : { accessApp: accessAppName(accessApp) }) };
+}
+
+/** An Access application's name as shown in the dashboard: free text, but one printable line. */
+export function accessAppName(value: unknown): string {
+  const text = requireString(value).trim();
+  if (text !== "" && text.length <= 200 && !/[\u0000-\u001f\u007f]/.test(text)) return text;
+  return fail(`${show(value)} is not an Access application name: give the name shown in Zero Trust, on one line`);
 }
 
 const ACCOUNT_ID = /^[0-9a-f]{32}$/;

@@ -51,7 +51,8 @@ function included(entry: ManifestEntry, config: Config): boolean {
   return (
     (when.auth === undefined || when.auth === config.auth) &&
     (when.lang === undefined || when.lang === config.lang) &&
-    (when.feature === undefined || config.features.includes(when.feature))
+    (when.feature === undefined || config.features.includes(when.feature)) &&
+    (when.downstreams === undefined || when.downstreams === config.downstreams.length > 0)
   );
 }
 

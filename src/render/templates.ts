@@ -12,8 +12,8 @@ export interface ManifestEntry {
   path: string;
   /** Template file, relative to the template folder. */
   template: string;
-  /** Included only when every given key matches the config. */
-  when?: { auth?: AuthMode; lang?: Language; feature?: Feature };
+  /** Included only when every given key matches the config (`downstreams`: whether there are any). */
+  when?: { auth?: AuthMode; lang?: Language; feature?: Feature; downstreams?: boolean };
   /** Copied as it is, not run through Handlebars (code full of braces, binary-safe text). */
   raw?: boolean;
 }

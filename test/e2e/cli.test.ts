@@ -34,7 +34,6 @@ describe("bad input: exit 2, a message naming the value and the fix, nothing wri
     ["missing answers without --yes", ["srv", "--no-install"], /--auth <self-hosted\|saas>[\s\S]*--team <name\|url>[\s\S]*--allow-email/],
     ["missing directory without --yes", ["--auth", "self-hosted", "--team", "acme", "--allow-domain", "example.com"], /a directory \(the first argument\)/],
     ["config file that does not exist", ["srv", "--yes", "--config", "nope.json"], /Cannot read the config file .*nope.json.*no such file/],
-    ["downstream, not available yet", ["srv", ...complete, "--downstream", "wiki=https://wiki.example.com"], /--downstream is not available yet/],
     ["javascript, not available yet", ["srv", ...complete, "--lang", "js"], /--lang js is not available yet/],
     ["provisioning, not available yet", ["srv", ...complete, "--provision"], /--provision is not available yet/],
     ["regenerate outside a project", ["regenerate"], /There is no mcp-access.json in .*regenerate runs in the root folder of a project/],

@@ -45,6 +45,19 @@ describe.skipIf(!hasTmux)("interactive create in a terminal", () => {
     terminal.press("ada@example.com, @example.org", "Enter");
     await terminal.waitFor(/Identity providers allowed to sign in/);
     terminal.press("Down", "Space", "Enter"); // GitHub
+    await terminal.waitFor(/call other Access-protected apps/);
+    terminal.press("Left", "Enter"); // Yes
+    await terminal.waitFor(/Name of the app/);
+    terminal.press("wiki", "Enter");
+    await terminal.waitFor(/Its base URL/);
+    terminal.press("http://wiki.example.com", "Enter");
+    await terminal.waitFor(/must use https:\/\//);
+    for (let i = 0; i < "http://wiki.example.com".length; i++) terminal.press("BSpace");
+    terminal.press("https://wiki.example.com/api", "Enter");
+    await terminal.waitFor(/Access application's name/);
+    terminal.press("Enter");
+    await terminal.waitFor(/Add another downstream app\?/);
+    terminal.press("Enter"); // No
     await terminal.waitFor(/Create the project\?/);
     expect(terminal.screen()).toMatch(/team\s+https:\/\/acme\.cloudflareaccess\.com/);
     terminal.press("Enter");
@@ -54,6 +67,7 @@ describe.skipIf(!hasTmux)("interactive create in a terminal", () => {
       auth: "self-hosted",
       team: "https://acme.cloudflareaccess.com",
       access: { emails: ["ada@example.com"], domains: ["example.org"], idps: ["github"] },
+      downstreams: [{ name: "wiki", url: "https://wiki.example.com/api" }],
     });
   });
 
@@ -76,6 +90,8 @@ describe.skipIf(!hasTmux)("interactive create in a terminal", () => {
     await terminal.waitFor(/Who may sign in\?/);
     terminal.press("Enter");
     await terminal.waitFor(/Identity providers allowed/);
+    terminal.press("Enter");
+    await terminal.waitFor(/call other Access-protected apps/);
     terminal.press("Enter");
     await terminal.waitFor(/Create the project\?/);
     terminal.press("Escape");

@@ -163,7 +163,19 @@ const CANCEL = Symbol("cancel");
 
 describe("create, interactive", () => {
   it("asks what the flags left open, in order, then confirms", async () => {
-    const { prompter, asked } = scripted(["my-app", "self-hosted", "acme", "ada@example.com, @example.org", ["github"], true]);
+    const { prompter, asked } = scripted([
+      "my-app",
+      "self-hosted",
+      "acme",
+      "ada@example.com, @example.org",
+      ["github"],
+      true,
+      "wiki",
+      "https://wiki.example.com/api/",
+      "Company wiki",
+      false,
+      true,
+    ]);
     const h = harness({ prompter });
     await create(parseArgv(["--no-install", "--no-git"]), h.ctx);
     expect(asked).toEqual([
@@ -172,6 +184,11 @@ describe("create, interactive", () => {
       "text: Your Access team (name or https://<team>.cloudflareaccess.com)",
       "text: Who may sign in? Emails and @domains, comma-separated",
       "multiselect: Identity providers allowed to sign in (none selected: every one your account has)",
+      "confirm: Should the server call other Access-protected apps for the user (downstream apps)?",
+      "text: Name of the app (the tool will be call_<name>)",
+      "text: Its base URL",
+      "text: Its Access application's name (optional: found by the URL's host otherwise)",
+      "confirm: Add another downstream app?",
       "note",
       "confirm: Create the project?",
     ]);
@@ -179,19 +196,20 @@ describe("create, interactive", () => {
       name: "my-app",
       team: "https://acme.cloudflareaccess.com",
       access: { emails: ["ada@example.com"], domains: ["example.org"], idps: ["github"] },
+      downstreams: [{ name: "wiki", url: "https://wiki.example.com/api", accessApp: "Company wiki" }],
     });
   });
 
   it("skips the questions flags answered", async () => {
     const { prompter, asked } = scripted([[], true]);
     const h = harness({ prompter });
-    await create(parseArgv(["srv", ...complete, "--no-install", "--no-git"]), h.ctx);
+    await create(parseArgv(["srv", ...complete, "--downstream", "wiki=https://wiki.example.com", "--no-install", "--no-git"]), h.ctx);
     expect(asked).toEqual(["multiselect: Identity providers allowed to sign in (none selected: every one your account has)", "note", "confirm: Create the project?"]);
   });
 
   it.each([
     ["Ctrl-C at the auth question", ["srv", CANCEL]],
-    ["no at the confirmation", ["srv", "self-hosted", "", "", [], false]],
+    ["no at the confirmation", ["srv", "self-hosted", "", "", [], false, false]],
   ])("%s cancels and writes nothing", async (_, answers) => {
     const { prompter } = scripted(answers as unknown[]);
     const h = harness({ prompter });

@@ -207,7 +207,7 @@ describe("regenerate refuses bad input with exit 2, naming the value and the fix
     h.edit("mcp-access.json", '"lang": "ts"', '"lang": "js"');
     await expect(h.run()).rejects.toMatchObject({ message: expect.stringMatching(/mcp-access.json asks for what this create-mcp-access cannot generate yet/), details: [expect.stringMatching(/--lang js is not available yet/)] });
     h.edit("mcp-access.json", '"lang": "js"', '"lang": "ts"');
-    h.edit("mcp-access.json", '"downstreams": []', '"downstreams": [{ "name": "wiki", "url": "https://wiki.example.com" }]');
+    h.edit("mcp-access.json", '"features": []', '"features": ["ci"]');
     await expect(h.run()).rejects.toThrow(UsageError);
   });
 
