@@ -89,6 +89,23 @@ describe("render", () => {
     expect(JSON.parse(selfHosted.get("package.json")!).dependencies).not.toHaveProperty("@cloudflare/workers-oauth-provider");
   });
 
+  it("adds the downstream tools only when there are downstream apps, in both modes", () => {
+    for (const auth of ["self-hosted", "saas"] as const) {
+      const without = render({ ...base, auth }, templates, meta);
+      expect(without.has("src/downstream.ts")).toBe(false);
+      expect(without.get("src/server.ts")).not.toMatch(/downstream/i);
+      const apps = [
+        { name: "wiki", url: "https://wiki.example.com/api" },
+        { name: "crm", url: "https://crm.example.com", accessApp: "CRM <prod> | `x`" },
+      ];
+      const files = render({ ...base, auth, downstreams: apps }, templates, meta);
+      expect(files.get("src/downstreams.ts")).toContain('{ name: "wiki", url: "https://wiki.example.com/api" },');
+      expect(files.get("src/server.ts")).toContain("registerDownstreamTools(server, DOWNSTREAM_APPS, credential);");
+      expect(files.get("src/index.ts")).toContain(auth === "saas" ? '"Authorization", value: `Bearer ${upstream.accessToken}`' : '"Cf-Access-Token", value: token');
+      expect(files.get("README.md")).toContain("| `call_crm` | `https://crm.example.com` (Access application: CRM \\<prod\\> \\| \\`x\\`) |");
+    }
+  });
+
   it("puts the team and the placeholders where the Worker and the user expect them", () => {
     const withTeam = render(combo("with a team"), templates, meta);
     const vars = parseJsonc(withTeam.get("wrangler.jsonc")!).vars;

@@ -99,6 +99,15 @@ describe("downstream apps", () => {
     ["wiki=not a url", /is not a URL/],
     ["wiki=https://{{evil}}.com", /is not a URL|is not a hostname/],
   ])("rejects %j", (value, message) => rejects(check.downstream, value, message));
+  it("accepts an Access application name on one line", () => {
+    expect(check.downstream({ name: "a", url: "https://a.example.com", accessApp: " Wiki (prod) " })).toEqual({
+      name: "a",
+      url: "https://a.example.com",
+      accessApp: "Wiki (prod)",
+    });
+    rejects(check.downstream, { name: "a", url: "https://a.example.com", accessApp: "two\nlines" }, /not an Access application name/);
+    rejects(check.downstream, { name: "a", url: "https://a.example.com", accessApp: "" }, /not an Access application name/);
+  });
   it("rejects two apps with the same name", () => {
     rejects(check.downstreams, ["a=https://a.example.com", "a=https://b.example.com"], /"a" is given twice/);
   });
