@@ -34,7 +34,7 @@ describe.skipIf(!hasTmux)("interactive create in a terminal", () => {
   it("asks every question, explains a bad answer, and creates the project", async () => {
     await terminal.waitFor(/Where should the project be created\?/);
     terminal.press("my-app", "Enter");
-    await terminal.waitFor(/How should MCP clients sign in\?[\s\S]*self-hosted[\s\S]*saas.*not available yet/);
+    await terminal.waitFor(/How should MCP clients sign in\?[\s\S]*self-hosted[\s\S]*saas/);
     terminal.press("Enter");
     await terminal.waitFor(/Your Access team/);
     terminal.press("acme.example.com", "Enter");
