@@ -341,7 +341,7 @@ describe("an MCP client signs in through the Worker and Access", () => {
     });
   });
 
-  describe("/authorize checks the client before showing anything", () => {
+  describe("/authorize checks the request before showing anything", () => {
     let clientId: string;
     beforeAll(async () => {
       clientId = await newClientId();
@@ -363,6 +363,24 @@ describe("an MCP client signs in through the Worker and Access", () => {
     it("refuses an unknown client", async () => {
       const request = authorizationRequest(dev.origin, { clientId: "no-such-client", redirectUri: target.uri });
       expectRefused(await new Browser().open(request.url));
+    });
+
+    it.each<[string, (url: URL) => void, string]>([
+      ["PKCE with the plain method", (url) => url.searchParams.set("code_challenge_method", "plain"), "invalid_request"],
+      ["no PKCE at all", (url) => ["code_challenge", "code_challenge_method"].forEach((name) => url.searchParams.delete(name)), "invalid_request"],
+      ["a resource other than this server's /mcp", (url) => url.searchParams.set("resource", "https://evil.example/mcp"), "invalid_target"],
+      ["the implicit flow", (url) => url.searchParams.set("response_type", "token"), "unsupported_response_type"],
+    ])("refuses %s: back to the (registered) redirect URI with %s, no consent page", async (_, change, error) => {
+      const request = authorizationRequest(dev.origin, { clientId, redirectUri: target.uri });
+      const url = new URL(request.url);
+      change(url);
+      const page = await new Browser().open(url.href);
+      expect(page.status).toBe(302);
+      const back = new URL(page.location!);
+      expect(back.origin + back.pathname).toBe(target.uri);
+      expect(back.searchParams.get("error")).toBe(error);
+      expect(back.searchParams.get("state")).toBe(request.state);
+      expect(back.searchParams.has("code")).toBe(false);
     });
   });
 
@@ -399,6 +417,14 @@ describe("an MCP client signs in through the Worker and Access", () => {
   });
 
   describe("/mcp accepts only this server's own access tokens", () => {
+    it("refuses one of its tokens on another of its origins: each is bound to the /mcp resource it was issued for", async () => {
+      const { tokens } = await signIn(await newClientId(), "heidi@example.com");
+      expect((await initializeWith(mcpUrl(), tokens.access_token)).status).toBe(200);
+      const elsewhere = await initializeWith(`http://localhost:${dev.port}/mcp`, tokens.access_token);
+      expect(elsewhere.status).toBe(401);
+      expect(elsewhere.headers.get("www-authenticate")).toContain('error="invalid_token"');
+    });
+
     it("refuses Access's own access token and ID token as the MCP bearer: 401 invalid_token, nothing echoed", async () => {
       // Sign in at the emulator as the Worker would, to hold real Access tokens.
       const { verifier, challenge } = pkcePair();
