@@ -70,7 +70,7 @@ async function signIn(clientId: string, email: string) {
   const code = new URL(steps.callback.location!).searchParams.get("code")!;
   const answer = keep(await postToken(tokenUrl(), { grant_type: "authorization_code", code, redirect_uri: target.uri, client_id: clientId, code_verifier: request.verifier }));
   expect(answer.status, answer.text).toBe(200);
-  return { steps, code, request, tokens: answer.body as { access_token: string; refresh_token: string; expires_in: number } };
+  return { tokens: answer.body as { access_token: string; refresh_token: string; expires_in: number } };
 }
 
 /** The browser steps up to the code, without redeeming it. */
@@ -231,10 +231,12 @@ describe("an MCP client signs in through the Worker and Access", () => {
       const { answer } = await signInAtAccess(browser, approval.location!, `mallory.${fault}@example.com`);
       await dev.emulator.fault({ idToken: fault });
       const logFrom = dev.service.output().length;
+      const hits = target.hits.length;
 
       const callback = await browser.open(answer.location!);
       expect(callback.status).toBe(400);
       expect(callback.location).toBeUndefined();
+      expect(target.hits).toHaveLength(hits);
       expect(callback.text).toContain("could not be verified");
       // The Worker redeemed the code at Access, and refused what came back for this reason.
       expect((await dev.emulator.stats()).codeExchanges).toBe(codeExchanges + 1);
@@ -551,6 +553,14 @@ describe("an MCP client signs in through the Worker and Access", () => {
     const output = dev.service.output();
     // Only a prefix of a leaked value goes into the failure message.
     expect(secrets.filter((secret) => output.includes(secret)).map((secret) => `${secret.slice(0, 6)}…`)).toEqual([]);
+  });
+
+  it("stops on Ctrl-C, taking wrangler, workerd and the emulator down with it", async () => {
+    process.kill(-dev.service.child.pid!, "SIGINT"); // what a terminal's Ctrl-C does: the whole foreground group
+    await new Promise((resolve) => dev.service.child.once("exit", resolve));
+    for (const origin of [dev.origin, dev.emulator.origin]) {
+      await expect(fetch(origin, { signal: AbortSignal.timeout(2_000) }), origin).rejects.toThrow();
+    }
   });
 });
 
