@@ -1,0 +1,114 @@
+import { readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { cleanEnv, freePort, run, type Service, startService } from "./processes.js";
+
+/**
+ * `npm run dev` in a generated saas project: `wrangler dev` plus the local
+ * Access for SaaS emulator (dev/access-emulator.mjs), started with
+ * `--test-hooks` so a test can make Access misbehave and see what it counted.
+ */
+export interface SaasDev {
+  /** The Worker, e.g. http://127.0.0.1:8787. */
+  origin: string;
+  port: number;
+  /** The Access for SaaS app's issuer at the emulator (the ACCESS_* URLs without their last segment). */
+  issuer: string;
+  /** What the emulator wrote to .dev.vars: the Worker's secrets. */
+  vars: Record<string, string>;
+  emulator: EmulatorHooks;
+  service: Service;
+  /** The OAuth provider's grant records in the local OAUTH_KV (`grant:<userId>:<grantId>` keys). */
+  grants: () => Promise<string[]>;
+  stop: () => Promise<void>;
+}
+
+/**
+ * Starts `npm run dev` as a user does, after removing .dev.vars and the local
+ * KV state: every test file gets fresh secrets, a fresh Access client and no
+ * grants from a previous file.
+ */
+export async function startSaasDev(project: string, options: { tokenTtl?: number } = {}): Promise<SaasDev> {
+  rmSync(join(project, ".dev.vars"), { force: true });
+  rmSync(join(project, ".wrangler"), { recursive: true, force: true });
+  const port = await freePort();
+  let accessPort = await freePort();
+  while (accessPort === port) accessPort = await freePort();
+  const args = ["run", "dev", "--", "--port", String(port), "--access-port", String(accessPort), "--test-hooks"];
+  if (options.tokenTtl !== undefined) args.push("--token-ttl", String(options.tokenTtl));
+  const service = startService("npm", args, { cwd: project, env: cleanEnv() });
+  const deadline = Date.now() + 90_000;
+  while (!service.output().includes("Press Ctrl-C to stop")) {
+    if (Date.now() > deadline || service.child.exitCode !== null) {
+      await service.stop();
+      throw new Error(`npm run dev did not come up:\n${service.output()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  const vars = parseDevVars(readFileSync(join(project, ".dev.vars"), "utf8"));
+  const issuer = vars.ACCESS_TOKEN_URL!.replace(/\/token$/, "");
+  const wrangler = join(project, "node_modules", "wrangler", "bin", "wrangler.js");
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    port,
+    issuer,
+    vars,
+    emulator: new EmulatorHooks(new URL(issuer).origin),
+    service,
+    grants: async () => {
+      // wrangler's own reading of the local KV that `wrangler dev` persists under .wrangler/state.
+      const result = await run(process.execPath, [wrangler, "kv", "key", "list", "--binding", "OAUTH_KV", "--local", "--prefix", "grant:"], {
+        cwd: project,
+        timeoutMs: 60_000,
+      });
+      if (result.code !== 0) throw new Error(`wrangler kv key list failed:\n${result.stdout}\n${result.stderr}`);
+      const keys = JSON.parse(result.stdout.slice(result.stdout.indexOf("["))) as { name: string }[];
+      return keys.map((key) => key.name).sort();
+    },
+    stop: () => service.stop(),
+  };
+}
+
+export function parseDevVars(text: string): Record<string, string> {
+  const vars: Record<string, string> = {};
+  for (const line of text.split(/\r?\n/)) {
+    const match = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim());
+    if (match) vars[match[1]!] = match[2]!;
+  }
+  return vars;
+}
+
+export type IdTokenFault = "wrong-iss" | "wrong-aud" | "wrong-nonce" | "no-nonce" | "expired" | "alg-none" | "bad-signature";
+export type RefreshFault = "invalid_grant" | "server_error";
+
+export interface EmulatorStats {
+  signIns: number;
+  codeExchanges: number;
+  refreshes: number;
+  refreshFailures: number;
+  /** Unix seconds: when the last Access access token it issued expires. */
+  lastAccessTokenExpiresAt: number;
+}
+
+/** The emulator's `/__emulator/*` controls (served only with `--test-hooks`). */
+export class EmulatorHooks {
+  constructor(readonly origin: string) {}
+
+  /** The next ID token, or the next refresh, goes wrong in this way (once). */
+  async fault(fault: { idToken?: IdTokenFault; refresh?: RefreshFault }): Promise<void> {
+    const response = await fetch(`${this.origin}/__emulator/faults`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(fault),
+    });
+    if (!response.ok) throw new Error(`emulator fault ${JSON.stringify(fault)}: ${response.status} ${await response.text()}`);
+  }
+
+  async stats(): Promise<EmulatorStats> {
+    return (await (await fetch(`${this.origin}/__emulator/stats`)).json()) as EmulatorStats;
+  }
+
+  /** Every code and token (access, refresh, ID) the emulator handed out. */
+  async issued(): Promise<string[]> {
+    return ((await (await fetch(`${this.origin}/__emulator/issued`)).json()) as { secrets: string[] }).secrets;
+  }
+}
