@@ -99,6 +99,24 @@ describe("regenerate in memory", () => {
     expect(await h.run("--check")).toBe(0);
   });
 
+  it("adds a downstream app: its tool arrives and the user's own tool stays", async () => {
+    const h = await harness();
+    h.edit(
+      "src/server.ts",
+      "  return server;\n}",
+      '  server.registerTool("ping", { description: "Replies pong." }, async () => ({ content: [{ type: "text", text: "pong" }] }));\n\n  return server;\n}',
+    );
+    h.edit("mcp-access.json", '"downstreams": []', '"downstreams": [{ "name": "wiki", "url": "https://wiki.example.com/api" }]');
+    expect(await h.run()).toBe(0);
+    expect(h.read("src/downstreams.ts")).toContain('{ name: "wiki", url: "https://wiki.example.com/api" }');
+    const server = h.read("src/server.ts");
+    expect(server).toContain("registerDownstreamTools(server, DOWNSTREAM_APPS, credential);");
+    expect(server).toContain('server.registerTool("ping"');
+    expect(h.read("src/index.ts")).toContain("createServer(identity, credential)");
+    expect(h.read("README.md")).toContain("## Downstream apps");
+    expect(await h.run("--check")).toBe(0);
+  });
+
   it("brings a config change in and keeps the user's edits elsewhere", async () => {
     const h = await harness();
     h.edit("mcp-access.json", '"name": "srv"', '"name": "srv2"');
