@@ -1,20 +1,17 @@
-import * as fsp from "node:fs/promises";
-import { join } from "node:path";
 import { createFsFromVolume, Volume } from "memfs";
 import { beforeAll, describe, expect, it } from "vitest";
+import { recordingUi, repoTemplates } from "../support/memory.js";
 import { parseArgv } from "../../src/answers/args.js";
 import type { Prompter } from "../../src/answers/prompts.js";
 import { create, type CreateContext } from "../../src/commands/create.js";
 import { Cancelled, RuntimeFailure, UsageError } from "../../src/errors.js";
 import type { FileSystem } from "../../src/fs.js";
-import { loadTemplates, type TemplateSet } from "../../src/render/templates.js";
+import type { TemplateSet } from "../../src/render/templates.js";
 import type { Exec } from "../../src/steps/exec.js";
-import type { Ui } from "../../src/ui.js";
-import { repoRoot } from "../support/processes.js";
 
 let templates: TemplateSet;
 beforeAll(async () => {
-  templates = await loadTemplates(fsp as unknown as FileSystem, join(repoRoot, "templates"), join(repoRoot, "schema", "mcp-access.schema.json"));
+  templates = await repoTemplates();
 });
 
 /** The whole create flow in memory: memfs for the disk, a recording exec, a silent UI. */
@@ -22,16 +19,7 @@ function harness(options: { files?: Record<string, string>; env?: Record<string,
   const volume = Volume.fromJSON(options.files ?? { "/work/.keep": "" }, "/");
   const commands: string[] = [];
   const said: string[] = [];
-  const ui: Ui = {
-    intro: () => {},
-    info: (m) => said.push(m),
-    warn: (m) => said.push(`warn: ${m}`),
-    success: (m) => said.push(m),
-    note: (m, title) => said.push(`${title}:\n${m}`),
-    error: (m) => said.push(`error: ${m}`),
-    step: (_, work) => work(),
-    outro: (m) => said.push(m),
-  };
+  const ui = recordingUi(said);
   const exec: Exec =
     options.exec ??
     (async (command, args) => {

@@ -1,19 +1,17 @@
-import * as fsp from "node:fs/promises";
 import { join } from "node:path";
 import { createFsFromVolume, Volume } from "memfs";
 import { beforeAll, describe, expect, it } from "vitest";
+import { recordingUi, repoTemplates } from "../support/memory.js";
 import { parseArgv } from "../../src/answers/args.js";
 import { create } from "../../src/commands/create.js";
 import { regenerate, type RegenerateContext } from "../../src/commands/regenerate.js";
 import { Cancelled, ConflictError, UsageError } from "../../src/errors.js";
 import type { FileSystem } from "../../src/fs.js";
-import { loadTemplates, type TemplateSet } from "../../src/render/templates.js";
-import type { Ui } from "../../src/ui.js";
-import { repoRoot } from "../support/processes.js";
+import type { TemplateSet } from "../../src/render/templates.js";
 
 let templates: TemplateSet;
 beforeAll(async () => {
-  templates = await loadTemplates(fsp as unknown as FileSystem, join(repoRoot, "templates"), join(repoRoot, "schema", "mcp-access.schema.json"));
+  templates = await repoTemplates();
 });
 
 /** A project made by create in memory, and regenerate run on it. */
@@ -21,16 +19,7 @@ async function harness() {
   const volume = Volume.fromJSON({ "/work/.keep": "" }, "/");
   const fs = createFsFromVolume(volume).promises as unknown as FileSystem;
   const said: string[] = [];
-  const ui: Ui = {
-    intro: () => {},
-    info: (m) => said.push(m),
-    warn: (m) => said.push(`warn: ${m}`),
-    success: (m) => said.push(m),
-    note: (m) => said.push(m),
-    error: (m) => said.push(`error: ${m}`),
-    step: (_, work) => work(),
-    outro: (m) => said.push(m),
-  };
+  const ui = recordingUi(said);
   const exec = async () => ({ code: 0, output: "" });
   await create(parseArgv(["srv", "--auth", "self-hosted", "--team", "acme", "--allow-domain", "example.com", "--no-install", "--no-git"]), {
     cwd: "/work",

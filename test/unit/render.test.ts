@@ -1,20 +1,13 @@
-import { join } from "node:path";
-import * as fsp from "node:fs/promises";
 import { parse as parseJsonc } from "jsonc-parser";
 import { beforeAll, describe, expect, it } from "vitest";
+import { repoTemplates } from "../support/memory.js";
 import type { Config } from "../../src/config/config.js";
-import type { FileSystem } from "../../src/fs.js";
 import { render } from "../../src/render/render.js";
-import { loadTemplates, type TemplateSet } from "../../src/render/templates.js";
-import { repoRoot } from "../support/processes.js";
+import type { TemplateSet } from "../../src/render/templates.js";
 
 let templates: TemplateSet;
 beforeAll(async () => {
-  templates = await loadTemplates(
-    fsp as unknown as FileSystem,
-    join(repoRoot, "templates"),
-    join(repoRoot, "schema", "mcp-access.schema.json"),
-  );
+  templates = await repoTemplates();
 });
 
 const base: Config = {

@@ -1,0 +1,25 @@
+import * as fsp from "node:fs/promises";
+import { join } from "node:path";
+import type { FileSystem } from "../../src/fs.js";
+import { loadTemplates, type TemplateSet } from "../../src/render/templates.js";
+import type { Ui } from "../../src/ui.js";
+import { repoRoot } from "./processes.js";
+
+/** This repository's templates, as the CLI loads them. */
+export function repoTemplates(): Promise<TemplateSet> {
+  return loadTemplates(fsp as unknown as FileSystem, join(repoRoot, "templates"), join(repoRoot, "schema", "mcp-access.schema.json"));
+}
+
+/** A UI that prints nothing and keeps every line it was given, in order, for assertions. */
+export function recordingUi(said: string[]): Ui {
+  return {
+    intro: () => {},
+    info: (message) => said.push(message),
+    warn: (message) => said.push(`warn: ${message}`),
+    success: (message) => said.push(message),
+    note: (message, title) => said.push(`${title}:\n${message}`),
+    error: (message) => said.push(`error: ${message}`),
+    step: (_, work) => work(),
+    outro: (message) => said.push(message),
+  };
+}
