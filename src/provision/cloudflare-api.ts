@@ -124,6 +124,27 @@ export interface CloudflareApi {
 
 export type ApiCall = keyof CloudflareApi;
 
+/** Every call, for wrappers that decorate each one (an implementation may be a class, whose methods are not own keys). */
+export const API_CALLS: readonly ApiCall[] = [
+  "verifyToken",
+  "listAccounts",
+  "getWorkersSubdomain",
+  "getOrganization",
+  "listIdentityProviders",
+  "getPolicy",
+  "listPolicies",
+  "createPolicy",
+  "updatePolicy",
+  "getApp",
+  "listApps",
+  "createApp",
+  "updateApp",
+  "deleteApp",
+  "listKvNamespaces",
+  "createKvNamespace",
+  "listWorkerSecrets",
+] satisfies readonly ApiCall[];
+
 /** Token permissions, named as in the dashboard's token editor. */
 export const PERMISSIONS = {
   account: "Account Settings: Read",

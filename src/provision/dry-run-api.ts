@@ -20,7 +20,7 @@ export function dryRunApi(real: CloudflareApi, plan: PlannedCall[]): CloudflareA
     (async (...args: unknown[]) => {
       const { method, path } = routeOf(call, args);
       plan.push({ method, path, sent: true });
-      return (real[call] as (...a: unknown[]) => Promise<unknown>)(...args);
+      return (real[call] as (...a: unknown[]) => Promise<unknown>).apply(real, args);
     }) as CloudflareApi[K];
   const describe = (call: ApiCall, args: unknown[]) => {
     const { method, path } = routeOf(call, args);

@@ -1,5 +1,5 @@
 import { isExpected, RuntimeFailure } from "../errors.js";
-import { type ApiCall, type CloudflareApi, isApiError, type Route, routeOf } from "./cloudflare-api.js";
+import { API_CALLS, type ApiCall, type ApiErrorLike, type CloudflareApi, isApiError, type Route, routeOf } from "./cloudflare-api.js";
 import type { Redactor } from "./redact.js";
 
 /** An API call that failed, with the call it was: the message can then name the permission it needs. */
@@ -13,11 +13,17 @@ export class ApiCallFailed extends Error {
   }
 }
 
+/** The API's answer inside an error, whether or not it has been tagged with its call. */
+export function apiAnswerOf(error: unknown): ApiErrorLike | undefined {
+  const inner = error instanceof ApiCallFailed ? error.cause : error;
+  return isApiError(inner) ? inner : undefined;
+}
+
 /** The API with every failure tagged with its call. */
 export function withCallInfo(api: CloudflareApi): CloudflareApi {
   const tagged = {} as Record<ApiCall, unknown>;
-  for (const call of Object.keys(api) as ApiCall[]) {
-    const method = api[call] as (...args: unknown[]) => Promise<unknown>;
+  for (const call of API_CALLS) {
+    const method = (api[call] as (...args: unknown[]) => Promise<unknown>).bind(api);
     tagged[call] = async (...args: unknown[]) => {
       try {
         return await method(...args);

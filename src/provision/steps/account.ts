@@ -1,8 +1,8 @@
 import { team as teamUrl } from "../../config/validate.js";
 import { Cancelled, RuntimeFailure, UsageError } from "../../errors.js";
 import { workerHost } from "../../render/render.js";
-import { isApiError } from "../cloudflare-api.js";
 import type { ProvisionContext } from "../context.js";
+import { apiAnswerOf } from "../errors.js";
 import { TOKEN_PERMISSIONS } from "../token.js";
 
 /**
@@ -17,13 +17,14 @@ export async function checkToken(ctx: ProvisionContext): Promise<void> {
     return;
   } catch (error) {
     // An account-owned token cannot call /user/tokens/verify (401). Listing its accounts proves it works.
-    if (!isApiError(error) || error.status !== 401) throw error;
+    if (apiAnswerOf(error)?.status !== 401) throw error;
   }
   try {
     await ctx.api.listAccounts();
   } catch (error) {
-    if (isApiError(error) && (error.status === 401 || error.status === 403)) {
-      throw invalidToken(`Cloudflare said: ${error.errors.map((e) => e.message).join("; ") || error.message}`);
+    const answer = apiAnswerOf(error);
+    if (answer && (answer.status === 401 || answer.status === 403)) {
+      throw invalidToken(`Cloudflare said: ${answer.errors.map((e) => e.message).join("; ") || answer.message}`);
     }
     throw error;
   }
