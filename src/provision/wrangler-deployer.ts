@@ -38,6 +38,8 @@ export function wranglerDeployer(options: { exec: Exec; env: Record<string, stri
         }
         const outputFile = join(dir, "wrangler-output.jsonl");
         const env: NodeJS.ProcessEnv = {
+          // Its output is read, not shown: no banner, and so no update check against the npm registry.
+          WRANGLER_HIDE_BANNER: "true",
           ...options.env,
           CLOUDFLARE_API_TOKEN: options.apiToken,
           CLOUDFLARE_ACCOUNT_ID: accountId,

@@ -33,6 +33,8 @@ export interface FaultOptions {
   code?: number;
   message?: string;
   times?: number;
+  /** Matching requests to let through before the fault applies. */
+  after?: number;
   delayMs?: number;
   drop?: boolean;
 }

@@ -741,6 +741,7 @@ export function createFakeCloudflare(options = {}) {
       if (f.remaining <= 0) continue;
       if (f.method !== "*" && f.method !== method) continue;
       if (!f.re.test(path)) continue;
+      if (f.after > 0) { f.after -= 1; continue; } // let this many matching requests through first
       f.remaining -= 1;
       f.hits += 1;
       return f;
@@ -933,15 +934,16 @@ export function createFakeCloudflare(options = {}) {
 
     /**
      * Inject a fault: { method = "*", path (pattern like "/accounts/:account/access/apps",
-     * a RegExp, or "*"), status = 500, code, message, times = 1, delayMs, drop }.
+     * a RegExp, or "*"), status = 500, code, message, times = 1, after = 0 (matching requests
+     * to let through first), delayMs, drop }.
      * Faults apply before authentication, to the path after /client/v4.
      */
-    addFault({ method = "*", path = "*", status = 500, code, message, times = 1, delayMs = 0, drop = false } = {}) {
+    addFault({ method = "*", path = "*", status = 500, code, message, times = 1, after = 0, delayMs = 0, drop = false } = {}) {
       const f = {
         id: ++faultIds, method, path: String(path), re: compile(path), status,
         code: code ?? (status >= 500 ? 10001 : status === 403 ? 10000 : 10400),
         message: message ?? (status >= 500 ? "Internal server error (injected)" : status === 403 ? "Authentication error" : "Injected error"),
-        remaining: times, hits: 0, delayMs, drop,
+        remaining: times, after, hits: 0, delayMs, drop,
       };
       faults.push(f);
       return f;

@@ -7,3 +7,4 @@ import { repoRoot } from "./processes.js";
  */
 export const e2eRoot = join(repoRoot, ".tmp", "e2e");
 export const selfHostedProject = join(e2eRoot, "self-hosted");
+export const saasProject = join(e2eRoot, "saas");
