@@ -47,8 +47,10 @@ export function wranglerDeployer(options: { exec: Exec; env: Record<string, stri
         };
         const result = await options.exec(wranglerBin(root), args, { cwd: root, env });
         if (result.code !== 0) {
-          const tail = stripAnsi(result.output).trim().split("\n").slice(-20).join("\n");
-          throw new RuntimeFailure(`wrangler deploy failed (exit ${result.code}):\n${options.redactor.redact(tail)}`);
+          throw new RuntimeFailure(
+            `wrangler deploy failed (exit ${result.code}):\n${options.redactor.redact(errorPart(result.output))}\n` +
+              "Everything before the deploy is in place and recorded in mcp-access.json: run provision again once this is fixed.",
+          );
         }
         return { url: await deployedUrl(outputFile) };
       } finally {
@@ -71,6 +73,13 @@ async function deployedUrl(outputFile: string): Promise<string | undefined> {
     }
   }
   return undefined;
+}
+
+/** wrangler's own error, from its "✘ [ERROR]" line on (the bindings table before it is noise here); else its last lines. */
+function errorPart(output: string): string {
+  const lines = stripAnsi(output).trimEnd().split("\n");
+  const start = lines.findIndex((line) => line.includes("[ERROR]"));
+  return (start < 0 ? lines.slice(-20) : lines.slice(start, start + 20)).join("\n").trim();
 }
 
 /** wrangler colours its errors even with NO_COLOR set. */

@@ -230,7 +230,7 @@ describe("provision against the local Cloudflare API, saas", () => {
     world.fake.addFault({ ...fault, status: 403, times: Infinity });
     const failed = await provision(project);
     expect(failed.code, failed.stdout + failed.stderr).toBe(1);
-    expect(failed.stderr).toMatch(/failed/);
+    expect(failed.stderr).toMatch(fault.path.endsWith("/scripts/:name") ? /wrangler deploy failed \(exit 1\):\n✘ \[ERROR\] A request to the Cloudflare API/ : / failed: (GET|POST|PUT) \/.* answered 403\. Cloudflare said: /);
 
     world.fake.clearFaults();
     const rerun = await provision(project);
