@@ -452,3 +452,103 @@ describe("provision's checks before any call", () => {
     await expect(h.run("--team", "acme")).rejects.toThrow(/provision takes its answers from mcp-access.json, not from --team/);
   });
 });
+
+describe("create --provision", () => {
+  /** create in memory with provisioning's API and deployer replaced; the prompter answers by question. */
+  async function createWith(argv: string[], options: { env?: Record<string, string>; answers?: [RegExp, unknown][] } = {}) {
+    const volume = Volume.fromJSON({ "/work/.keep": "" }, "/");
+    const fs = createFsFromVolume(volume).promises as unknown as FileSystem;
+    const said: string[] = [];
+    const asked: string[] = [];
+    const ui: Ui = {
+      intro: () => {},
+      info: (m) => said.push(m),
+      warn: (m) => said.push(`warn: ${m}`),
+      success: (m) => said.push(m),
+      note: (m, title) => said.push(`${title}:\n${m}`),
+      error: (m) => said.push(`error: ${m}`),
+      step: (_, work) => work(),
+      outro: (m) => said.push(m),
+    };
+    const answer = async ({ message }: { message: string }) => {
+      asked.push(message);
+      const found = options.answers?.find(([question]) => question.test(message));
+      if (!found) throw new Error(`unexpected question: ${message}`);
+      return found[1];
+    };
+    const prompter = options.answers
+      ? ({ text: answer, select: answer, multiselect: answer, confirm: answer, note: () => {}, isCancel: (v: unknown) => typeof v === "symbol" } as never)
+      : undefined;
+    const api = new FakeApi();
+    const deploys: DeployRequest[] = [];
+    let kept = false;
+    const run = () =>
+      create(parseArgv(["srv", ...argv, "--no-git"]), {
+        cwd: "/work",
+        env: options.env ?? { CLOUDFLARE_API_TOKEN: TOKEN },
+        fs,
+        exec: async () => ({ code: 0, output: "" }),
+        ui,
+        prompter,
+        loadTemplates: async () => templates,
+        generatorVersion: "0.1.0",
+        onKept: () => (kept = true),
+        provisionDeps: {
+          api,
+          deployer: { describe: () => "wrangler deploy", deploy: async (request) => (deploys.push(request), { url: "https://srv.acme.workers.dev" }) },
+        },
+      });
+    const config = () => JSON.parse(volume.readFileSync("/work/srv/mcp-access.json", "utf8") as string);
+    return { run, api, deploys, said, asked, config, kept: () => kept };
+  }
+
+  it("non-interactive: --provision needs no --team (the account has it), provisions and deploys after the install", async () => {
+    const c = await createWith(["--auth", "self-hosted", "--allow-domain", "example.com", "--provision"]);
+    await c.run();
+    expect(c.config()).toMatchObject({ team: "https://acme.cloudflareaccess.com", provisioned: { accessApp: { id: c.api.apps[0]!.id } } });
+    expect(c.deploys).toHaveLength(1);
+    expect(c.kept()).toBe(true);
+    expect(c.said.join("\n")).toMatch(/npm run deploy {5}# deploy your changes/);
+  });
+
+  it("non-interactive: nothing is provisioned without --provision, whatever the token", async () => {
+    const c = await createWith(["--auth", "self-hosted", "--team", "acme", "--allow-domain", "example.com", "--no-install"]);
+    await c.run();
+    expect(c.api.calls).toEqual([]);
+    expect(c.said.join("\n")).toMatch(/npm run provision {2}# set up Access in your account and deploy/);
+  });
+
+  it("in a terminal: asks at the end (default no) when a token is set, and provisions on yes", async () => {
+    const answers: [RegExp, unknown][] = [
+      [/Identity providers allowed/, []],
+      [/downstream apps/, false],
+      [/Create the project\?/, true],
+      [/Set up Cloudflare now/, true],
+    ];
+    const yes = await createWith(["--auth", "saas", "--team", "acme", "--allow-domain", "example.com"], { answers });
+    await yes.run();
+    expect(yes.asked).toContainEqual(expect.stringMatching(/^Set up Cloudflare now \(the Access for SaaS app, KV namespace, secrets, and the first deploy\)\?$/));
+    // Then provisioning offers the account's own identity providers.
+    expect(yes.asked.at(-1)).toBe("Identity providers allowed to sign in (none selected: all of them)");
+    expect(yes.deploys).toHaveLength(1);
+
+    const no = await createWith(["--auth", "saas", "--team", "acme", "--allow-domain", "example.com"], { answers: [...answers.slice(0, 3), [/Set up Cloudflare now/, false]] });
+    await no.run();
+    expect(no.api.calls).toEqual([]);
+
+    const noToken = await createWith(["--auth", "saas", "--team", "acme", "--allow-domain", "example.com"], { env: {}, answers: answers.slice(0, 3) });
+    await noToken.run();
+    expect(noToken.asked.some((q) => /Set up Cloudflare/.test(q))).toBe(false);
+    expect(noToken.said.join("\n")).toMatch(/Set CLOUDFLARE_API_TOKEN and run npm run provision in the project/);
+
+    const cancelled = await createWith(["--auth", "saas", "--team", "acme", "--allow-domain", "example.com"], { answers: [...answers.slice(0, 3), [/Set up Cloudflare now/, Symbol("cancel")]] });
+    await expect(cancelled.run()).rejects.toBeInstanceOf(Cancelled);
+    expect(cancelled.kept()).toBe(false);
+  });
+
+  it("a provisioning failure says the project itself is ready", async () => {
+    const c = await createWith(["--auth", "self-hosted", "--allow-domain", "example.com", "--provision", "--no-install"]);
+    c.api.subdomain = undefined;
+    await expect(c.run()).rejects.toThrow(/no workers.dev subdomain[\s\S]*The project itself is ready in \/work\/srv: run npm run provision there/);
+  });
+});
