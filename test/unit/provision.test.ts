@@ -243,12 +243,23 @@ describe("provision, self-hosted", () => {
 
     expect(await h.run("--account-id", ACCOUNT)).toBe(ExitCode.ok);
     expect(h.config().accountId).toBe(ACCOUNT);
+    // From now on mcp-access.json names the account; an environment that says otherwise is pointed out.
+    h.api.calls = [];
+    expect(await h.run()).toBe(ExitCode.ok);
+    expect(h.api.calls.some(({ call }) => call === "listAccounts")).toBe(false);
 
     const prompter = { select: async () => ACCOUNT, multiselect: async () => [], isCancel: (v: unknown) => typeof v === "symbol" } as unknown as ProvisionPrompter;
     const asked = await harness(selfHosted, { api: several, prompter });
     expect(await asked.run()).toBe(ExitCode.ok);
     const cancelled = await harness(selfHosted, { api: several, prompter: { ...prompter, select: async () => Symbol("cancel") } as unknown as ProvisionPrompter });
     await expect(cancelled.run()).rejects.toBeInstanceOf(Cancelled);
+  });
+
+  it("says so when CLOUDFLARE_ACCOUNT_ID differs from the account mcp-access.json records", async () => {
+    const h = await harness([...selfHosted, "--account-id", ACCOUNT], { env: { CLOUDFLARE_API_TOKEN: TOKEN, CLOUDFLARE_ACCOUNT_ID: "f".repeat(32) } });
+    await h.run();
+    expect(h.said).toContain(`warn: CLOUDFLARE_ACCOUNT_ID is ${"f".repeat(32)}, but mcp-access.json says ${ACCOUNT}: using ${ACCOUNT}`);
+    expect(h.deploys[0]!.accountId).toBe(ACCOUNT);
   });
 
   it("accepts an account-owned token (which /user/tokens/verify refuses) and reports an invalid one with the permissions needed", async () => {

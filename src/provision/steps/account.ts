@@ -39,7 +39,11 @@ function invalidToken(reason: string): RuntimeFailure {
 
 /** `--account-id` or mcp-access.json, then CLOUDFLARE_ACCOUNT_ID, then the token's only account, then a question. */
 export async function resolveAccount(ctx: ProvisionContext): Promise<void> {
-  const given = ctx.accountIdFlag ?? ctx.config.accountId ?? ctx.env.CLOUDFLARE_ACCOUNT_ID?.trim().toLowerCase();
+  const fromEnv = ctx.env.CLOUDFLARE_ACCOUNT_ID?.trim().toLowerCase() || undefined;
+  const given = ctx.accountIdFlag ?? ctx.config.accountId ?? fromEnv;
+  if (fromEnv && given !== fromEnv) {
+    ctx.report("attention", `CLOUDFLARE_ACCOUNT_ID is ${fromEnv}, but ${ctx.accountIdFlag ? "--account-id" : "mcp-access.json"} says ${given}: using ${given}`);
+  }
   if (given) {
     ctx.accountId = given;
   } else {
