@@ -27,12 +27,13 @@ export async function provisionCommand(args: ParsedArgs, deps: ProvisionProjectD
   checkProvisionPrerequisites(config, deps.env, "file");
 
   const { provisionProject } = await import("../provision/project.js");
-  await provisionProject(
+  const result = await provisionProject(
     deps.cwd,
     config,
     { dryRun: args.options.dryRun, deploy: args.options.deploy ?? true, where: "file", ...(flagAccount ? { accountId: flagAccount } : {}) },
     deps,
   );
+  if (!args.options.dryRun) deps.ui.outro(result.liveUrl ? `${config.name} is live at ${result.liveUrl}.` : `${config.name} is set up in Cloudflare.`);
   return ExitCode.ok;
 }
 

@@ -1,11 +1,13 @@
+import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse as parseJsonc } from "jsonc-parser";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { LoggedRequest } from "../support/fake-cloudflare.mjs";
-import { cleanEnv, type Result, run, runCli } from "../support/processes.js";
+import { cleanEnv, cliBin, type Result, run, runCli } from "../support/processes.js";
 import { e2eRoot, saasProject, selfHostedProject } from "../support/project.js";
 import { filesUnder, linkNodeModules, Provisioning, removeDir } from "../support/provisioning.js";
+import { Terminal } from "../support/terminal.js";
 
 /**
  * Provisioning end to end: the built CLI, the real `cloudflare` SDK and the
@@ -276,5 +278,39 @@ describe("create --provision --deploy", () => {
     world.fake.clearLog();
     expectOk(await runCli(["provision"], { cwd: join(root, "one-shot"), env }));
     expect(apiMutations()).toEqual([]);
+  });
+});
+
+const hasTmux = (() => {
+  try {
+    execFileSync("tmux", ["-V"]);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+describe.skipIf(!hasTmux)("provision in a terminal", () => {
+  it("asks for the account and the identity providers, with a spinner per step, and says where the Worker is live", async () => {
+    const other = "f".repeat(32);
+    world = await Provisioning.start(root, { accounts: [{ id: "0123456789abcdef0123456789abcdef", name: "Acme" }, { id: other, name: "Other" }] });
+    const project = await generate("self-hosted");
+    const name = project.split("/").at(-1)!;
+    const { CI: _, NODE_OPTIONS: __, ...env } = cleanEnv(world.env());
+    const terminal = new Terminal([process.execPath, cliBin, "provision"], { cwd: project, env });
+    try {
+      await terminal.waitFor(/Which Cloudflare account\?[\s\S]*Acme[\s\S]*Other/);
+      terminal.press("Down", "Enter");
+      await terminal.waitFor(/Identity providers allowed to sign in/);
+      terminal.press("Down", "Space", "Enter"); // GitHub
+      await terminal.waitFor(new RegExp(`${name} is live at https://${name}.acme.workers.dev`), 60_000);
+      expect(await terminal.exitCode()).toBe(0);
+    } finally {
+      terminal.close();
+    }
+    const account = world.fake.account(other);
+    expect(account.apps).toHaveLength(1);
+    expect(account.apps[0]).toMatchObject({ allowed_idps: [account.identityProviders.find((idp) => idp.type === "github")!.id], auto_redirect_to_identity: true });
+    expect(JSON.parse(readFileSync(join(project, "mcp-access.json"), "utf8"))).toMatchObject({ accountId: other, access: { idps: [account.apps[0].allowed_idps[0]] } });
   });
 });

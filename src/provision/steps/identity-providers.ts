@@ -15,7 +15,7 @@ export async function resolveIdentityProviders(ctx: ProvisionContext): Promise<v
   if (wanted.length === 0 && ctx.prompter && available.length > 1) {
     const chosen = await ctx.prompter.multiselect<string>({
       message: "Identity providers allowed to sign in (none selected: all of them)",
-      options: available.map((idp) => ({ value: idp.id, label: idp.name, hint: labelOf(idp.type) })),
+      options: available.map((idp) => ({ value: idp.id, label: idp.name, ...(idp.name === labelOf(idp.type) || labelOf(idp.type).startsWith(idp.name) ? {} : { hint: labelOf(idp.type) }) })),
       required: false,
     });
     if (ctx.prompter.isCancel(chosen)) throw new Cancelled();
