@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { parseArgv } from "../../src/answers/args.js";
 import { create } from "../../src/commands/create.js";
 import { provisionCommand } from "../../src/commands/provision.js";
-import { Cancelled, ExitCode, RuntimeFailure, UsageError } from "../../src/errors.js";
+import { Cancelled, ConflictError, ExitCode, RuntimeFailure, UsageError } from "../../src/errors.js";
 import type { FileSystem } from "../../src/fs.js";
 import type { DeployRequest, ProvisionPrompter } from "../../src/provision/context.js";
 import { loadTemplates, type TemplateSet } from "../../src/render/templates.js";
@@ -149,6 +149,17 @@ describe("provision, self-hosted", () => {
     expect(h.read("mcp-access.json")).toMatch(/^\t"provisioned": \{\n\t\t"workersSubdomain": "acme",/m);
     expect(h.read("wrangler.jsonc")).toContain("// mine");
     expect(h.wrangler().vars).toEqual({ GREETING: "hi", TEAM_DOMAIN: "https://acme.cloudflareaccess.com", POLICY_AUD: h.api.apps[0]!.aud });
+  });
+
+  it("stops before the deploy, exit 3, when the user's own POLICY_AUD overlaps the recorded one", async () => {
+    const h = await harness(selfHosted);
+    h.volume.writeFileSync(join(h.root, "wrangler.jsonc"), h.read("wrangler.jsonc").replace("<your-access-app-aud>", "my-own-aud"));
+    const error = await h.run().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConflictError);
+    expect((error as ConflictError).details).toEqual(["wrangler.jsonc"]);
+    expect(h.read("wrangler.jsonc")).toMatch(/<<<<<<< yours[\s\S]*my-own-aud[\s\S]*>>>>>>> generated now/);
+    expect(h.deploys).toEqual([]);
+    expect(h.config().provisioned.accessApp.id).toBe(h.api.apps[0]!.id);
   });
 
   it("updates only what differs: new allowed users (keeping the policy's other settings), an app that lost Managed OAuth", async () => {
