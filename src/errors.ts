@@ -52,7 +52,10 @@ export class ConflictError extends Error {
 /** The user pressed Ctrl-C or Escape at a prompt. */
 export class Cancelled extends Error {
   readonly exitCode = ExitCode.cancelled;
-  constructor() {
+  constructor(
+    /** What the cancel left behind, when it is not "nothing": shown after "Cancelled: ". */
+    readonly outcome?: string,
+  ) {
     super("Cancelled.");
     this.name = "Cancelled";
   }

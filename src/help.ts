@@ -27,15 +27,17 @@ Project
                                   options given on the command line override it
 
 Cloudflare
-  --provision, --no-provision     set up the Cloudflare side after rendering (default: ask; no without a terminal)
-  --deploy, --no-deploy           include the first deploy in those steps
+  --provision, --no-provision     set up the Cloudflare side after rendering (default: ask; no without a terminal);
+                                  needs CLOUDFLARE_API_TOKEN
+  --deploy, --no-deploy           include the first deploy in those steps (default: yes, unless --no-install)
   --account-id <id>               Cloudflare account (else CLOUDFLARE_ACCOUNT_ID, else the token's only account)
 
 Run
   --pm <${PACKAGE_MANAGERS.join("|")}>     package manager (default: the one that ran this command)
   --no-install                    do not install dependencies
   --no-git                        do not create a git repository
-  --dry-run                       show what would be written (regenerate: the changes, with diffs); write nothing
+  --dry-run                       show what would be written (regenerate: the changes, with diffs;
+                                  provision: every API call and command); write or change nothing
   --force                         write into a non-empty directory (same-name files are replaced, none deleted);
                                   regenerate: run although conflict markers remain from the last run
   --check                         regenerate only: list the changes with diffs, write nothing, and exit 1

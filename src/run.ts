@@ -6,7 +6,7 @@ import type { ParsedArgs } from "./answers/args.js";
 import { create } from "./commands/create.js";
 import { regenerate } from "./commands/regenerate.js";
 import { assertAvailable } from "./config/availability.js";
-import { ExitCode, isExpected } from "./errors.js";
+import { type Cancelled, ExitCode, isExpected } from "./errors.js";
 import type { FileSystem } from "./fs.js";
 import { packageRoot } from "./package-root.js";
 import { loadTemplates } from "./render/templates.js";
@@ -42,6 +42,22 @@ export async function run(args: ParsedArgs, version: string): Promise<number> {
   let nothingDone = "nothing was created";
   try {
     assertAvailable(args.command, undefined, args.options);
+    if (args.command === "provision") {
+      nothingDone = "nothing was changed in Cloudflare";
+      if (interactive) ui.intro("create-mcp-access provision");
+      // Loaded only now: provisioning brings the Cloudflare SDK with it.
+      const { provisionCommand } = await import("./commands/provision.js");
+      return await provisionCommand(args, {
+        cwd: process.cwd(),
+        env,
+        fs,
+        exec,
+        ui,
+        ...(interactive && !args.options.yes ? { prompter: clack } : {}),
+        loadTemplates: templates,
+        generatorVersion: version,
+      });
+    }
     if (args.command === "regenerate") {
       nothingDone = "nothing was changed";
       return await regenerate(args, {
@@ -66,6 +82,8 @@ export async function run(args: ParsedArgs, version: string): Promise<number> {
       loadTemplates: templates,
       generatorVersion: version,
       onCreated: (target) => (created = target),
+      // Complete, and about to touch Cloudflare: from here on Ctrl-C keeps the project (and its record of what exists there).
+      onKept: () => (created = undefined),
     });
     return ExitCode.ok;
   } catch (error) {
@@ -73,9 +91,12 @@ export async function run(args: ParsedArgs, version: string): Promise<number> {
     if (cancelling) return cancelling;
     if (!isExpected(error)) throw error;
     if (error.exitCode === ExitCode.cancelled) {
-      // Only prompts cancel this way, and they all come before anything is written.
-      if (interactive) clack.cancel(`Cancelled: ${nothingDone}.`);
-      else process.stderr.write(`Cancelled: ${nothingDone}.\n`);
+      // Only prompts cancel this way. One asked after the project was written (whether to
+      // provision) removes it too: a cancel leaves nothing behind.
+      if (created) rmSync(created, { recursive: true, force: true });
+      const outcome = (error as Cancelled).outcome ?? (created ? `removed ${created}` : nothingDone);
+      if (interactive) clack.cancel(`Cancelled: ${outcome}.`);
+      else process.stderr.write(`Cancelled: ${outcome}.\n`);
     } else {
       ui.error(error.message, "details" in error ? error.details : []);
     }

@@ -41,6 +41,7 @@ const TOP_LEVEL = new Set([
   "domain",
   "template",
   "accountId",
+  "provisioned",
 ]);
 const ACCESS_KEYS = { emails: "emails", domains: "domains", idps: "idps" } as const;
 
@@ -58,7 +59,7 @@ export function parseConfigObject(data: unknown, path: string): { answers: RawAn
   }
   const answers: RawAnswers = {};
   const origins: Origins = {};
-  for (const key of ["name", "auth", "team", "downstreams", "lang", "features", "domain", "template", "accountId"] as const) {
+  for (const key of ["name", "auth", "team", "downstreams", "lang", "features", "domain", "template", "accountId", "provisioned"] as const) {
     if (data[key] === undefined) continue;
     answers[key] = data[key];
     origins[key] = where(key);

@@ -29,19 +29,20 @@ export function merge(...layers: Layer[]): Layer {
  * IdP, TypeScript…); the team may stay unset because the project runs locally
  * without one and provisioning reads it from the account.
  */
-export function missingRequired(answers: RawAnswers, directory: string | undefined): string[] {
+export function missingRequired(answers: RawAnswers, directory: string | undefined, provisioning = false): string[] {
   const missing: string[] = [];
   if (directory === undefined) missing.push("a directory (the first argument)");
   if (answers.auth === undefined) missing.push(`${FLAG_OF.auth} <self-hosted|saas>`);
-  if (answers.team === undefined) missing.push(`${FLAG_OF.team} <name|url>`);
+  // Provisioning reads the team from the account.
+  if (answers.team === undefined && !provisioning) missing.push(`${FLAG_OF.team} <name|url>`);
   if (answers.emails === undefined && answers.domains === undefined) {
     missing.push(`${FLAG_OF.emails} <email> or ${FLAG_OF.domains} <domain>`);
   }
   return missing;
 }
 
-export function requireAnswers(answers: RawAnswers, directory: string | undefined): void {
-  const missing = missingRequired(answers, directory);
+export function requireAnswers(answers: RawAnswers, directory: string | undefined, provisioning = false): void {
+  const missing = missingRequired(answers, directory, provisioning);
   if (!missing.length) return;
   throw new UsageError(
     "Missing answers, and there is no terminal to ask them in. Give them as options, or add --yes to accept the defaults:",

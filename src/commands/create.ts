@@ -9,7 +9,9 @@ import { assertAvailable } from "../config/availability.js";
 import type { Config } from "../config/config.js";
 import { PACKAGE_MANAGERS, type PackageManager } from "../config/options.js";
 import { choice, InvalidValue, validateAnswers } from "../config/validate.js";
-import { UsageError } from "../errors.js";
+import { Cancelled, RuntimeFailure, UsageError } from "../errors.js";
+import { checkProvisionPrerequisites } from "../provision/prerequisites.js";
+import type { ProvisionProjectDeps } from "../provision/project.js";
 import type { FileSystem } from "../fs.js";
 import { type FileMap, render } from "../render/render.js";
 import type { TemplateSet } from "../render/templates.js";
@@ -32,6 +34,10 @@ export interface CreateContext {
   generatorVersion: string;
   /** Called with the target once it exists, so Ctrl-C during install can remove what this run created. */
   onCreated?: (target: string) => void;
+  /** Called when the project is complete and provisioning starts: from then on Ctrl-C keeps it. */
+  onKept?: () => void;
+  /** Tests: the Cloudflare API and deployer provisioning uses instead of the SDK and wrangler. */
+  provisionDeps?: Pick<ProvisionProjectDeps, "api" | "deployer" | "randomKey">;
 }
 
 export async function create(args: ParsedArgs, ctx: CreateContext): Promise<void> {
@@ -42,12 +48,13 @@ export async function create(args: ParsedArgs, ctx: CreateContext): Promise<void
   const prompter = options.yes ? undefined : ctx.prompter;
 
   const { config, directory } = await gatherConfig(args, ctx, prompter);
+  const provisioning = decideProvisioning(options, config, ctx.env, prompter !== undefined);
   const target = resolve(ctx.cwd, directory);
   const state = await checkTarget(ctx.fs, target, options.force);
   if (prompter) await confirmSummary(prompter, config, directory);
 
   const files = render(config, await ctx.loadTemplates(), { generatorVersion: ctx.generatorVersion });
-  if (options.dryRun) return describeDryRun(ctx.ui, files, target, state, pm, options);
+  if (options.dryRun) return describeDryRun(ctx.ui, files, target, state, pm, options, provisioning);
 
   // The snapshot goes in the same staged write: regenerate merges against it later (SPEC §6).
   const written = await writeProject(ctx.fs, target, withSnapshot(files));
@@ -61,7 +68,8 @@ export async function create(args: ParsedArgs, ctx: CreateContext): Promise<void
     if (!(await generateWorkerTypes(ctx.exec, target))) ctx.ui.warn(`"wrangler types" failed; ${runScript(pm, "typecheck")} will write the types.`);
   }
   if (options.git) ctx.ui.info(GIT_OUTCOMES[await initialiseGit(ctx.exec, target)]);
-  ctx.ui.note(nextSteps(config, directory, pm, options.install), "Next steps");
+  const deployed = await provisionIfWanted(provisioning, config, target, ctx, prompter);
+  ctx.ui.note(nextSteps(config, directory, pm, options.install, deployed), "Next steps");
   ctx.ui.outro(`Your MCP server ${config.name} is ready. README.md says how to connect Claude, Cursor, VS Code and MCP Inspector.`);
 }
 
@@ -81,12 +89,78 @@ async function gatherConfig(args: ParsedArgs, ctx: CreateContext, prompter: Prom
   let { answers } = given;
   let directory = args.directory;
   if (prompter) ({ answers, directory } = await askMissing(prompter, answers, directory));
-  else if (!args.options.yes) requireAnswers(answers, directory);
+  else if (!args.options.yes) requireAnswers(answers, directory, args.options.provision === true);
   ({ answers, directory } = withDefaults(answers, directory, ctx.cwd));
 
   const config = validateAnswers(answers, given.origins);
   assertAvailable("create", config, args.options);
   return { config, directory };
+}
+
+interface ProvisioningDecision {
+  /** "ask": in a terminal, once the project is written (the answer defaults to no). */
+  wanted: boolean | "ask";
+  deploy: boolean;
+}
+
+/**
+ * `--provision` (or, in a terminal, a question at the end) runs the Cloudflare
+ * steps on the new project. What they need without the network (a token,
+ * someone to let in, wrangler for the deploy) is checked now, before anything
+ * is written.
+ */
+function decideProvisioning(options: RunOptions, config: Config, env: Record<string, string | undefined>, interactive: boolean): ProvisioningDecision {
+  if (options.deploy === true && !options.install) {
+    throw new UsageError("--deploy needs the project's dependencies (wrangler deploys): leave out --no-install, or use --no-deploy.");
+  }
+  const deploy = options.deploy ?? options.install;
+  if (options.provision === true) {
+    checkProvisionPrerequisites(config, env, "flags");
+    return { wanted: true, deploy };
+  }
+  return { wanted: options.provision === undefined && interactive ? "ask" : false, deploy };
+}
+
+async function provisionIfWanted(
+  decision: ProvisioningDecision,
+  config: Config,
+  target: string,
+  ctx: CreateContext,
+  prompter: Prompter | undefined,
+): Promise<boolean> {
+  let wanted = decision.wanted;
+  if (wanted === "ask") {
+    if (!ctx.env.CLOUDFLARE_API_TOKEN?.trim()) {
+      ctx.ui.info("Set CLOUDFLARE_API_TOKEN and run npm run provision in the project to set up Access and deploy (README.md: Deploy).");
+      return false;
+    }
+    const answer = await prompter!.confirm({
+      message: `Set up Cloudflare now (the Access ${config.auth === "saas" ? "for SaaS app, KV namespace, secrets" : "application and policy"}${decision.deploy ? ", and the first deploy" : ""})?`,
+      initialValue: false,
+    });
+    if (prompter!.isCancel(answer)) throw new Cancelled();
+    wanted = answer;
+  }
+  if (!wanted) return false;
+  ctx.onKept?.();
+  const { provisionProject } = await import("../provision/project.js");
+  try {
+    const result = await provisionProject(target, config, { dryRun: false, deploy: decision.deploy, where: "flags" }, {
+      fs: ctx.fs,
+      exec: ctx.exec,
+      ui: ctx.ui,
+      ...(prompter ? { prompter } : {}),
+      env: ctx.env,
+      loadTemplates: ctx.loadTemplates,
+      generatorVersion: ctx.generatorVersion,
+      ...ctx.provisionDeps,
+    });
+    return result.liveUrl !== undefined;
+  } catch (error) {
+    if (error instanceof Cancelled) throw new Cancelled(`the project in ${target} is kept, and nothing was changed in Cloudflare`);
+    if (error instanceof RuntimeFailure) error.message += `\nThe project itself is ready in ${target}: run npm run provision there once this is fixed.`;
+    throw error;
+  }
 }
 
 const GIT_OUTCOMES: Record<GitOutcome, string> = {
@@ -96,12 +170,26 @@ const GIT_OUTCOMES: Record<GitOutcome, string> = {
   "inside-repository": "The project is inside a git repository already: nothing committed.",
 };
 
-function describeDryRun(ui: Ui, files: FileMap, target: string, state: TargetState, pm: PackageManager, options: RunOptions): void {
+function describeDryRun(
+  ui: Ui,
+  files: FileMap,
+  target: string,
+  state: TargetState,
+  pm: PackageManager,
+  options: RunOptions,
+  provisioning: ProvisioningDecision,
+): void {
   ui.info(`Would write ${files.size} files to ${target}${state === "missing" ? "" : " (existing directory)"}:`);
   for (const [path, text] of files) ui.info(`  ${path}  (${Buffer.byteLength(text)} bytes)`);
   ui.info(`  ${SNAPSHOT_DIR}/  (a copy of those files, which regenerate merges your edits against)`);
   if (options.install) ui.info(`Would run: ${pm} install, then wrangler types`);
   if (options.git) ui.info("Would run: git init, then a first commit (unless inside a repository)");
+  if (provisioning.wanted === true) {
+    ui.info(
+      `Would then provision${provisioning.deploy ? " and deploy" : ""}: the API calls depend on what the account holds; ` +
+        "create-mcp-access provision --dry-run in the project lists them, reading the account and changing nothing.",
+    );
+  }
   ui.info("Nothing was written (--dry-run).");
 }
 
@@ -114,12 +202,13 @@ function packageManager(flag: string | undefined, env: Record<string, string | u
   }
 }
 
-function nextSteps(config: Config, directory: string, pm: PackageManager, installed: boolean): string {
-  const before = config.auth === "saas" ? "the Access for SaaS app, OAUTH_KV and the secrets exist" : "TEAM_DOMAIN and POLICY_AUD are set";
+function nextSteps(config: Config, directory: string, pm: PackageManager, installed: boolean, deployed: boolean): string {
   return [
     `cd ${directory}`,
     ...(installed ? [] : [`${pm} install`]),
-    `${runScript(pm, "dev")}      # local server with an Access emulator: no account needed`,
-    `${runScript(pm, "deploy")}   # once ${before} (see README.md)`,
+    `${runScript(pm, "dev")}        # local server with an Access emulator: no account needed`,
+    deployed
+      ? `${runScript(pm, "deploy")}     # deploy your changes`
+      : `${runScript(pm, "provision")}  # set up Access${config.auth === "saas" ? ", KV and the secrets" : ""} in your account and deploy (CLOUDFLARE_API_TOKEN)`,
   ].join("\n");
 }

@@ -48,12 +48,7 @@ export async function regenerate(args: ParsedArgs, ctx: RegenerateContext): Prom
     throw new UsageError(`${CONFIG_FILE_NAME} asks for what this create-mcp-access cannot generate yet; change it there and run regenerate again:`, unavailable);
   }
   const snapshot = await readSnapshot(ctx.fs, root);
-  if (!snapshot) {
-    throw new UsageError(
-      `There is no snapshot in ${SNAPSHOT_DIR}/, so regenerate cannot tell your edits from generated code. ` +
-        `Restore it from git (git checkout -- ${SNAPSHOT_DIR}), or generate a fresh project with create and move your code into it.`,
-    );
-  }
+  if (!snapshot) throw noSnapshot();
 
   const next = projectFiles(render(config, await ctx.loadTemplates(), { generatorVersion: ctx.generatorVersion }));
   const { disk, blocked, modes } = await readProjectFiles(ctx.fs, root, [...new Set([...snapshot.keys(), ...next.keys()])]);
@@ -86,6 +81,59 @@ export async function regenerate(args: ParsedArgs, ctx: RegenerateContext): Prom
 
   await applyChanges(ctx.fs, root, changes, modes);
   return report(ctx, changes);
+}
+
+/**
+ * Brings values provisioning learnt (the team, the AUD, the KV id, the
+ * workers.dev host) into the files that show them, with regenerate's
+ * three-way merge: the user's edits stay, and the snapshot is updated with
+ * the files. Only those files are touched: the rest of a project made by an
+ * older generator is left for `regenerate` to bring up to date, when the user
+ * asks. Returns the files changed (with `dryRun`, that would change).
+ */
+export async function regenerateProvisionedValues(
+  fs: FileSystem,
+  root: string,
+  config: Config,
+  templates: TemplateSet,
+  generatorVersion: string,
+  dryRun: boolean,
+): Promise<string[]> {
+  const meta = { generatorVersion };
+  const now = projectFiles(render(config, templates, meta));
+  const without = projectFiles(render(withoutProvisionedValues(config), templates, meta));
+  const affected = [...now.keys()].filter((path) => now.get(path) !== without.get(path));
+  if (!affected.length) return [];
+  const snapshot = await readSnapshot(fs, root);
+  if (!snapshot) throw noSnapshot();
+  const only = <T>(map: ReadonlyMap<string, T>) => new Map([...map].filter(([path]) => affected.includes(path)));
+  const { disk, blocked, modes } = await readProjectFiles(fs, root, affected);
+  const changes = planRegeneration({ snapshot: only(snapshot), next: only(now), disk, blocked });
+  const changed = changes.filter((change) => change.write !== undefined).map((change) => change.path);
+  if (dryRun) return changed;
+  await applyChanges(fs, root, changes, modes);
+  const conflicts = changes.filter((change) => change.kind === "conflict").map((change) => change.path);
+  if (conflicts.length) {
+    throw new ConflictError(
+      "Your edits and the values provisioning recorded overlap in these files: each now has a <<<<<<< yours … >>>>>>> generated now block. " +
+        "Keep what the file should say, delete the marker lines, then run provision again (what it created is recorded in mcp-access.json).",
+      conflicts,
+    );
+  }
+  return changed;
+}
+
+/** The config as it was before provisioning learnt anything. */
+function withoutProvisionedValues(config: Config): Config {
+  const { provisioned: _, team: __, accountId: ___, ...rest } = config;
+  return { ...rest, access: { ...config.access, idps: [] } };
+}
+
+function noSnapshot(): UsageError {
+  return new UsageError(
+    `There is no snapshot in ${SNAPSHOT_DIR}/, so regenerate cannot tell your edits from generated code. ` +
+      `Restore it from git (git checkout -- ${SNAPSHOT_DIR}), or generate a fresh project with create and move your code into it.`,
+  );
 }
 
 function report(ctx: RegenerateContext, changes: Change[]): number {
@@ -145,22 +193,22 @@ async function readProjectFiles(fs: FileSystem, root: string, paths: string[]) {
 }
 
 /** mcp-access.json in `root`, validated like any other input: every problem names the key and the value. */
-async function readProjectConfig(fs: FileSystem, root: string): Promise<Config> {
+export async function readProjectConfig(fs: FileSystem, root: string, command = "regenerate"): Promise<Config> {
   const path = join(root, CONFIG_FILE_NAME);
-  if (!(await exists(fs, path))) throw new UsageError(await notAProject(fs, root));
+  if (!(await exists(fs, path))) throw new UsageError(await notAProject(fs, root, command));
   const { answers, origins } = await readConfigFile(fs, path);
   for (const field of ["name", "auth"] as const) origins[field] ??= `${JSON.stringify(field)} in ${path}`;
   return validateAnswers(answers, origins);
 }
 
-async function notAProject(fs: FileSystem, cwd: string): Promise<string> {
+async function notAProject(fs: FileSystem, cwd: string, command = "regenerate"): Promise<string> {
   for (let dir = dirname(cwd); dir !== dirname(dir); dir = dirname(dir)) {
     if (await exists(fs, join(dir, CONFIG_FILE_NAME))) {
-      return `There is no ${CONFIG_FILE_NAME} in ${cwd}. regenerate runs in the project's root folder: cd ${dir} and run it there.`;
+      return `There is no ${CONFIG_FILE_NAME} in ${cwd}. ${command} runs in the project's root folder: cd ${dir} and run it there.`;
     }
   }
   return (
-    `There is no ${CONFIG_FILE_NAME} in ${cwd}. regenerate runs in the root folder of a project made by create-mcp-access ` +
+    `There is no ${CONFIG_FILE_NAME} in ${cwd}. ${command} runs in the root folder of a project made by create-mcp-access ` +
     "(the one with mcp-access.json): cd into it and run it there."
   );
 }

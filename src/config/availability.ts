@@ -8,13 +8,10 @@ import type { Config } from "./config.js";
  * An entry goes away when its feature lands.
  */
 const NOT_YET: { applies: (command: Command, config: Config | undefined, options: RunOptions) => boolean; what: string; instead: string }[] = [
-  { applies: (command) => command === "provision", what: "The provision command", instead: "follow the project's README to set up Access by hand" },
   { applies: (_, config) => config?.lang === "js", what: "--lang js", instead: "use --lang ts" },
   { applies: (_, config) => !!config?.features.length, what: "--features other than none", instead: "use --features none" },
   { applies: (_, config) => config?.domain !== undefined, what: "--domain", instead: "leave it out (the Worker serves on workers.dev)" },
   { applies: (_, config) => config?.template !== undefined, what: "--template", instead: "leave it out to use the bundled templates" },
-  { applies: (_, __, options) => options.provision === true, what: "--provision", instead: "leave it out (or pass --no-provision)" },
-  { applies: (_, __, options) => options.deploy === true, what: "--deploy", instead: "leave it out and run npm run deploy in the project" },
 ];
 
 export function notYetAvailable(command: Command, config: Config | undefined, options: RunOptions): string[] {

@@ -35,6 +35,25 @@ export interface Config {
   /** Template source for giget; unset means the bundled templates. */
   template?: string;
   accountId?: string;
+  /** What provisioning found or created in the account (SPEC §3.4): ids only, never a secret. */
+  provisioned?: Provisioned;
+}
+
+/**
+ * Ids provisioning records as each step succeeds, so a re-run finds what
+ * exists and render can put the values the Worker needs into wrangler.jsonc.
+ */
+export interface Provisioned {
+  /** The account's workers.dev subdomain: the Worker serves at `<name>.<subdomain>.workers.dev`. */
+  workersSubdomain?: string;
+  /** The reusable Access policy allowing `access.emails` and `access.domains`. */
+  allowPolicyId?: string;
+  /** The Worker's Access application: self-hosted (with its AUD tag) or SaaS OIDC (with its client id). */
+  accessApp?: { id: string; aud?: string; clientId?: string };
+  /** The KV namespace bound as OAUTH_KV (saas). */
+  kvNamespaceId?: string;
+  /** Per downstream app (by name): its Access application and the Linked App Token policy on it. */
+  downstreams?: Record<string, { appId: string; policyId: string }>;
 }
 
 /** Version of the `mcp-access.json` format. */
@@ -58,5 +77,6 @@ export function toConfigFile(config: Config): Record<string, unknown> {
     ...(config.domain ? { domain: config.domain } : {}),
     ...(config.template ? { template: config.template } : {}),
     ...(config.accountId ? { accountId: config.accountId } : {}),
+    ...(config.provisioned ? { provisioned: config.provisioned } : {}),
   };
 }

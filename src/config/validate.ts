@@ -1,5 +1,5 @@
 import { UsageError } from "../errors.js";
-import type { Config, Downstream } from "./config.js";
+import type { Config, Downstream, Provisioned } from "./config.js";
 import {
   AUTH_MODES,
   type AuthMode,
@@ -214,6 +214,54 @@ export function templateSource(value: unknown): string {
   return fail(`${show(value)} is not a template source: give one like "gh:org/repo/path" or a tarball URL`);
 }
 
+// Ids Cloudflare gives apps, policies and namespaces (UUIDs, hex tags). They land in wrangler.jsonc,
+// so anything that is not a plain token is refused rather than escaped.
+const RESOURCE_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+
+function resourceId(value: unknown, what: string): string {
+  if (typeof value === "string" && RESOURCE_ID.test(value)) return value;
+  return fail(`${what} ${show(value)} is not a Cloudflare id (letters, digits, - and _): restore it from git, or delete it and provision again`);
+}
+
+function objectWith(value: unknown, what: string, keys: readonly string[]): Record<string, unknown> {
+  if (!value || typeof value !== "object" || Array.isArray(value)) fail(`${what} must be an object`);
+  const extra = Object.keys(value as object).filter((key) => !keys.includes(key));
+  if (extra.length) fail(`unknown key ${show(extra[0])} in ${what} (known: ${keys.join(", ")})`);
+  return value as Record<string, unknown>;
+}
+
+/**
+ * What provisioning recorded. Written by the tool, but the file is the user's:
+ * it is checked like any input.
+ */
+export function provisioned(value: unknown): Provisioned {
+  const record = objectWith(value, "provisioned", ["workersSubdomain", "allowPolicyId", "accessApp", "kvNamespaceId", "downstreams"]);
+  const out: Provisioned = {};
+  if (record.workersSubdomain !== undefined) {
+    const subdomain = requireString(record.workersSubdomain);
+    if (!WORKER_NAME.test(subdomain)) fail(`provisioned.workersSubdomain ${show(subdomain)} is not a workers.dev subdomain`);
+    out.workersSubdomain = subdomain;
+  }
+  if (record.allowPolicyId !== undefined) out.allowPolicyId = resourceId(record.allowPolicyId, "provisioned.allowPolicyId");
+  if (record.accessApp !== undefined) {
+    const app = objectWith(record.accessApp, "provisioned.accessApp", ["id", "aud", "clientId"]);
+    out.accessApp = { id: resourceId(app.id, "provisioned.accessApp.id") };
+    if (app.aud !== undefined) out.accessApp.aud = resourceId(app.aud, "provisioned.accessApp.aud");
+    if (app.clientId !== undefined) out.accessApp.clientId = resourceId(app.clientId, "provisioned.accessApp.clientId");
+  }
+  if (record.kvNamespaceId !== undefined) out.kvNamespaceId = resourceId(record.kvNamespaceId, "provisioned.kvNamespaceId");
+  if (record.downstreams !== undefined) {
+    const all = objectWith(record.downstreams, "provisioned.downstreams", Object.keys(record.downstreams as object));
+    out.downstreams = {};
+    for (const [name, entry] of Object.entries(all)) {
+      const where = `provisioned.downstreams.${downstreamName(name)}`;
+      const ids = objectWith(entry, where, ["appId", "policyId"]);
+      out.downstreams[name] = { appId: resourceId(ids.appId, `${where}.appId`), policyId: resourceId(ids.policyId, `${where}.policyId`) };
+    }
+  }
+  return out;
+}
+
 /** `none`, or a list of features (a comma list from the CLI, an array from a file). */
 export function features(value: unknown): Feature[] {
   const items = typeof value === "string" ? value.split(",").map((item) => item.trim()) : requireList(value);
@@ -257,6 +305,7 @@ export interface RawAnswers {
   domain?: unknown;
   template?: unknown;
   accountId?: unknown;
+  provisioned?: unknown;
 }
 export type AnswerField = keyof RawAnswers;
 
@@ -276,6 +325,7 @@ export const FLAG_OF: Record<AnswerField, string> = {
   domain: "--domain",
   template: "--template",
   accountId: "--account-id",
+  provisioned: `"provisioned" in mcp-access.json`,
 };
 
 const VALIDATORS: { [K in AnswerField]-?: (value: unknown) => unknown } = {
@@ -291,6 +341,7 @@ const VALIDATORS: { [K in AnswerField]-?: (value: unknown) => unknown } = {
   domain: hostname,
   template: templateSource,
   accountId,
+  provisioned,
 };
 
 /**
@@ -331,5 +382,6 @@ export function validateAnswers(answers: RawAnswers, origins: Origins = {}): Con
     ...(valid.domain ? { domain: valid.domain as string } : {}),
     ...(valid.template ? { template: valid.template as string } : {}),
     ...(valid.accountId ? { accountId: valid.accountId as string } : {}),
+    ...(valid.provisioned ? { provisioned: valid.provisioned as Provisioned } : {}),
   };
 }

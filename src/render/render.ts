@@ -15,6 +15,8 @@ export interface RenderMeta {
 /** Placeholder values the generated Worker recognises as "not configured" and refuses to run with. */
 export const PLACEHOLDER_TEAM_DOMAIN = "https://<your-team>.cloudflareaccess.com";
 export const PLACEHOLDER_POLICY_AUD = "<your-access-app-aud>";
+/** An all-zero KV id: `wrangler dev` simulates the namespace locally; provisioning writes the real one. */
+export const PLACEHOLDER_KV_NAMESPACE_ID = "00000000000000000000000000000000";
 
 /**
  * Config → files. Pure: no I/O, same input → same output. Every file that is
@@ -61,7 +63,8 @@ function included(entry: ManifestEntry, config: Config): boolean {
  * mode, so a misspelt name is an error, not an empty string).
  */
 function viewOf(config: Config, meta: RenderMeta) {
-  const host = config.domain ?? `${config.name}.<your-subdomain>.workers.dev`;
+  const host = workerHost(config) ?? `${config.name}.<your-subdomain>.workers.dev`;
+  const { provisioned = {} } = config;
   return {
     name: config.name,
     auth: config.auth,
@@ -69,7 +72,8 @@ function viewOf(config: Config, meta: RenderMeta) {
     saas: config.auth === "saas",
     teamDomain: config.team ?? PLACEHOLDER_TEAM_DOMAIN,
     teamKnown: config.team !== undefined,
-    policyAud: PLACEHOLDER_POLICY_AUD,
+    policyAud: (config.auth === "self-hosted" && provisioned.accessApp?.aud) || PLACEHOLDER_POLICY_AUD,
+    kvNamespaceId: (config.auth === "saas" && provisioned.kvNamespaceId) || PLACEHOLDER_KV_NAMESPACE_ID,
     access: config.access,
     downstreams: config.downstreams,
     ts: config.lang === "ts",
@@ -80,6 +84,13 @@ function viewOf(config: Config, meta: RenderMeta) {
     mcpUrl: `https://${host}/mcp`,
     generatorVersion: meta.generatorVersion,
   };
+}
+
+/** Where the Worker serves: the custom domain, or its workers.dev host once the subdomain is known. */
+export function workerHost(config: Config): string | undefined {
+  if (config.domain) return config.domain;
+  const subdomain = config.provisioned?.workersSubdomain;
+  return subdomain ? `${config.name}.${subdomain}.workers.dev` : undefined;
 }
 
 function assertParses(path: string, text: string): void {

@@ -6,11 +6,16 @@ import { fileURLToPath } from "node:url";
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const cliBin = join(repoRoot, "bin", "create-mcp-access.js");
 
-/** The environment a user's shell would give: no npm_config_* from the test runner's npm, no CI unless asked. */
+/**
+ * The environment a user's shell would give: no npm_config_* from the test runner's npm, no CI
+ * unless asked, and no Cloudflare credentials or API address: a test reaches Cloudflare only
+ * through the local fake, by passing its env explicitly.
+ */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (!key.startsWith("npm_") && key !== "CI" && key !== "VITEST" && !key.startsWith("VITEST_")) env[key] = value;
+    if (key.startsWith("npm_") || key.startsWith("CLOUDFLARE_") || key === "CI" || key === "VITEST" || key.startsWith("VITEST_")) continue;
+    env[key] = value;
   }
   return { ...env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", ...extra };
 }

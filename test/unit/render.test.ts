@@ -35,6 +35,37 @@ const combinations: [string, Config][] = [
       accountId: "0123456789abcdef0123456789abcdef",
     },
   ],
+  [
+    "self-hosted, provisioned",
+    {
+      ...base,
+      team: "https://acme.cloudflareaccess.com",
+      access: { emails: ["ada@example.com"], domains: [], idps: [] },
+      accountId: "0123456789abcdef0123456789abcdef",
+      provisioned: {
+        workersSubdomain: "acme-dev",
+        allowPolicyId: "11111111-2222-3333-4444-555555555555",
+        accessApp: { id: "aaaaaaaa-2222-3333-4444-555555555555", aud: "f".repeat(64) },
+        downstreams: { wiki: { appId: "bbbbbbbb-2222-3333-4444-555555555555", policyId: "cccccccc-2222-3333-4444-555555555555" } },
+      },
+    },
+  ],
+  [
+    "saas, provisioned",
+    {
+      ...base,
+      auth: "saas",
+      team: "https://acme.cloudflareaccess.com",
+      access: { emails: [], domains: ["example.com"], idps: [] },
+      accountId: "0123456789abcdef0123456789abcdef",
+      provisioned: {
+        workersSubdomain: "acme-dev",
+        allowPolicyId: "11111111-2222-3333-4444-555555555555",
+        accessApp: { id: "aaaaaaaa-2222-3333-4444-555555555555", clientId: "c".repeat(64) },
+        kvNamespaceId: "d".repeat(32),
+      },
+    },
+  ],
 ];
 
 const combo = (name: string): Config => combinations.find(([label]) => label === name)![1];
@@ -80,6 +111,20 @@ describe("render", () => {
     expect(files.get("README.md")).toContain("`https://srv.<your-subdomain>.workers.dev/callback`");
     const selfHosted = render(base, templates, meta);
     expect(JSON.parse(selfHosted.get("package.json")!).dependencies).not.toHaveProperty("@cloudflare/workers-oauth-provider");
+  });
+
+  it("puts what provisioning recorded where the Worker needs it: POLICY_AUD, the OAUTH_KV id, the live URL", () => {
+    const selfHosted = render(combo("self-hosted, provisioned"), templates, meta);
+    expect(parseJsonc(selfHosted.get("wrangler.jsonc")!).vars).toEqual({ TEAM_DOMAIN: "https://acme.cloudflareaccess.com", POLICY_AUD: "f".repeat(64) });
+    expect(selfHosted.get("README.md")).toContain("https://srv.acme-dev.workers.dev/mcp");
+    expect(JSON.parse(selfHosted.get("mcp-access.json")!).provisioned).toEqual(combo("self-hosted, provisioned").provisioned);
+
+    const saas = render(combo("saas, provisioned"), templates, meta);
+    expect(parseJsonc(saas.get("wrangler.jsonc")!).kv_namespaces).toEqual([{ binding: "OAUTH_KV", id: "d".repeat(32) }]);
+    expect(saas.get("README.md")).toContain("`https://srv.acme-dev.workers.dev/callback`");
+
+    // Unprovisioned: placeholders the Worker refuses to run with.
+    expect(parseJsonc(render(base, templates, meta).get("wrangler.jsonc")!).vars.POLICY_AUD).toBe("<your-access-app-aud>");
   });
 
   it("adds the downstream tools only when there are downstream apps, in both modes", () => {

@@ -168,3 +168,27 @@ describe("validateAnswers", () => {
     expect(() => check.workerName("evil\u001b[31m")).toThrow(/"evil\\u001b\[31m"/);
   });
 });
+
+describe("what provisioning recorded", () => {
+  const ids = {
+    workersSubdomain: "acme",
+    allowPolicyId: "11111111-2222-3333-4444-555555555555",
+    accessApp: { id: "aaaaaaaa-2222-3333-4444-555555555555", aud: "f".repeat(64) },
+    kvNamespaceId: "d".repeat(32),
+    downstreams: { wiki: { appId: "b1", policyId: "c1" } },
+  };
+  it("accepts the ids provisioning writes", () => {
+    expect(check.provisioned(ids)).toEqual(ids);
+    expect(check.validateAnswers({ name: "srv", auth: "saas", provisioned: ids }).provisioned).toEqual(ids);
+  });
+  it.each([
+    [{ ...ids, extra: 1 }, /unknown key "extra" in provisioned/],
+    [{ accessApp: { id: 'x", "evil": "' } }, /provisioned.accessApp.id .* is not a Cloudflare id/],
+    [{ accessApp: { aud: "f" } }, /provisioned.accessApp.id "undefined" is not a Cloudflare id/],
+    [{ kvNamespaceId: "" }, /provisioned.kvNamespaceId "" is not a Cloudflare id/],
+    [{ workersSubdomain: "Not A Label" }, /not a workers.dev subdomain/],
+    [{ downstreams: { "Bad Name": { appId: "a", policyId: "b" } } }, /downstream name "Bad Name"/],
+    [{ downstreams: { wiki: { appId: "a" } } }, /provisioned.downstreams.wiki.policyId/],
+    [[], /provisioned must be an object/],
+  ])("rejects %j, naming the key", (value, message) => rejects(check.provisioned, value, message));
+});

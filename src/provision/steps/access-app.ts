@@ -1,0 +1,246 @@
+import type { Provisioned } from "../../config/config.js";
+import { RuntimeFailure } from "../../errors.js";
+import type { AccessApp, AppBody, AppFields, AppPolicyRef, OAuthConfiguration, SaasOidcApp } from "../cloudflare-api.js";
+import type { ProvisionContext } from "../context.js";
+import { sameJson, sameSet } from "../same.js";
+
+/**
+ * Step 4: the Worker's Access application (SPEC §2). self-hosted: Access in
+ * front of the Worker's host, with Managed OAuth so MCP clients can sign in.
+ * saas: an OIDC app whose only redirect is the Worker's /callback. Found by
+ * its recorded id, else by host (self-hosted) or name (saas), else created;
+ * an existing app is updated only where it differs, with every field it had
+ * sent back (an update replaces the whole app).
+ */
+
+/** Callback URLs of the MCP clients people use most (loopback ones are allowed by the flags). */
+export const KNOWN_CLIENT_CALLBACKS = [
+  "https://claude.ai/api/mcp/auth_callback",
+  "https://claude.com/api/mcp/auth_callback",
+  "cursor://anysphere.cursor-mcp/oauth/callback",
+  "http://localhost:6274/oauth/callback",
+];
+
+export const accessAppName = (worker: string) => `${worker} (MCP server)`;
+
+const SAAS_GRANT_TYPES = ["authorization_code_with_pkce", "refresh_tokens"];
+const SAAS_SCOPES = ["openid", "email", "profile"];
+
+/** Fields the API sets itself. */
+const READ_ONLY = new Set(["id", "uid", "aud", "created_at", "updated_at"]);
+const SAAS_READ_ONLY = new Set(["client_secret", "created_at", "updated_at"]);
+
+export async function ensureAccessApp(ctx: ProvisionContext): Promise<void> {
+  const account = ctx.accountId!;
+  const saas = ctx.config.auth === "saas";
+  const recorded = ctx.config.provisioned?.accessApp;
+  const wantedType = saas ? "saas" : "self_hosted";
+
+  let existing: AccessApp | undefined;
+  let foundByRecord = false;
+  if (recorded) {
+    const app = await ctx.api.getApp(account, recorded.id);
+    if (app && app.type === wantedType) {
+      existing = app;
+      foundByRecord = true;
+    } else if (app) {
+      ctx.report("attention", `the Access app "${app.name}" recorded for this project is a ${app.type} app, and the project is now ${ctx.config.auth}: a new app is made; delete the old one in Zero Trust when nothing uses it`);
+    }
+  }
+  existing ??= (await ctx.api.listApps(account)).find((app) =>
+    saas ? app.type === "saas" && app.name === accessAppName(ctx.config.name) : app.type === "self_hosted" && servesHost(app, ctx.host!),
+  );
+
+  let app: AccessApp;
+  if (!existing) {
+    app = await create(ctx);
+  } else {
+    app = await update(ctx, existing);
+    if (saas) app = (await replaceIfSecretLost(ctx, app, foundByRecord)) ?? app;
+  }
+  ctx.app = app;
+
+  const entry: NonNullable<Provisioned["accessApp"]> = saas ? { id: app.id, clientId: app.saas_app!.client_id! } : { id: app.id, aud: app.aud! };
+  if (!sameJson(entry, recorded)) await ctx.record(["provisioned", "accessApp"], entry);
+}
+
+async function create(ctx: ProvisionContext): Promise<AccessApp> {
+  const body: AppBody = { ...wantedFields(ctx), policies: [{ id: ctx.allowPolicyId!, precedence: 1 }] };
+  const app = await ctx.api.createApp(ctx.accountId!, body);
+  captureClientSecret(ctx, app);
+  ctx.report("created", `Access ${describeType(app)} app "${app.name}"`);
+  return app;
+}
+
+/** Cloudflare returns a SaaS app's client secret in the create response and never again: keep it (in memory) now. */
+function captureClientSecret(ctx: ProvisionContext, app: AccessApp): void {
+  const secret = app.saas_app?.client_secret;
+  if (!secret) return;
+  ctx.secrets.clientSecret = secret;
+  ctx.redactor.add(secret);
+}
+
+async function update(ctx: ProvisionContext, existing: AccessApp): Promise<AccessApp> {
+  const wanted = wantedFields(ctx);
+  const current = writableFields(existing);
+  const next: AppBody = { ...current, ...wanted, name: existing.name };
+  next.policies = withPolicy(current.policies, ctx.allowPolicyId!);
+  if (wanted.oauth_configuration) next.oauth_configuration = mergeOAuth(existing.oauth_configuration, wanted.oauth_configuration);
+  if (wanted.saas_app) next.saas_app = mergeSaas(current.saas_app, wanted.saas_app);
+
+  const differences = differingFields(current, next);
+  if (!differences.length) {
+    ctx.report("found", `Access ${describeType(existing)} app "${existing.name}"`);
+    return existing;
+  }
+  const updated = await ctx.api.updateApp(ctx.accountId!, existing.id, next);
+  ctx.report("changed", `Access ${describeType(existing)} app "${existing.name}": ${differences.join(", ")}`);
+  return { ...existing, ...updated, saas_app: updated.saas_app ?? existing.saas_app };
+}
+
+function wantedFields(ctx: ProvisionContext): AppFields {
+  const idps = ctx.idpIds ?? [];
+  const common = {
+    name: accessAppName(ctx.config.name),
+    allowed_idps: idps,
+    // Instant Auth: with one identity provider, skip Access's login page.
+    auto_redirect_to_identity: idps.length === 1,
+  };
+  if (ctx.config.auth === "saas") {
+    return {
+      type: "saas",
+      ...common,
+      saas_app: { auth_type: "oidc", redirect_uris: [`https://${ctx.host}/callback`], grant_types: SAAS_GRANT_TYPES, scopes: SAAS_SCOPES },
+    };
+  }
+  return {
+    type: "self_hosted",
+    ...common,
+    domain: ctx.host!,
+    // Managed OAuth: Access answers MCP clients with 401 and OAuth metadata instead of a login page they cannot follow.
+    oauth_configuration: {
+      enabled: true,
+      dynamic_client_registration: {
+        enabled: true,
+        allow_any_on_localhost: true,
+        allow_any_on_loopback: true,
+        allowed_uris: KNOWN_CLIENT_CALLBACKS,
+      },
+    },
+  };
+}
+
+/** The app as an update body: read-only fields out, policies as references. */
+export function writableFields(app: AccessApp): AppBody {
+  const body = Object.fromEntries(Object.entries(app).filter(([key]) => !READ_ONLY.has(key))) as AppBody;
+  body.policies = (app.policies ?? []).map((policy) => ({ id: policy.id, ...(policy.precedence === undefined ? {} : { precedence: policy.precedence }) }));
+  if (app.saas_app) body.saas_app = Object.fromEntries(Object.entries(app.saas_app).filter(([key]) => !SAAS_READ_ONLY.has(key))) as SaasOidcApp;
+  return body;
+}
+
+/** The app's policies with ours added (first, if it is new to the app); the user's own ones stay. */
+function withPolicy(policies: AppPolicyRef[], id: string): AppPolicyRef[] {
+  if (policies.some((policy) => policy.id === id)) return policies;
+  return [{ id, precedence: 1 }, ...policies.map((policy, index) => ({ ...policy, precedence: index + 2 }))];
+}
+
+/** Our Managed OAuth settings, keeping callback URLs the user added. */
+function mergeOAuth(current: OAuthConfiguration | undefined, wanted: OAuthConfiguration): OAuthConfiguration {
+  const registration = current?.dynamic_client_registration;
+  return {
+    ...current,
+    ...wanted,
+    dynamic_client_registration: {
+      ...registration,
+      ...wanted.dynamic_client_registration!,
+      allowed_uris: union(registration?.allowed_uris, wanted.dynamic_client_registration!.allowed_uris),
+    },
+  };
+}
+
+/** Our OIDC settings, keeping redirect URLs, grants and scopes the user added (say, localhost for `wrangler dev`). */
+function mergeSaas(current: SaasOidcApp | undefined, wanted: SaasOidcApp): SaasOidcApp {
+  return {
+    ...current,
+    ...wanted,
+    redirect_uris: union(current?.redirect_uris, wanted.redirect_uris),
+    grant_types: union(current?.grant_types, wanted.grant_types),
+    scopes: union(current?.scopes, wanted.scopes),
+  };
+}
+
+function union(current: readonly string[] = [], wanted: readonly string[] = []): string[] {
+  return [...new Set([...wanted, ...current])];
+}
+
+/** The fields an update would change, for the progress line. Lists compare as sets. */
+function differingFields(current: AppBody, next: AppBody): string[] {
+  const keys = new Set([...Object.keys(current), ...Object.keys(next)]);
+  return [...keys].filter((key) => {
+    const [a, b] = [current[key], next[key]];
+    if (key === "policies") return !sameSet(ids(a), ids(b));
+    if (key === "allowed_idps") return !sameSet(a as string[] | undefined, b as string[] | undefined);
+    if (key === "auto_redirect_to_identity") return Boolean(a) !== Boolean(b);
+    if (key === "saas_app" || key === "oauth_configuration") return !sameJson(sortLists(a), sortLists(b));
+    return !sameJson(a, b);
+  });
+}
+
+const ids = (policies: unknown) => ((policies as AppPolicyRef[] | undefined) ?? []).map((policy) => policy.id);
+
+function sortLists(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortLists).sort();
+  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([key, v]) => [key, sortLists(v)]));
+  return value;
+}
+
+/** True when the app protects exactly this host (its domain, or one of its public destinations). */
+function servesHost(app: AccessApp, host: string): boolean {
+  return publicHostnames(app).some((domain) => domain === host);
+}
+
+/** An app's public hostnames with their paths: `domain`, and the newer `destinations` list. */
+export function publicHostnames(app: AccessApp): string[] {
+  const destinations = Array.isArray(app.destinations) ? (app.destinations as { type?: string; uri?: string }[]) : [];
+  const uris = [app.domain, ...destinations.filter((d) => (d.type ?? "public") === "public").map((d) => d.uri)];
+  return uris.filter((uri): uri is string => typeof uri === "string" && uri !== "").map((uri) => uri.toLowerCase().replace(/\/+$/, ""));
+}
+
+const describeType = (app: AccessApp) => (app.type === "saas" ? "for SaaS (OIDC)" : "self-hosted");
+
+/**
+ * saas: the Worker needs the app's client secret, which Cloudflare shows only
+ * once. When the Worker already has it, nothing is needed (a deploy keeps
+ * secrets it is not given). When it does not, and the app is the one an
+ * earlier run of provision created (its secret died with that run, before
+ * the deploy), the app is replaced: nothing can be using it. Any other app
+ * is the user's: they are told what to do instead.
+ */
+async function replaceIfSecretLost(ctx: ProvisionContext, app: AccessApp, ours: boolean): Promise<AccessApp | undefined> {
+  ctx.workerSecrets = (await ctx.api.listWorkerSecrets(ctx.accountId!, ctx.config.name)) ?? null;
+  if (ctx.workerSecrets?.includes("ACCESS_CLIENT_SECRET")) return undefined;
+  if (!ctx.deploy) {
+    ctx.report("attention", `the Worker does not have the client secret of "${app.name}" yet; the run that deploys replaces the app to get one`);
+    return undefined;
+  }
+  if (!ours) {
+    throw new RuntimeFailure(
+      `The Access for SaaS app "${app.name}" exists, but the Worker ${ctx.config.name} does not have its client secret, and Cloudflare ` +
+        "shows a client secret only when an app is created. Either delete that app in Zero Trust (Access controls, Applications) and run " +
+        "provision again, which creates a new one and deploys its secret at once; or, if you kept the secret, set it with " +
+        "`npx wrangler secret put ACCESS_CLIENT_SECRET` and run provision again.",
+    );
+  }
+  await ctx.api.deleteApp(ctx.accountId!, app.id);
+  const { name } = app;
+  const replacement = await ctx.api.createApp(ctx.accountId!, { ...writableFields(app), saas_app: stripClientId(writableFields(app).saas_app) });
+  captureClientSecret(ctx, replacement);
+  ctx.report("replaced", `Access for SaaS (OIDC) app "${name}": its client secret was lost by an earlier run that did not reach the deploy`);
+  return replacement;
+}
+
+function stripClientId(saas: SaasOidcApp | undefined): SaasOidcApp | undefined {
+  if (!saas) return saas;
+  const { client_id: _, public_key: __, ...rest } = saas;
+  return rest;
+}

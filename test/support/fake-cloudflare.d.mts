@@ -1,0 +1,113 @@
+// Types for fake-cloudflare.mjs (plain JavaScript, so any Node process can run it with no build).
+
+export interface LoggedRequest {
+  seq: number;
+  method: string;
+  /** The path after /client/v4. */
+  path: string;
+  query: Record<string, string>;
+  outsideBase: boolean;
+  token: string | null;
+  body: any;
+  status: number;
+  result: any;
+  errors?: { code: number; message: string }[];
+  fault?: number;
+}
+
+export interface Fault {
+  id: number;
+  method: string;
+  path: string;
+  status: number;
+  code: number;
+  message: string;
+  remaining: number;
+  hits: number;
+}
+
+export interface FaultOptions {
+  method?: string;
+  path?: string | RegExp;
+  status?: number;
+  code?: number;
+  message?: string;
+  times?: number;
+  /** Matching requests to let through before the fault applies. */
+  after?: number;
+  delayMs?: number;
+  drop?: boolean;
+}
+
+export interface DeployedWorker {
+  name: string;
+  versionId: string;
+  versions: number;
+  deployments: number;
+  mainModule: string;
+  modules: Record<string, { type: string; size: number }>;
+  compatibilityDate: string;
+  vars: Record<string, unknown>;
+  secrets: Record<string, string>;
+  kv: Record<string, string>;
+  bindings: any[];
+  workersDev: { enabled: boolean; previews_enabled: boolean };
+}
+
+export interface FakeAccount {
+  id: string;
+  name: string;
+  workersSubdomain: string | null;
+  organization: { name: string; auth_domain: string } | null;
+  identityProviders: { id: string; name: string; type: string; config: any }[];
+  policies: any[];
+  apps: any[];
+  kvNamespaces: { id: string; title: string }[];
+  workers: Record<string, any>;
+  customDomains: any[];
+}
+
+export interface FakeOptions {
+  token?: string;
+  tokens?: { value: string; kind?: "user" | "account"; status?: string; accounts?: string[]; id?: string }[];
+  accountId?: string;
+  accounts?: { id: string; name: string; workersSubdomain?: string | null; organization?: any; identityProviders?: any[] }[];
+  team?: string;
+  maxPerPage?: number;
+  ids?: "sequential" | "random";
+  strict?: boolean;
+  email?: string;
+  port?: number;
+  host?: string;
+  onResponse?: (entry: LoggedRequest) => void;
+}
+
+export interface FakeCloudflare {
+  log: LoggedRequest[];
+  readonly state: { tokens: any[]; accounts: FakeAccount[] };
+  readonly faults: Fault[];
+  token: string;
+  accountId: string;
+  url: string;
+  baseURL: string;
+  account(id?: string): FakeAccount;
+  listen(port?: number, host?: string): Promise<FakeCloudflare>;
+  close(): Promise<void>;
+  env(extra?: Record<string, string>): Record<string, string>;
+  addFault(options?: FaultOptions): Fault;
+  failPermission(method: string, path: string | RegExp, times?: number): Fault;
+  failOnce(method: string, path: string | RegExp, status?: number): Fault;
+  removeWorkersSubdomain(accountId?: string): void;
+  clearFaults(): void;
+  requests(method?: string, path?: string | RegExp): LoggedRequest[];
+  mutations(): LoggedRequest[];
+  clearLog(): void;
+  summary(): string[];
+  snapshot(): any;
+  deployedWorker(name: string, accountId?: string): DeployedWorker | { name: string; deployed: false } | null;
+  reset(): void;
+}
+
+export const BASE_PATH: string;
+export function createFakeCloudflare(options?: FakeOptions): FakeCloudflare;
+export function startFakeCloudflare(options?: FakeOptions): Promise<FakeCloudflare>;

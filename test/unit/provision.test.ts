@@ -1,0 +1,576 @@
+import * as fsp from "node:fs/promises";
+import { join } from "node:path";
+import { parse as parseJsonc } from "jsonc-parser";
+import { createFsFromVolume, Volume } from "memfs";
+import { beforeAll, describe, expect, it } from "vitest";
+import { parseArgv } from "../../src/answers/args.js";
+import { create } from "../../src/commands/create.js";
+import { provisionCommand } from "../../src/commands/provision.js";
+import { Cancelled, ConflictError, ExitCode, RuntimeFailure, UsageError } from "../../src/errors.js";
+import type { FileSystem } from "../../src/fs.js";
+import type { DeployRequest, ProvisionPrompter } from "../../src/provision/context.js";
+import { loadTemplates, type TemplateSet } from "../../src/render/templates.js";
+import type { Ui } from "../../src/ui.js";
+import { ACCOUNT, ApiFailure, FakeApi } from "../support/fake-api.js";
+import { repoRoot } from "../support/processes.js";
+
+let templates: TemplateSet;
+beforeAll(async () => {
+  templates = await loadTemplates(fsp as unknown as FileSystem, join(repoRoot, "templates"), join(repoRoot, "schema", "mcp-access.schema.json"));
+});
+
+const TOKEN = "unit-test-api-token-0123456789";
+const COOKIE_KEY = "c".repeat(64);
+
+/** A project made by create in memory, and provision run on it against the fake API and a recording deployer. */
+async function harness(createArgs: string[], options: { api?: FakeApi; prompter?: ProvisionPrompter; env?: Record<string, string> } = {}) {
+  const volume = Volume.fromJSON({ "/work/.keep": "" }, "/");
+  const fs = createFsFromVolume(volume).promises as unknown as FileSystem;
+  const said: string[] = [];
+  const ui: Ui = {
+    intro: () => {},
+    info: (m) => said.push(m),
+    warn: (m) => said.push(`warn: ${m}`),
+    success: (m) => said.push(m),
+    note: (m, title) => said.push(`${title}:\n${m}`),
+    error: (m) => said.push(`error: ${m}`),
+    step: (label, work) => (said.push(label), work()),
+    outro: (m) => said.push(m),
+  };
+  const exec = async () => ({ code: 0, output: "" });
+  await create(parseArgv(["srv", ...createArgs, "--no-install", "--no-git"]), {
+    cwd: "/work",
+    env: {},
+    fs,
+    exec,
+    ui,
+    loadTemplates: async () => templates,
+    generatorVersion: "0.1.0",
+  });
+  said.length = 0;
+  const api = options.api ?? new FakeApi();
+  const deploys: DeployRequest[] = [];
+  const root = "/work/srv";
+  const run = (...argv: string[]) =>
+    provisionCommand(parseArgv(["provision", ...argv]), {
+      cwd: root,
+      env: options.env ?? { CLOUDFLARE_API_TOKEN: TOKEN },
+      fs,
+      exec,
+      ui,
+      ...(options.prompter ? { prompter: options.prompter } : {}),
+      loadTemplates: async () => templates,
+      generatorVersion: "0.1.0",
+      api,
+      randomKey: () => COOKIE_KEY,
+      deployer: {
+        describe: ({ secrets }) => `wrangler deploy ${Object.keys(secrets).join(",")}`,
+        deploy: async (request) => {
+          deploys.push(structuredClone(request));
+          api.workers.set("srv", [...new Set([...(api.workers.get("srv") ?? []), ...Object.keys(request.secrets)])]);
+          return { url: "https://srv.acme.workers.dev" };
+        },
+      },
+    });
+  const read = (path: string) => volume.readFileSync(join(root, path), "utf8") as string;
+  const config = () => JSON.parse(read("mcp-access.json"));
+  const wrangler = () => parseJsonc(read("wrangler.jsonc"));
+  const allFiles = () => Object.entries(volume.toJSON()).map(([path, text]) => `${path}\n${text}`).join("\n");
+  return { api, run, said, deploys, read, config, wrangler, allFiles, volume, root };
+}
+
+const selfHosted = ["--auth", "self-hosted", "--team", "acme", "--allow-email", "ada@example.com", "--allow-domain", "example.com"];
+const saas = ["--auth", "saas", "--team", "acme", "--allow-domain", "example.com"];
+const mutationsOf = (api: FakeApi) => api.mutations().map(({ call }) => call);
+
+describe("provision, self-hosted", () => {
+  it("creates the allow policy and a self-hosted app with Managed OAuth, records the ids, puts the AUD in wrangler.jsonc, deploys once", async () => {
+    const h = await harness(selfHosted);
+    expect(await h.run()).toBe(ExitCode.ok);
+
+    expect(mutationsOf(h.api)).toEqual(["createPolicy", "createApp"]);
+    const [policy] = h.api.policies;
+    expect(policy).toMatchObject({
+      name: "srv (MCP server): allowed users",
+      decision: "allow",
+      include: [{ email: { email: "ada@example.com" } }, { email_domain: { domain: "example.com" } }],
+    });
+    const [app] = h.api.apps;
+    expect(app).toMatchObject({
+      type: "self_hosted",
+      name: "srv (MCP server)",
+      domain: "srv.acme.workers.dev",
+      allowed_idps: [],
+      auto_redirect_to_identity: false,
+      oauth_configuration: {
+        enabled: true,
+        dynamic_client_registration: {
+          enabled: true,
+          allow_any_on_localhost: true,
+          allow_any_on_loopback: true,
+          allowed_uris: expect.arrayContaining(["https://claude.ai/api/mcp/auth_callback", "cursor://anysphere.cursor-mcp/oauth/callback"]),
+        },
+      },
+    });
+    expect(app!.policies!.map((p) => p.id)).toEqual([policy!.id]);
+
+    expect(h.config()).toMatchObject({
+      team: "https://acme.cloudflareaccess.com",
+      accountId: ACCOUNT,
+      provisioned: { workersSubdomain: "acme", allowPolicyId: policy!.id, accessApp: { id: app!.id, aud: app!.aud } },
+    });
+    expect(h.wrangler().vars).toEqual({ TEAM_DOMAIN: "https://acme.cloudflareaccess.com", POLICY_AUD: app!.aud });
+    // The snapshot follows, so regenerate sees no drift.
+    expect(h.read(".mcp-access/generated/wrangler.jsonc.snapshot")).toBe(h.read("wrangler.jsonc"));
+    expect(h.deploys).toEqual([{ root: h.root, accountId: ACCOUNT, secrets: {} }]);
+    expect(h.said.join("\n")).toContain("MCP endpoint: https://srv.acme.workers.dev/mcp");
+  });
+
+  it("a re-run changes nothing in the account, and mcp-access.json keeps its formatting", async () => {
+    const h = await harness(selfHosted);
+    await h.run();
+    const before = h.read("mcp-access.json");
+    h.api.calls = [];
+    expect(await h.run()).toBe(ExitCode.ok);
+    expect(mutationsOf(h.api)).toEqual([]);
+    expect(h.read("mcp-access.json")).toBe(before);
+    expect([h.api.policies.length, h.api.apps.length, h.deploys.length]).toEqual([1, 1, 2]);
+    expect(h.said.join("\n")).toMatch(/0 created, 1 changed/); // the deploy
+  });
+
+  it("keeps the user's edits: mcp-access.json's own formatting, and a comment and a var added in wrangler.jsonc", async () => {
+    const h = await harness(selfHosted);
+    h.volume.writeFileSync(join(h.root, "mcp-access.json"), h.read("mcp-access.json").replace(/\n {2}/g, "\n\t"));
+    h.volume.writeFileSync(
+      join(h.root, "wrangler.jsonc"),
+      h.read("wrangler.jsonc").replace('"vars": {', '"vars": {\n    // mine\n    "GREETING": "hi",'),
+    );
+    await h.run();
+    expect(h.read("mcp-access.json")).toMatch(/^\t"provisioned": \{\n\t\t"workersSubdomain": "acme",/m);
+    expect(h.read("wrangler.jsonc")).toContain("// mine");
+    expect(h.wrangler().vars).toEqual({ GREETING: "hi", TEAM_DOMAIN: "https://acme.cloudflareaccess.com", POLICY_AUD: h.api.apps[0]!.aud });
+  });
+
+  it("stops before the deploy, exit 3, when the user's own POLICY_AUD overlaps the recorded one", async () => {
+    const h = await harness(selfHosted);
+    h.volume.writeFileSync(join(h.root, "wrangler.jsonc"), h.read("wrangler.jsonc").replace("<your-access-app-aud>", "my-own-aud"));
+    const error = await h.run().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConflictError);
+    expect((error as ConflictError).details).toEqual(["wrangler.jsonc"]);
+    expect(h.read("wrangler.jsonc")).toMatch(/<<<<<<< yours[\s\S]*my-own-aud[\s\S]*>>>>>>> generated now/);
+    expect(h.deploys).toEqual([]);
+    expect(h.config().provisioned.accessApp.id).toBe(h.api.apps[0]!.id);
+  });
+
+  it("updates only what differs: new allowed users (keeping the policy's other settings), an app that lost Managed OAuth", async () => {
+    const h = await harness(selfHosted);
+    await h.run();
+    h.api.policies[0]!.session_duration = "6h";
+    const config = h.config();
+    config.access.emails = ["grace@example.com"];
+    h.volume.writeFileSync(join(h.root, "mcp-access.json"), JSON.stringify(config, null, 2));
+    delete h.api.apps[0]!.oauth_configuration;
+    h.api.calls = [];
+    await h.run();
+    expect(mutationsOf(h.api)).toEqual(["updatePolicy", "updateApp"]);
+    expect(h.api.policies[0]).toMatchObject({ session_duration: "6h", include: [{ email: { email: "grace@example.com" } }, { email_domain: { domain: "example.com" } }] });
+    expect(h.api.apps[0]).toMatchObject({ oauth_configuration: { enabled: true } });
+    expect(h.said.join("\n")).toMatch(/~ changed Access self-hosted app "srv \(MCP server\)": oauth_configuration/);
+  });
+
+  it("adopts an app the user made for the Worker's host, keeping its name, settings and policies", async () => {
+    const api = new FakeApi();
+    const theirs = await api.createPolicy(ACCOUNT, { name: "admins", decision: "allow", include: [{ email: { email: "root@example.com" } }] });
+    await api.createApp(ACCOUNT, { type: "self_hosted", name: "My MCP", domain: "srv.acme.workers.dev", session_duration: "2h", policies: [{ id: theirs.id }] });
+    const h = await harness(selfHosted, { api });
+    api.calls = [];
+    await h.run();
+    expect(mutationsOf(api)).toEqual(["createPolicy", "updateApp"]);
+    const [app] = api.apps;
+    expect(app).toMatchObject({ name: "My MCP", session_duration: "2h", oauth_configuration: { enabled: true } });
+    expect(app!.policies!.map((p) => p.name)).toEqual(["srv (MCP server): allowed users", "admins"]);
+  });
+
+  it("maps --idp types and ids to the account's IdPs, with Instant Auth for exactly one", async () => {
+    const one = await harness([...selfHosted, "--idp", "github"]);
+    await one.run();
+    expect(one.api.apps[0]).toMatchObject({ allowed_idps: ["22222222-2222-4222-8222-222222222222"], auto_redirect_to_identity: true });
+
+    const two = await harness([...selfHosted, "--idp", "onetimepin,22222222-2222-4222-8222-222222222222"]);
+    await two.run();
+    expect(two.api.apps[0]).toMatchObject({ allowed_idps: ["11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222"], auto_redirect_to_identity: false });
+  });
+
+  it("refuses IdPs the account does not have, listing what it has, before creating anything", async () => {
+    const api = new FakeApi();
+    api.identityProviders.push({ id: "33333333-3333-4333-8333-333333333333", name: "GitHub (staff)", type: "github" });
+    const h = await harness([...selfHosted, "--idp", "okta,github"], { api });
+    const error = await h.run().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RuntimeFailure);
+    expect((error as Error).message).toMatch(/okta: the account has no identity provider of this type/);
+    expect((error as Error).message).toMatch(/github: the account has 2 of this type .*give the id instead/);
+    expect((error as Error).message).toMatch(/The account has: One-time PIN \(onetimepin, 1111/);
+    expect(mutationsOf(api)).toEqual([]);
+  });
+
+  it("in a terminal with no IdPs answered, offers the account's IdPs and records the choice", async () => {
+    const asked: string[] = [];
+    const prompter = {
+      select: async () => "",
+      multiselect: async (options: { message: string }) => (asked.push(options.message), ["22222222-2222-4222-8222-222222222222"]),
+      isCancel: (value: unknown) => typeof value === "symbol",
+    } as unknown as ProvisionPrompter;
+    const h = await harness(selfHosted, { prompter });
+    await h.run();
+    expect(asked).toEqual(["Identity providers allowed to sign in (none selected: all of them)"]);
+    expect(h.config().access.idps).toEqual(["22222222-2222-4222-8222-222222222222"]);
+  });
+
+  it("uses the account's team when the answer differs, and says so", async () => {
+    const h = await harness(["--auth", "self-hosted", "--team", "other", "--allow-domain", "example.com"]);
+    await h.run();
+    expect(h.config().team).toBe("https://acme.cloudflareaccess.com");
+    expect(h.said.join("\n")).toMatch(/warn: the Access team is https:\/\/acme.cloudflareaccess.com, not https:\/\/other.cloudflareaccess.com as answered/);
+  });
+
+  it("stops with what to do when there is no workers.dev subdomain or no Zero Trust organization", async () => {
+    const noSubdomain = await harness(selfHosted);
+    noSubdomain.api.subdomain = undefined;
+    await expect(noSubdomain.run()).rejects.toThrow(/has no workers.dev subdomain yet.*Workers & Pages/);
+    const noOrg = await harness(selfHosted);
+    noOrg.api.organization = undefined;
+    await expect(noOrg.run()).rejects.toThrow(/has no Zero Trust organization.*one.dash.cloudflare.com/);
+    expect([...mutationsOf(noSubdomain.api), ...mutationsOf(noOrg.api)]).toEqual([]);
+  });
+
+  it("chooses the account: --account-id, else the token's only one, else asks, else names the option", async () => {
+    const several = new FakeApi();
+    several.accounts.push({ id: "f".repeat(32), name: "Other" });
+    const h = await harness(selfHosted, { api: several });
+    const error = await h.run().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as UsageError).message).toMatch(/several accounts: choose one with --account-id/);
+    expect((error as UsageError).details).toEqual([`${ACCOUNT}  Acme`, `${"f".repeat(32)}  Other`]);
+
+    expect(await h.run("--account-id", ACCOUNT)).toBe(ExitCode.ok);
+    expect(h.config().accountId).toBe(ACCOUNT);
+    // From now on mcp-access.json names the account; an environment that says otherwise is pointed out.
+    h.api.calls = [];
+    expect(await h.run()).toBe(ExitCode.ok);
+    expect(h.api.calls.some(({ call }) => call === "listAccounts")).toBe(false);
+
+    const prompter = { select: async () => ACCOUNT, multiselect: async () => [], isCancel: (v: unknown) => typeof v === "symbol" } as unknown as ProvisionPrompter;
+    const asked = await harness(selfHosted, { api: several, prompter });
+    expect(await asked.run()).toBe(ExitCode.ok);
+    const cancelled = await harness(selfHosted, { api: several, prompter: { ...prompter, select: async () => Symbol("cancel") } as unknown as ProvisionPrompter });
+    await expect(cancelled.run()).rejects.toBeInstanceOf(Cancelled);
+  });
+
+  it("says so when CLOUDFLARE_ACCOUNT_ID differs from the account mcp-access.json records", async () => {
+    const h = await harness([...selfHosted, "--account-id", ACCOUNT], { env: { CLOUDFLARE_API_TOKEN: TOKEN, CLOUDFLARE_ACCOUNT_ID: "f".repeat(32) } });
+    await h.run();
+    expect(h.said).toContain(`warn: CLOUDFLARE_ACCOUNT_ID is ${"f".repeat(32)}, but mcp-access.json says ${ACCOUNT}: using ${ACCOUNT}`);
+    expect(h.deploys[0]!.accountId).toBe(ACCOUNT);
+  });
+
+  it("accepts an account-owned token (which /user/tokens/verify refuses) and reports an invalid one with the permissions needed", async () => {
+    const accountToken = await harness(selfHosted);
+    accountToken.api.tokenKind = "account";
+    expect(await accountToken.run()).toBe(ExitCode.ok);
+    const invalid = await harness(selfHosted);
+    invalid.api.tokenKind = "invalid";
+    await expect(invalid.run()).rejects.toThrow(/CLOUDFLARE_API_TOKEN was refused.*Invalid API Token.*Access: Apps and Policies: Edit/);
+  });
+
+  it("turns a permission error into the step, what Cloudflare said, and the permission to add; the re-run finishes", async () => {
+    const h = await harness(selfHosted);
+    h.api.failures.set("createApp", new ApiFailure(403, [{ code: 10000, message: "Authentication error" }]));
+    const error = await h.run().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RuntimeFailure);
+    expect((error as Error).message).toBe(
+      `Access application failed: POST /accounts/${ACCOUNT}/access/apps answered 403. Cloudflare said: Authentication error (code 10000).\n` +
+        'The API token is not allowed to do this: it needs the permission "Access: Apps and Policies: Edit" on the account. ' +
+        "Edit the token at https://dash.cloudflare.com/profile/api-tokens and add it. What was done before is recorded in mcp-access.json: " +
+        "run provision again once this is fixed, and it carries on from there.",
+    );
+    expect(h.config().provisioned.allowPolicyId).toBe(h.api.policies[0]!.id);
+    expect(h.deploys).toEqual([]);
+    expect(await h.run()).toBe(ExitCode.ok);
+    expect([h.api.policies.length, h.api.apps.length, h.deploys.length]).toEqual([1, 1, 1]);
+  });
+
+  it("--no-deploy stops before the deploy and prints the command for later", async () => {
+    const h = await harness(selfHosted);
+    await h.run("--no-deploy");
+    expect(h.deploys).toEqual([]);
+    expect(h.api.apps).toHaveLength(1);
+    expect(h.said.join("\n")).toMatch(/Not deployed \(--no-deploy\). To deploy: npm run deploy\./);
+  });
+
+  it("--dry-run sends only reads, writes nothing, and prints every call with its body", async () => {
+    const h = await harness(selfHosted);
+    const before = h.allFiles();
+    await h.run("--dry-run");
+    expect(mutationsOf(h.api)).toEqual([]);
+    expect(h.allFiles()).toBe(before);
+    expect(h.deploys).toEqual([]);
+    const plan = h.said.join("\n");
+    expect(plan).toMatch(/sent {6}GET {4}\/user\/tokens\/verify/);
+    expect(plan).toMatch(/not sent {2}POST {3}\/accounts\/0123456789abcdef0123456789abcdef\/access\/policies\n\s+\{\n\s+"name": "srv \(MCP server\): allowed users"/);
+    expect(plan).toMatch(/not sent {2}POST {3}\/accounts\/.*\/access\/apps\n[\s\S]*"id": "<id of the new policy/);
+    expect(plan).toMatch(/Would record in mcp-access.json:\n\s+accountId = "0123456789abcdef0123456789abcdef"/);
+    expect(plan).toMatch(/Would run: wrangler deploy/);
+  });
+});
+
+describe("provision, downstream apps", () => {
+  const withDownstreams = [
+    ...selfHosted,
+    "--downstream", "wiki=https://wiki.example.com/api",
+    "--downstream", "crm=https://crm.example.com",
+    "--downstream", "billing=https://billing.example.com",
+    "--downstream", "local=http://localhost:9000",
+  ];
+
+  it("attaches one Linked App Token policy to each downstream app, keeping its policies; reports the others with what to do", async () => {
+    const api = new FakeApi();
+    const staff = await api.createPolicy(ACCOUNT, { name: "wiki staff", decision: "allow", include: [{ email_domain: { domain: "example.com" } }] });
+    const wiki = await api.createApp(ACCOUNT, { type: "self_hosted", name: "Wiki", domain: "wiki.example.com", session_duration: "6h", policies: [{ id: staff.id, precedence: 1 }] });
+    await api.createApp(ACCOUNT, { type: "saas", name: "Billing", saas_app: { auth_type: "oidc" }, policies: [] });
+    const config = (h: Awaited<ReturnType<typeof harness>>) => h.config();
+    const h = await harness(withDownstreams, { api });
+    const billing = JSON.parse(h.read("mcp-access.json"));
+    billing.downstreams[2].accessApp = "Billing";
+    h.volume.writeFileSync(join(h.root, "mcp-access.json"), JSON.stringify(billing, null, 2));
+    api.calls = [];
+
+    await h.run();
+    const lat = api.policies.find((p) => p.decision === "non_identity")!;
+    const server = api.apps.find((a) => a.name === "srv (MCP server)")!;
+    expect(lat).toMatchObject({ name: "Allow requests from MCP server srv", include: [{ linked_app_token: { app_uid: server.id } }] });
+    const updatedWiki = api.apps.find((a) => a.id === wiki.id)!;
+    expect(updatedWiki.policies!.map((p) => [p.name, p.precedence])).toEqual([["wiki staff", 1], [lat.name, 2]]);
+    expect(updatedWiki.session_duration).toBe("6h");
+    expect(config(h).provisioned.downstreams).toEqual({ wiki: { appId: wiki.id, policyId: lat.id } });
+    const out = h.said.join("\n");
+    expect(out).toMatch(/warn: crm: no Access application for crm.example.com.*Protect crm.example.com with a self-hosted Access application/);
+    expect(out).toMatch(/warn: billing: the Access application named "Billing", "Billing", is a saas app; Linked App Tokens work only on self-hosted apps/);
+    expect(out).toMatch(/warn: local: http:\/\/localhost:9000 is on this machine/);
+
+    api.calls = [];
+    await h.run();
+    expect(mutationsOf(api)).toEqual([]);
+  });
+});
+
+describe("provision, saas", () => {
+  it("creates the KV namespace before the OIDC app, deploys the six secrets once, and keeps every secret out of files and output", async () => {
+    const h = await harness(saas);
+    await h.run();
+    expect(mutationsOf(h.api)).toEqual(["createPolicy", "createKvNamespace", "createApp"]);
+    const [app] = h.api.apps;
+    expect(app).toMatchObject({
+      type: "saas",
+      name: "srv (MCP server)",
+      saas_app: { auth_type: "oidc", redirect_uris: ["https://srv.acme.workers.dev/callback"], grant_types: ["authorization_code_with_pkce", "refresh_tokens"] },
+    });
+    const clientId = app!.saas_app!.client_id!;
+    const clientSecret = h.api.clientSecrets.get(app!.id)!;
+    const issuer = `https://acme.cloudflareaccess.com/cdn-cgi/access/sso/oidc/${clientId}`;
+    expect(h.deploys).toEqual([
+      {
+        root: h.root,
+        accountId: ACCOUNT,
+        secrets: {
+          ACCESS_CLIENT_ID: clientId,
+          ACCESS_AUTHORIZATION_URL: `${issuer}/authorization`,
+          ACCESS_TOKEN_URL: `${issuer}/token`,
+          ACCESS_JWKS_URL: `${issuer}/jwks`,
+          ACCESS_CLIENT_SECRET: clientSecret,
+          COOKIE_ENCRYPTION_KEY: COOKIE_KEY,
+        },
+      },
+    ]);
+    expect(h.config().provisioned).toMatchObject({ accessApp: { id: app!.id, clientId }, kvNamespaceId: h.api.kvNamespaces[0]!.id });
+    expect(h.wrangler().kv_namespaces).toEqual([{ binding: "OAUTH_KV", id: h.api.kvNamespaces[0]!.id }]);
+    for (const secret of [TOKEN, clientSecret, COOKIE_KEY]) {
+      expect(h.allFiles()).not.toContain(secret);
+      expect(h.said.join("\n")).not.toContain(secret);
+    }
+  });
+
+  it("a re-run sends only the secrets derived from the app: the Worker keeps its client secret and cookie key", async () => {
+    const h = await harness(saas);
+    await h.run();
+    h.api.calls = [];
+    await h.run();
+    expect(mutationsOf(h.api)).toEqual([]);
+    expect(Object.keys(h.deploys[1]!.secrets)).toEqual(["ACCESS_CLIENT_ID", "ACCESS_AUTHORIZATION_URL", "ACCESS_TOKEN_URL", "ACCESS_JWKS_URL"]);
+  });
+
+  it("replaces its own app when the client secret died with a run that failed before the deploy; the Linked App Token policy follows", async () => {
+    const api = new FakeApi();
+    const wiki = await api.createApp(ACCOUNT, { type: "self_hosted", name: "Wiki", domain: "wiki.example.com", policies: [] });
+    const h = await harness([...saas, "--downstream", "wiki=https://wiki.example.com"], { api });
+    api.failures.set("listWorkerSecrets", new ApiFailure(503, [{ code: 10013, message: "Service unavailable" }]));
+    await expect(h.run()).rejects.toThrow(/Deploying with wrangler failed: GET .*\/workers\/scripts\/srv\/secrets answered 503/);
+    const first = api.apps.find((a) => a.type === "saas")!;
+    expect(h.config().provisioned.accessApp.id).toBe(first.id);
+
+    api.calls = [];
+    await h.run();
+    expect(mutationsOf(api)).toEqual(["deleteApp", "createApp", "updatePolicy"]);
+    const second = api.apps.find((a) => a.type === "saas")!;
+    expect(api.apps.filter((a) => a.type === "saas")).toHaveLength(1);
+    expect(second.id).not.toBe(first.id);
+    expect(h.deploys[0]!.secrets.ACCESS_CLIENT_SECRET).toBe(api.clientSecrets.get(second.id));
+    expect(api.policies.find((p) => p.decision === "non_identity")!.include).toEqual([{ linked_app_token: { app_uid: second.id } }]);
+    expect(api.apps.find((a) => a.id === wiki.id)!.policies).toHaveLength(1);
+    expect(h.said.join("\n")).toMatch(/! replaced Access for SaaS \(OIDC\) app "srv \(MCP server\)": its client secret was lost/);
+  });
+
+  it("never replaces an app it did not record: it says how to get the secret to the Worker instead", async () => {
+    const api = new FakeApi();
+    const policy = await api.createPolicy(ACCOUNT, { name: "x", decision: "allow", include: [{ everyone: {} }] });
+    await api.createApp(ACCOUNT, { type: "saas", name: "srv (MCP server)", saas_app: { auth_type: "oidc" }, policies: [{ id: policy.id }] });
+    const h = await harness(saas, { api });
+    api.calls = [];
+    await expect(h.run()).rejects.toThrow(/exists, but the Worker srv does not have its client secret.*delete that app.*wrangler secret put ACCESS_CLIENT_SECRET/s);
+    expect(mutationsOf(api).filter((call) => call.endsWith("App"))).toEqual(["updateApp"]);
+    expect(h.deploys).toEqual([]);
+  });
+
+  it("--no-deploy in saas mode says the secrets go up with `npm run provision`", async () => {
+    const h = await harness(saas);
+    await h.run("--no-deploy");
+    expect(h.deploys).toEqual([]);
+    expect(h.said.join("\n")).toMatch(/To deploy: npm run provision \(the secrets go up with the deploy\)/);
+  });
+});
+
+describe("provision's checks before any call", () => {
+  it("needs someone to let in, and a token (exit 2, naming the permissions)", async () => {
+    const nobody = await harness(["--auth", "self-hosted", "--team", "acme", "--yes"]);
+    await expect(nobody.run()).rejects.toThrow(/Nobody would be allowed to sign in.*"access"/);
+    expect(nobody.api.calls).toEqual([]);
+
+    const noToken = await harness(selfHosted, { env: {} });
+    const error = await noToken.run().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as UsageError).exitCode).toBe(ExitCode.usage);
+    expect((error as UsageError).message).toMatch(/needs a Cloudflare API token in CLOUDFLARE_API_TOKEN/);
+    expect((error as UsageError).details).toEqual([
+      "Access: Apps and Policies: Edit",
+      "Access: Organizations, Identity Providers, and Groups: Read",
+      "Workers Scripts: Edit",
+      "Workers KV Storage: Edit",
+      "Account Settings: Read",
+    ]);
+    expect(noToken.api.calls).toEqual([]);
+  });
+
+  it("takes no answer options: they belong in mcp-access.json", async () => {
+    const h = await harness(selfHosted);
+    await expect(h.run("--team", "acme")).rejects.toThrow(/provision takes its answers from mcp-access.json, not from --team/);
+  });
+});
+
+describe("create --provision", () => {
+  /** create in memory with provisioning's API and deployer replaced; the prompter answers by question. */
+  async function createWith(argv: string[], options: { env?: Record<string, string>; answers?: [RegExp, unknown][] } = {}) {
+    const volume = Volume.fromJSON({ "/work/.keep": "" }, "/");
+    const fs = createFsFromVolume(volume).promises as unknown as FileSystem;
+    const said: string[] = [];
+    const asked: string[] = [];
+    const ui: Ui = {
+      intro: () => {},
+      info: (m) => said.push(m),
+      warn: (m) => said.push(`warn: ${m}`),
+      success: (m) => said.push(m),
+      note: (m, title) => said.push(`${title}:\n${m}`),
+      error: (m) => said.push(`error: ${m}`),
+      step: (_, work) => work(),
+      outro: (m) => said.push(m),
+    };
+    const answer = async ({ message }: { message: string }) => {
+      asked.push(message);
+      const found = options.answers?.find(([question]) => question.test(message));
+      if (!found) throw new Error(`unexpected question: ${message}`);
+      return found[1];
+    };
+    const prompter = options.answers
+      ? ({ text: answer, select: answer, multiselect: answer, confirm: answer, note: () => {}, isCancel: (v: unknown) => typeof v === "symbol" } as never)
+      : undefined;
+    const api = new FakeApi();
+    const deploys: DeployRequest[] = [];
+    let kept = false;
+    const run = () =>
+      create(parseArgv(["srv", ...argv, "--no-git"]), {
+        cwd: "/work",
+        env: options.env ?? { CLOUDFLARE_API_TOKEN: TOKEN },
+        fs,
+        exec: async () => ({ code: 0, output: "" }),
+        ui,
+        prompter,
+        loadTemplates: async () => templates,
+        generatorVersion: "0.1.0",
+        onKept: () => (kept = true),
+        provisionDeps: {
+          api,
+          deployer: { describe: () => "wrangler deploy", deploy: async (request) => (deploys.push(request), { url: "https://srv.acme.workers.dev" }) },
+        },
+      });
+    const config = () => JSON.parse(volume.readFileSync("/work/srv/mcp-access.json", "utf8") as string);
+    return { run, api, deploys, said, asked, config, kept: () => kept };
+  }
+
+  it("non-interactive: --provision needs no --team (the account has it), provisions and deploys after the install", async () => {
+    const c = await createWith(["--auth", "self-hosted", "--allow-domain", "example.com", "--provision"]);
+    await c.run();
+    expect(c.config()).toMatchObject({ team: "https://acme.cloudflareaccess.com", provisioned: { accessApp: { id: c.api.apps[0]!.id } } });
+    expect(c.deploys).toHaveLength(1);
+    expect(c.kept()).toBe(true);
+    expect(c.said.join("\n")).toMatch(/npm run deploy {5}# deploy your changes/);
+  });
+
+  it("non-interactive: nothing is provisioned without --provision, whatever the token", async () => {
+    const c = await createWith(["--auth", "self-hosted", "--team", "acme", "--allow-domain", "example.com", "--no-install"]);
+    await c.run();
+    expect(c.api.calls).toEqual([]);
+    expect(c.said.join("\n")).toMatch(/npm run provision {2}# set up Access in your account and deploy/);
+  });
+
+  it("in a terminal: asks at the end (default no) when a token is set, and provisions on yes", async () => {
+    const answers: [RegExp, unknown][] = [
+      [/Identity providers allowed/, []],
+      [/downstream apps/, false],
+      [/Create the project\?/, true],
+      [/Set up Cloudflare now/, true],
+    ];
+    const yes = await createWith(["--auth", "saas", "--team", "acme", "--allow-domain", "example.com"], { answers });
+    await yes.run();
+    expect(yes.asked).toContainEqual(expect.stringMatching(/^Set up Cloudflare now \(the Access for SaaS app, KV namespace, secrets, and the first deploy\)\?$/));
+    // Then provisioning offers the account's own identity providers.
+    expect(yes.asked.at(-1)).toBe("Identity providers allowed to sign in (none selected: all of them)");
+    expect(yes.deploys).toHaveLength(1);
+
+    const no = await createWith(["--auth", "saas", "--team", "acme", "--allow-domain", "example.com"], { answers: [...answers.slice(0, 3), [/Set up Cloudflare now/, false]] });
+    await no.run();
+    expect(no.api.calls).toEqual([]);
+
+    const noToken = await createWith(["--auth", "saas", "--team", "acme", "--allow-domain", "example.com"], { env: {}, answers: answers.slice(0, 3) });
+    await noToken.run();
+    expect(noToken.asked.some((q) => /Set up Cloudflare/.test(q))).toBe(false);
+    expect(noToken.said.join("\n")).toMatch(/Set CLOUDFLARE_API_TOKEN and run npm run provision in the project/);
+
+    const cancelled = await createWith(["--auth", "saas", "--team", "acme", "--allow-domain", "example.com"], { answers: [...answers.slice(0, 3), [/Set up Cloudflare now/, Symbol("cancel")]] });
+    await expect(cancelled.run()).rejects.toBeInstanceOf(Cancelled);
+    expect(cancelled.kept()).toBe(false);
+  });
+
+  it("a provisioning failure says the project itself is ready", async () => {
+    const c = await createWith(["--auth", "self-hosted", "--allow-domain", "example.com", "--provision", "--no-install"]);
+    c.api.subdomain = undefined;
+    await expect(c.run()).rejects.toThrow(/no workers.dev subdomain[\s\S]*The project itself is ready in \/work\/srv: run npm run provision there/);
+  });
+});
