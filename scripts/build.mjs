@@ -1,8 +1,10 @@
 // Bundles src/cli.ts and every library it uses into dist/cli.js (SPEC §8):
 // the published package has no runtime dependencies.
+import { mkdirSync, writeFileSync } from "node:fs";
 import { build } from "esbuild";
+import { writeNotices } from "./notices.mjs";
 
-await build({
+const result = await build({
   entryPoints: ["src/cli.ts"],
   outdir: "dist",
   bundle: true,
@@ -18,4 +20,11 @@ await build({
   banner: { js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);' },
   legalComments: "linked",
   logLevel: "warning",
+  metafile: true,
 });
+
+// The licences of what went into dist/ travel with it (package.json "files").
+writeNotices(result.metafile, "THIRD_PARTY_NOTICES.txt", { packageName: "create-mcp-access" });
+// Kept for the packaging test, which checks the notices against it.
+mkdirSync(".tmp/build", { recursive: true });
+writeFileSync(".tmp/build/metafile.json", JSON.stringify(result.metafile));
