@@ -4,7 +4,13 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-export const cliBin = join(repoRoot, "bin", "create-mcp-access.js");
+/**
+ * The CLI as a user gets it: test/e2e/setup.ts packs the package with `npm pack` and installs the
+ * tarball here, so a file missing from package.json "files" fails the e2e tests.
+ */
+export const installDir = join(repoRoot, ".tmp", "package");
+export const installedPackage = join(installDir, "node_modules", "create-mcp-access");
+export const cliBin = join(installDir, "node_modules", ".bin", "create-mcp-access");
 
 /**
  * The environment a user's shell would give: no npm_config_* from the test runner's npm, no CI

@@ -1,0 +1,83 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { describe, expect, it } from "vitest";
+import { packResultFile, type PackResult } from "../support/package.js";
+import { installDir, installedPackage, repoRoot } from "../support/processes.js";
+
+/**
+ * What `npm pack` publishes (SPEC §8): the bundle, the templates and the schema, with no runtime
+ * dependencies, and the licences of the bundled code. test/e2e/setup.ts packed and installed it.
+ */
+const packed = JSON.parse(readFileSync(packResultFile, "utf8")) as PackResult;
+const paths = packed.files.map((file) => file.path).sort();
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(join(repoRoot, dir), { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => relative(repoRoot, join(entry.parentPath, entry.name)).replaceAll("\\", "/"));
+}
+
+describe("the published package", () => {
+  it("holds only what a user needs: bin, the bundle, templates, schema, README, licence and notices", () => {
+    const allowed = [
+      /^package\.json$/,
+      /^README\.md$/,
+      /^LICENSE$/,
+      /^THIRD_PARTY_NOTICES\.txt$/,
+      /^bin\/create-mcp-access\.js$/,
+      /^dist\/cli\.js$/,
+      /^dist\/chunks\/[\w-]+\.js$/,
+      /^schema\/mcp-access\.schema\.json$/,
+      /^templates\//,
+    ];
+    expect(paths.filter((path) => !allowed.some((pattern) => pattern.test(path)))).toEqual([]);
+    for (const path of ["package.json", "README.md", "LICENSE", "THIRD_PARTY_NOTICES.txt", "bin/create-mcp-access.js", "dist/cli.js"]) {
+      expect(paths).toContain(path);
+    }
+    expect(paths.filter((path) => path.startsWith("dist/chunks/")).length).toBeGreaterThan(0);
+    // Every template and the schema, exactly as in the repository.
+    expect(paths.filter((path) => path.startsWith("templates/") || path.startsWith("schema/"))).toEqual(
+      [...filesUnder("templates"), ...filesUnder("schema")].sort(),
+    );
+  });
+
+  it("has no runtime dependencies: installing it installs one package", () => {
+    const manifest = JSON.parse(readFileSync(join(installedPackage, "package.json"), "utf8"));
+    for (const field of ["dependencies", "peerDependencies", "optionalDependencies", "bundleDependencies", "bundledDependencies"]) {
+      expect(manifest[field], field).toBeUndefined();
+    }
+    const installed = readdirSync(join(installDir, "node_modules")).filter((name) => !name.startsWith("."));
+    expect(installed).toEqual(["create-mcp-access"]);
+  });
+
+  it("stays under 1 MB unpacked", () => {
+    console.log(`npm pack: ${packed.entryCount} files, ${(packed.size / 1000).toFixed(1)} kB packed, ${(packed.unpackedSize / 1000).toFixed(1)} kB unpacked`);
+    expect(packed.unpackedSize).toBeLessThan(1_000_000);
+  });
+
+  it("names every package with code in the bundle in THIRD_PARTY_NOTICES.txt, with its licence text", () => {
+    // esbuild's metafile from the build that was packed: which package files put bytes into dist/.
+    const metafile = JSON.parse(readFileSync(join(repoRoot, ".tmp", "build", "metafile.json"), "utf8")) as {
+      outputs: Record<string, { inputs: Record<string, { bytesInOutput: number }> }>;
+    };
+    const bundled = new Set<string>();
+    for (const output of Object.values(metafile.outputs)) {
+      for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+        const dir = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input)?.[1];
+        if (dir && bytesInOutput > 0) bundled.add(JSON.parse(readFileSync(join(repoRoot, dir, "package.json"), "utf8")).name);
+      }
+    }
+    expect(bundled.size).toBeGreaterThan(0);
+    const notices = readFileSync(join(installedPackage, "THIRD_PARTY_NOTICES.txt"), "utf8");
+    const sections = notices.split(/^-{78}\n/m).slice(1);
+    const listed = sections.map((section) => section.split(" ")[0]);
+    expect(listed.sort()).toEqual([...bundled].sort());
+    for (const section of sections) {
+      const [heading, ...text] = section.split("\n");
+      expect(heading, section.slice(0, 200)).toMatch(/^\S+ \d+\.\d+\.\d+\S* \(.+\)$/);
+      expect(text.join("\n"), heading).toMatch(/copyright|licen[cs]e/i);
+    }
+    // Tools that build or test the package are not in it.
+    for (const tool of ["esbuild", "typescript", "vitest", "memfs", "@modelcontextprotocol/sdk", "playwright-core"]) expect(listed).not.toContain(tool);
+  });
+});
