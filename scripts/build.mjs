@@ -1,9 +1,11 @@
 // Bundles src/cli.ts and every library it uses into dist/cli.js (SPEC §8):
 // the published package has no runtime dependencies.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { build } from "esbuild";
 import { writeNotices } from "./notices.mjs";
 
+// Chunk names change with their contents: old ones must not linger and get published.
+rmSync("dist", { recursive: true, force: true });
 const result = await build({
   entryPoints: ["src/cli.ts"],
   outdir: "dist",
