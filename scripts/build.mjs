@@ -3,6 +3,7 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { build } from "esbuild";
 import { writeNotices } from "./notices.mjs";
+import { precompiledTemplates } from "./precompile.mjs";
 
 // Chunk names change with their contents: old ones must not linger and get published.
 rmSync("dist", { recursive: true, force: true });
@@ -27,6 +28,8 @@ const result = await build({
   legalComments: "linked",
   logLevel: "warning",
   metafile: true,
+  // The templates are compiled here, not each time the CLI renders a project (SPEC §8).
+  plugins: [precompiledTemplates("templates")],
 });
 
 // The licences of what went into dist/ travel with it (package.json "files").

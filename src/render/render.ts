@@ -1,6 +1,7 @@
-import Handlebars from "handlebars";
+import HandlebarsRuntime from "handlebars/runtime";
 import { parse as parseJsonc, printParseErrorCode, type ParseError } from "jsonc-parser";
 import { CONFIG_FILE_NAME, CONFIG_SCHEMA_PATH, type Config, toConfigFile } from "../config/config.js";
+import { COMPILE_OPTIONS } from "./compile.js";
 import { jsonLiteral, markdownCode, markdownText, scriptJsonLiteral } from "./escape.js";
 import type { ManifestEntry, TemplateSet } from "./templates.js";
 import { tidy } from "./tidy.js";
@@ -24,7 +25,9 @@ export const PLACEHOLDER_KV_NAMESPACE_ID = "00000000000000000000000000000000";
  * escaping gap fails here, not in the user's project.
  */
 export function render(config: Config, templates: TemplateSet, meta: RenderMeta): FileMap {
-  const handlebars = Handlebars.create();
+  // Precompiled templates need only the runtime; the compiler comes with the template set when one is not.
+  const { precompiled, compiler } = templates;
+  const handlebars = (compiler ?? HandlebarsRuntime).create();
   handlebars.registerHelper({
     json: (value: unknown) => jsonLiteral(value),
     scriptJson: (value: unknown) => scriptJsonLiteral(value),
@@ -32,14 +35,23 @@ export function render(config: Config, templates: TemplateSet, meta: RenderMeta)
     code: (value: unknown) => markdownCode(value),
     eq: (a: unknown, b: unknown) => a === b,
   });
-  for (const [name, source] of templates.partials) handlebars.registerPartial(name, source);
+  for (const [name, source] of templates.partials) {
+    const spec = precompiled.partials.get(name);
+    handlebars.registerPartial(name, spec ? handlebars.template(spec) : source);
+  }
+  const compile = (template: string, source: string) => {
+    const spec = precompiled.templates.get(template);
+    if (spec) return handlebars.template(spec);
+    if (!compiler) throw new Error(`template ${template} is not precompiled and the template set has no compiler`);
+    return handlebars.compile(source, COMPILE_OPTIONS);
+  };
   const view = viewOf(config, meta);
   const files: FileMap = new Map();
   for (const entry of templates.files) {
     if (!included(entry, config)) continue;
     const source = templates.sources.get(entry.template);
     if (source === undefined) throw new Error(`template ${entry.template} is listed but was not loaded`);
-    const text = entry.raw ? source : tidy(handlebars.compile(source, { strict: true, noEscape: true })(view));
+    const text = entry.raw ? source : tidy(compile(entry.template, source)(view));
     files.set(entry.path, text);
   }
   files.set(CONFIG_FILE_NAME, `${JSON.stringify(toConfigFile(config), null, 2)}\n`);

@@ -1,6 +1,9 @@
 import { join } from "node:path";
+import type Handlebars from "handlebars";
 import type { AuthMode, Feature, Language } from "../config/options.js";
 import type { FileSystem } from "../fs.js";
+import { type TemplateSpec, templateKey } from "./compile.js";
+import { precompiled as buildTable } from "./precompiled.js";
 
 /**
  * A template set: `manifest.json` lists every file a project can have, the
@@ -26,9 +29,23 @@ export interface TemplateSet {
   partials: Map<string, string>;
   /** The mcp-access.json schema, copied into every project. */
   schema: string;
+  /** Templates (by template path) and partials (by name) compiled at build time from exactly the source loaded here. */
+  precompiled: { templates: Map<string, TemplateSpec>; partials: Map<string, TemplateSpec> };
+  /**
+   * Handlebars with its compiler, for the templates that are not precompiled; loaded only when
+   * there are some (from source, or a changed template), since loading it costs more than
+   * rendering the whole project from precompiled templates.
+   */
+  compiler?: typeof Handlebars;
 }
 
-export async function loadTemplates(fs: FileSystem, templatesDir: string, schemaPath: string): Promise<TemplateSet> {
+/** `table`: the build's precompiled templates (tests pass their own). */
+export async function loadTemplates(
+  fs: FileSystem,
+  templatesDir: string,
+  schemaPath: string,
+  table: Readonly<Record<string, TemplateSpec>> = buildTable,
+): Promise<TemplateSet> {
   const manifest = JSON.parse(await fs.readFile(join(templatesDir, "manifest.json"), "utf8")) as {
     files: ManifestEntry[];
     partials?: Record<string, string>;
@@ -40,5 +57,18 @@ export async function loadTemplates(fs: FileSystem, templatesDir: string, schema
     ...manifest.files.map(async (entry) => sources.set(entry.template, await read(entry.template))),
     ...Object.entries(manifest.partials ?? {}).map(async ([name, path]) => partials.set(name, await read(path))),
   ]);
-  return { files: manifest.files, sources, partials, schema: await fs.readFile(schemaPath, "utf8") };
+  const compiled = (source: string) => table[templateKey(source)];
+  const precompiled = { templates: new Map<string, TemplateSpec>(), partials: new Map<string, TemplateSpec>() };
+  for (const entry of manifest.files) {
+    const spec = entry.raw ? undefined : compiled(sources.get(entry.template)!);
+    if (spec) precompiled.templates.set(entry.template, spec);
+  }
+  for (const [name, source] of partials) {
+    const spec = compiled(source);
+    if (spec) precompiled.partials.set(name, spec);
+  }
+  const templateCount = manifest.files.filter((entry) => !entry.raw).length;
+  const complete = precompiled.templates.size === templateCount && precompiled.partials.size === partials.size;
+  const compiler = complete ? undefined : (await import("handlebars")).default;
+  return { files: manifest.files, sources, partials, schema: await fs.readFile(schemaPath, "utf8"), precompiled, compiler };
 }

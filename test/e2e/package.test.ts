@@ -1,8 +1,15 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import * as fsp from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
+import { readConfigFile } from "../../src/answers/config-file.js";
+import { validateAnswers } from "../../src/config/validate.js";
+import type { FileSystem } from "../../src/fs.js";
+import { render } from "../../src/render/render.js";
+import { repoTemplates } from "../support/memory.js";
 import { packResultFile, type PackResult } from "../support/package.js";
-import { installDir, installedPackage, repoRoot } from "../support/processes.js";
+import { installDir, installedPackage, repoRoot, runCli } from "../support/processes.js";
 
 /**
  * What `npm pack` publishes (SPEC §8): the bundle, the templates and the schema, with no runtime
@@ -79,5 +86,23 @@ describe("the published package", () => {
     }
     // Tools that build or test the package are not in it.
     for (const tool of ["esbuild", "typescript", "vitest", "memfs", "@modelcontextprotocol/sdk", "playwright-core"]) expect(listed).not.toContain(tool);
+  });
+
+  it("renders exactly what the source renders (bundled code, precompiled templates), in both modes", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "cma-package-"));
+    try {
+      const { version } = JSON.parse(readFileSync(join(installedPackage, "package.json"), "utf8"));
+      const answers = ["--team", "acme", "--allow-email", "ada@example.com", "--downstream", "wiki=https://wiki.example.com", "--no-install", "--no-git"];
+      for (const auth of ["self-hosted", "saas"]) {
+        const result = await runCli([auth, "--auth", auth, ...answers], { cwd });
+        expect(result.code, result.stderr).toBe(0);
+        const fs = fsp as unknown as FileSystem;
+        const config = await readConfigFile(fs, join(cwd, auth, "mcp-access.json"));
+        const expected = render(validateAnswers(config.answers, config.origins), await repoTemplates(), { generatorVersion: version });
+        for (const [path, text] of expected) expect(readFileSync(join(cwd, auth, path), "utf8"), `${auth}: ${path}`).toBe(text);
+      }
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
   });
 });

@@ -1,0 +1,43 @@
+// The build-time half of src/render/precompiled.ts: Handlebars.precompile() of
+// every template that templates/manifest.json renders (files that are not raw,
+// and partials), as a module the bundle includes instead of the empty table.
+// Keys and options must match src/render/compile.ts (a unit test checks); where
+// they do not, the CLI compiles at run time: slower, same output.
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import Handlebars from "handlebars";
+
+const COMPILE_OPTIONS = { strict: true, noEscape: true };
+
+export function templateKey(source) {
+  return createHash("sha256").update(`handlebars ${JSON.stringify(COMPILE_OPTIONS)}\n${source}`).digest("hex");
+}
+
+/** Every compiled template and partial in `templatesDir`: its path, key, and spec as JavaScript source. */
+export function precompileTemplates(templatesDir) {
+  const manifest = JSON.parse(readFileSync(join(templatesDir, "manifest.json"), "utf8"));
+  const paths = new Set([...manifest.files.filter((entry) => !entry.raw).map((entry) => entry.template), ...Object.values(manifest.partials ?? {})]);
+  return [...paths].sort().map((path) => {
+    const source = readFileSync(join(templatesDir, path), "utf8");
+    return { path, key: templateKey(source), spec: Handlebars.precompile(source, { ...COMPILE_OPTIONS }) };
+  });
+}
+
+/** An esbuild plugin that puts the table in place of src/render/precompiled.ts. */
+export function precompiledTemplates(templatesDir) {
+  return {
+    name: "precompiled-templates",
+    setup(build) {
+      build.onLoad({ filter: /[\\/]src[\\/]render[\\/]precompiled\.ts$/ }, () => {
+        const entries = precompileTemplates(templatesDir);
+        const table = entries.map(({ path, key, spec }) => `  // ${path}\n  ${JSON.stringify(key)}: ${spec},`).join("\n");
+        return {
+          contents: `export const precompiled = {\n${table}\n};\n`,
+          loader: "js",
+          watchFiles: [join(templatesDir, "manifest.json"), ...entries.map(({ path }) => join(templatesDir, path))],
+        };
+      });
+    },
+  };
+}

@@ -1,0 +1,71 @@
+import * as fsp from "node:fs/promises";
+import { join } from "node:path";
+import { Volume } from "memfs";
+import { beforeAll, describe, expect, it } from "vitest";
+import { precompileTemplates, templateKey as buildKey } from "../../scripts/precompile.mjs";
+import type { Config } from "../../src/config/config.js";
+import type { FileSystem } from "../../src/fs.js";
+import { type TemplateSpec, templateKey } from "../../src/render/compile.js";
+import { render } from "../../src/render/render.js";
+import { loadTemplates, type TemplateSet } from "../../src/render/templates.js";
+import { repoTemplates } from "../support/memory.js";
+import { repoRoot } from "../support/processes.js";
+
+/**
+ * The build compiles the templates (scripts/precompile.mjs into src/render/precompiled.ts) so the
+ * CLI need not load Handlebars' compiler (SPEC §8). That table may only ever make rendering
+ * faster: same output, and a template that differs from the one it was built from is compiled.
+ */
+const templatesDir = join(repoRoot, "templates");
+const schemaPath = join(repoRoot, "schema", "mcp-access.schema.json");
+const meta = { generatorVersion: "0.1.0" };
+
+const base: Config = { name: "srv", auth: "self-hosted", access: { emails: [], domains: [], idps: [] }, downstreams: [], lang: "ts", features: [] };
+const configs: Config[] = [
+  base,
+  { ...base, auth: "saas" },
+  { ...base, team: "https://acme.cloudflareaccess.com", access: { emails: ["ada@example.com"], domains: ["example.com"], idps: ["github"] } },
+  ...(["self-hosted", "saas"] as const).map((auth) => ({ ...base, auth, downstreams: [{ name: "wiki", url: "https://wiki.example.com" }] })),
+];
+
+let table: Record<string, TemplateSpec>;
+let compiledAtRunTime: TemplateSet;
+beforeAll(async () => {
+  // The table exactly as the build makes it, evaluated the way the bundle's module would be.
+  table = Object.fromEntries(precompileTemplates(templatesDir).map(({ key, spec }) => [key, new Function(`return ${spec}`)() as TemplateSpec]));
+  compiledAtRunTime = await repoTemplates();
+});
+
+describe("precompiled templates", () => {
+  it("cover every template and partial: the CLI never loads the compiler for its own templates", async () => {
+    const templates = await loadTemplates(fsp as unknown as FileSystem, templatesDir, schemaPath, table);
+    expect(templates.compiler).toBeUndefined();
+    expect(templates.precompiled.templates.size).toBe(templates.files.filter((entry) => !entry.raw).length);
+    expect(templates.precompiled.partials.size).toBe(templates.partials.size);
+    // The build and src/render key templates the same way.
+    for (const source of templates.sources.values()) expect(buildKey(source)).toBe(templateKey(source));
+  });
+
+  it("render exactly what compiling at run time renders", async () => {
+    const templates = await loadTemplates(fsp as unknown as FileSystem, templatesDir, schemaPath, table);
+    expect(compiledAtRunTime.compiler).toBeDefined();
+    for (const config of configs) {
+      expect(render(config, templates, meta)).toEqual(render(config, compiledAtRunTime, meta));
+    }
+  });
+
+  it("are not used for a template that changed since the build: it is compiled, and the change shows", async () => {
+    const manifest = JSON.parse(await fsp.readFile(join(templatesDir, "manifest.json"), "utf8")) as { partials: Record<string, string> };
+    const files: Record<string, string> = {};
+    for (const path of ["manifest.json", ...compiledAtRunTime.sources.keys(), ...Object.values(manifest.partials)]) {
+      files[join("/t", path)] = await fsp.readFile(join(templatesDir, path), "utf8");
+    }
+    files[join("/t", "common/gitignore.hbs")] += "edited-after-the-build/\n";
+    files["/schema.json"] = compiledAtRunTime.schema;
+    const volume = Volume.fromJSON(files);
+    const templates = await loadTemplates(volume.promises as unknown as FileSystem, "/t", "/schema.json", table);
+    expect(templates.precompiled.templates.has("common/gitignore.hbs")).toBe(false);
+    expect(templates.compiler).toBeDefined();
+    expect(render(base, templates, meta).get(".gitignore")).toContain("edited-after-the-build/");
+  });
+});
