@@ -19,7 +19,7 @@
 // outside the temp folder.
 import { spawnSync } from "node:child_process";
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
@@ -66,6 +66,7 @@ async function main() {
   };
   commands.push(generate);
 
+  const host = machine(); // the load average as the timing starts
   step(`timing: ${options.warmup} warm-up and ${options.runs} measured runs of each, interleaved in a shuffled order`);
   const times = new Map(commands.map((command) => [command, []]));
   for (let round = -options.warmup; round < options.runs; round++) {
@@ -83,7 +84,7 @@ async function main() {
     workers = await Promise.all(["self-hosted", "saas"].map((mode) => workerBundle(ours, mode, quietEnv)));
   }
 
-  const result = { date: new Date().toISOString(), machine: machine(), runs: options.runs, packed, tools, stats, workers, commands };
+  const result = { date: new Date().toISOString(), machine: host, runs: options.runs, packed, tools, stats, workers, commands };
   report(result);
   if (options.json) {
     writeFileSync(options.json, JSON.stringify(toJson(result), null, 2));
@@ -237,7 +238,14 @@ async function spawnAsync(command, args, { cwd, env }) {
 
 function machine() {
   const list = cpus();
-  return { cores: list.length, cpu: list[0]?.model.trim() ?? "unknown", node: process.version, platform: `${process.platform} ${process.arch}` };
+  return {
+    cores: list.length,
+    cpu: list[0]?.model.trim() ?? "unknown",
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    // Timings on a busy machine are slower; the interleaving keeps the ratios fair.
+    load: loadavg()[0],
+  };
 }
 
 const mb = (bytes) => `${(bytes / 1e6).toFixed(2)} MB`;
@@ -256,7 +264,7 @@ function report({ date, machine, runs, packed, tools, stats, workers, commands }
   const [ours, vite] = tools;
   const help = (tool) => stats.get(commands.find((command) => command.tool === tool && command.args[0] === "--help"));
   const generate = stats.get(commands.at(-1));
-  console.log(`\ncreate-mcp-access bench, ${date.slice(0, 10)}: ${machine.cores} × ${machine.cpu}, ${machine.platform}, Node ${machine.node}`);
+  console.log(`\ncreate-mcp-access bench, ${date.slice(0, 10)}: ${machine.cores} × ${machine.cpu}, ${machine.platform}, Node ${machine.node}, load ${machine.load.toFixed(2)}`);
   console.log(`${runs} interleaved runs per command; times are medians (25th–75th percentile), process start to exit\n`);
 
   console.log(
