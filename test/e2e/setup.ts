@@ -5,16 +5,16 @@ import { repoRoot, runCli } from "../support/processes.js";
 import { e2eRoot, saasProject, selfHostedProject } from "../support/project.js";
 
 /**
- * Packs the built package and installs the tarball (test/support/package.ts):
- * every e2e test runs the CLI from that install. Then generates the projects
- * every e2e file shares, once, exactly as a user would (install included, git
- * left out). The two installs run side by side: with a warm npm cache each
- * takes seconds, with a cold one they share the downloads.
+ * Generates the projects every e2e file shares, once, through the built CLI
+ * exactly as a user would (install included, git left out). The two installs
+ * run side by side: with a warm npm cache each takes seconds, with a cold one
+ * they share the downloads.
  */
 export default async function setup() {
   if (!existsSync(join(repoRoot, "dist", "cli.js"))) throw new Error("dist/cli.js is missing: run npm run build (npm test does)");
   rmSync(e2eRoot, { recursive: true, force: true });
   mkdirSync(e2eRoot, { recursive: true });
+  // Every e2e test runs the CLI installed from npm pack's tarball, as a user gets it (test/support/package.ts).
   const packed = await packAndInstall();
   console.log(`e2e: packed ${packed.filename} (${packed.entryCount} files, ${(packed.unpackedSize / 1000).toFixed(0)} kB) and installed it`);
   const started = Date.now();
