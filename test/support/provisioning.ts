@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { join, relative } from "node:path";
 import { type FakeCloudflare, startFakeCloudflare, type FakeOptions } from "./fake-cloudflare.mjs";
-import { repoRoot } from "./processes.js";
+import { installedPackage, repoRoot } from "./processes.js";
 
 /**
  * What the provisioning end-to-end tests share: the local fake of the
@@ -61,7 +61,7 @@ export class Provisioning {
 
 /**
  * Gives a project generated with --no-install the node_modules of an installed
- * one (each entry linked), plus this package itself, as if installed: then
+ * one (each entry linked), plus this package as installed from its tarball: then
  * the project's own `npm run provision` (npx create-mcp-access@^version)
  * finds it locally, and wrangler deploys with the project's own version.
  */
@@ -71,7 +71,7 @@ export function linkNodeModules(project: string, installed: string): void {
   const from = join(installed, "node_modules");
   for (const entry of readdirSync(from)) if (entry !== ".bin") symlinkSync(join(from, entry), join(modules, entry));
   for (const bin of readdirSync(join(from, ".bin"))) symlinkSync(join(from, ".bin", bin), join(modules, ".bin", bin));
-  symlinkSync(repoRoot, join(modules, "create-mcp-access"));
+  symlinkSync(installedPackage, join(modules, "create-mcp-access"));
   symlinkSync(join("..", "create-mcp-access", "bin", "create-mcp-access.js"), join(modules, ".bin", "create-mcp-access"));
 }
 
