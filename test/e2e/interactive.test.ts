@@ -1,19 +1,9 @@
-import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { cleanEnv, cliBin } from "../support/processes.js";
-import { Terminal } from "../support/terminal.js";
-
-const hasTmux = (() => {
-  try {
-    execFileSync("tmux", ["-V"]);
-    return true;
-  } catch {
-    return false;
-  }
-})();
+import { hasTmux, Terminal } from "../support/terminal.js";
 
 /** The prompts in a real terminal (SPEC §3.3): a person answering them, and a person giving up. */
 describe.skipIf(!hasTmux)("interactive create in a terminal", () => {

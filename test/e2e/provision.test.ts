@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse as parseJsonc } from "jsonc-parser";
@@ -7,7 +6,7 @@ import type { LoggedRequest } from "../support/fake-cloudflare.mjs";
 import { cleanEnv, cliBin, type Result, run, runCli } from "../support/processes.js";
 import { e2eRoot, saasProject, selfHostedProject } from "../support/project.js";
 import { filesUnder, linkNodeModules, Provisioning, removeDir } from "../support/provisioning.js";
-import { Terminal } from "../support/terminal.js";
+import { hasTmux, Terminal } from "../support/terminal.js";
 
 /**
  * Provisioning end to end: the built CLI, the real `cloudflare` SDK and the
@@ -280,15 +279,6 @@ describe("create --provision --deploy", () => {
     expect(apiMutations()).toEqual([]);
   });
 });
-
-const hasTmux = (() => {
-  try {
-    execFileSync("tmux", ["-V"]);
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 describe.skipIf(!hasTmux)("provision in a terminal", () => {
   it("asks for the account and the identity providers, with a spinner per step, and says where the Worker is live", async () => {

@@ -56,3 +56,13 @@ export class Terminal {
     return execFileSync("tmux", ["-L", this.socket, ...args], { encoding: "utf8", cwd: options?.cwd, env: options?.env });
   }
 }
+
+/** Whether tmux can be run here (.ci/run installs it; the terminal tests skip without it). */
+export const hasTmux = (() => {
+  try {
+    execFileSync("tmux", ["-V"]);
+    return true;
+  } catch {
+    return false;
+  }
+})();
