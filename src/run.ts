@@ -3,13 +3,10 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import * as clack from "@clack/prompts";
 import type { ParsedArgs } from "./answers/args.js";
-import { create } from "./commands/create.js";
-import { regenerate } from "./commands/regenerate.js";
 import { assertAvailable } from "./config/availability.js";
 import { type Cancelled, ExitCode, isExpected } from "./errors.js";
 import type { FileSystem } from "./fs.js";
 import { packageRoot } from "./package-root.js";
-import { loadTemplates } from "./render/templates.js";
 import { exec, stopChildren } from "./steps/exec.js";
 import { clackUi, plainUi } from "./ui.js";
 
@@ -38,7 +35,12 @@ export async function run(args: ParsedArgs, version: string): Promise<number> {
   const onInterrupt = () => void (cancelling ??= cancel());
   process.once("SIGINT", onInterrupt);
   const fs = fsp as unknown as FileSystem;
-  const templates = () => loadTemplates(fs, join(root, "templates"), join(root, "schema", "mcp-access.schema.json"));
+  // Templates, rendering and each command load only when they are needed, so the first prompt
+  // appears without them (SPEC §8).
+  const templates = async () => {
+    const { loadTemplates } = await import("./render/templates.js");
+    return loadTemplates(fs, join(root, "templates"), join(root, "schema", "mcp-access.schema.json"));
+  };
   let nothingDone = "nothing was created";
   try {
     assertAvailable(args.command, undefined, args.options);
@@ -60,6 +62,7 @@ export async function run(args: ParsedArgs, version: string): Promise<number> {
     }
     if (args.command === "regenerate") {
       nothingDone = "nothing was changed";
+      const { regenerate } = await import("./commands/regenerate.js");
       return await regenerate(args, {
         cwd: process.cwd(),
         env,
@@ -72,6 +75,7 @@ export async function run(args: ParsedArgs, version: string): Promise<number> {
       });
     }
     if (interactive) ui.intro("create-mcp-access");
+    const { create } = await import("./commands/create.js");
     await create(args, {
       cwd: process.cwd(),
       env,

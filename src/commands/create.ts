@@ -13,7 +13,7 @@ import { Cancelled, RuntimeFailure, UsageError } from "../errors.js";
 import { checkProvisionPrerequisites } from "../provision/prerequisites.js";
 import type { ProvisionProjectDeps } from "../provision/project.js";
 import type { FileSystem } from "../fs.js";
-import { type FileMap, render } from "../render/render.js";
+import type { FileMap } from "../render/render.js";
 import type { TemplateSet } from "../render/templates.js";
 import type { Exec } from "../steps/exec.js";
 import { type GitOutcome, initialiseGit } from "../steps/git.js";
@@ -53,6 +53,8 @@ export async function create(args: ParsedArgs, ctx: CreateContext): Promise<void
   const state = await checkTarget(ctx.fs, target, options.force);
   if (prompter) await confirmSummary(prompter, config, directory);
 
+  // Loaded after the questions: the first prompt must not wait for the renderer (SPEC §8).
+  const { render } = await import("../render/render.js");
   const files = render(config, await ctx.loadTemplates(), { generatorVersion: ctx.generatorVersion });
   if (options.dryRun) return describeDryRun(ctx.ui, files, target, state, pm, options, provisioning);
 

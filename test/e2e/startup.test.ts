@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { installedPackage, repoRoot, runCli } from "../support/processes.js";
+import { cleanEnv, cliBin, installedPackage, repoRoot, runCli } from "../support/processes.js";
+import { hasTmux, Terminal } from "../support/terminal.js";
 
 /**
  * What each command loads of the installed bundle (SPEC §8: `--help` without rendering code, no
@@ -23,8 +24,13 @@ afterEach(() => rmSync(cwd, { recursive: true, force: true }));
 async function sourcesLoadedBy(args: string[]): Promise<string[]> {
   const result = await runCli(args, { cwd, env: { NODE_DEBUG: "esm" } });
   expect(result.code, result.stderr.slice(-2000)).toBe(0);
+  return sourcesIn(result.stderr);
+}
+
+/** The sources of every bundle file NODE_DEBUG=esm says was loaded. */
+function sourcesIn(debugOutput: string): string[] {
   const files = new Set(
-    [...result.stderr.matchAll(/file:\/\/[^\s'",]+\.js/g)].map((match) => relative(installedPackage, fileURLToPath(match[0])).replaceAll("\\", "/")),
+    [...debugOutput.matchAll(/file:\/\/[^\s'",]+\.js/g)].map((match) => relative(installedPackage, fileURLToPath(match[0])).replaceAll("\\", "/")),
   );
   const bundle = [...files].filter((file) => file.startsWith("dist/"));
   expect(bundle).toContain("dist/cli.js"); // the debug output still names modules
@@ -44,5 +50,22 @@ describe("startup", () => {
     const sources = await sourcesLoadedBy(["srv", "--yes", "--no-install", "--no-git"]);
     expect(sources.some((source) => source.startsWith("src/render/"))).toBe(true);
     expect(sources.filter((source) => /node_modules\/handlebars\/dist\/cjs\/handlebars\/compiler\/|node_modules\/cloudflare\//.test(source))).toEqual([]);
+  });
+
+  // (create checks provisioning's prerequisites before it writes anything: those few lines may load.)
+  it.skipIf(!hasTmux)("the first prompt appears before templates, rendering, regenerate or provisioning load", async () => {
+    const log = join(cwd, "esm.log");
+    const terminal = new Terminal(["sh", "-c", `exec "${process.execPath}" "${cliBin}" 2>"${log}"`], {
+      cwd,
+      env: cleanEnv({ NODE_DEBUG: "esm" }),
+    });
+    try {
+      await terminal.waitFor(/Where should the project be created\?/);
+      const sources = sourcesIn(readFileSync(log, "utf8"));
+      expect(sources.some((source) => source.startsWith("src/answers/prompts"))).toBe(true);
+      expect(sources.filter((source) => /src\/render\/|src\/commands\/(regenerate|provision)|src\/provision\/(provision|sdk-api|steps)|node_modules\/(handlebars|cloudflare)\//.test(source))).toEqual([]);
+    } finally {
+      terminal.close();
+    }
   });
 });
