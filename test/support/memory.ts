@@ -10,8 +10,8 @@ export function repoTemplates(): Promise<TemplateSet> {
   return loadTemplates(fsp as unknown as FileSystem, join(repoRoot, "templates"), join(repoRoot, "schema", "mcp-access.schema.json"));
 }
 
-/** A UI that prints nothing and keeps every line it was given, in order, for assertions. */
-export function recordingUi(said: string[]): Ui {
+/** A UI that prints nothing and keeps every line it was given, in order, for assertions; `steps` records step labels too. */
+export function recordingUi(said: string[], options: { steps?: boolean } = {}): Ui {
   return {
     intro: () => {},
     info: (message) => said.push(message),
@@ -19,7 +19,10 @@ export function recordingUi(said: string[]): Ui {
     success: (message) => said.push(message),
     note: (message, title) => said.push(`${title}:\n${message}`),
     error: (message) => said.push(`error: ${message}`),
-    step: (_, work) => work(),
+    step: (label, work) => {
+      if (options.steps) said.push(label);
+      return work();
+    },
     outro: (message) => said.push(message),
   };
 }

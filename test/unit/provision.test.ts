@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { parse as parseJsonc } from "jsonc-parser";
 import { createFsFromVolume, Volume } from "memfs";
 import { beforeAll, describe, expect, it } from "vitest";
+import { recordingUi } from "../support/memory.js";
 import { parseArgv } from "../../src/answers/args.js";
 import { create } from "../../src/commands/create.js";
 import { provisionCommand } from "../../src/commands/provision.js";
@@ -10,7 +11,6 @@ import { Cancelled, ConflictError, ExitCode, RuntimeFailure, UsageError } from "
 import type { FileSystem } from "../../src/fs.js";
 import type { DeployRequest, ProvisionPrompter } from "../../src/provision/context.js";
 import { loadTemplates, type TemplateSet } from "../../src/render/templates.js";
-import type { Ui } from "../../src/ui.js";
 import { ACCOUNT, ApiFailure, FakeApi } from "../support/fake-api.js";
 import { repoRoot } from "../support/processes.js";
 
@@ -27,16 +27,7 @@ async function harness(createArgs: string[], options: { api?: FakeApi; prompter?
   const volume = Volume.fromJSON({ "/work/.keep": "" }, "/");
   const fs = createFsFromVolume(volume).promises as unknown as FileSystem;
   const said: string[] = [];
-  const ui: Ui = {
-    intro: () => {},
-    info: (m) => said.push(m),
-    warn: (m) => said.push(`warn: ${m}`),
-    success: (m) => said.push(m),
-    note: (m, title) => said.push(`${title}:\n${m}`),
-    error: (m) => said.push(`error: ${m}`),
-    step: (label, work) => (said.push(label), work()),
-    outro: (m) => said.push(m),
-  };
+  const ui = recordingUi(said, { steps: true });
   const exec = async () => ({ code: 0, output: "" });
   await create(parseArgv(["srv", ...createArgs, "--no-install", "--no-git"]), {
     cwd: "/work",
@@ -482,16 +473,7 @@ describe("create --provision", () => {
     const fs = createFsFromVolume(volume).promises as unknown as FileSystem;
     const said: string[] = [];
     const asked: string[] = [];
-    const ui: Ui = {
-      intro: () => {},
-      info: (m) => said.push(m),
-      warn: (m) => said.push(`warn: ${m}`),
-      success: (m) => said.push(m),
-      note: (m, title) => said.push(`${title}:\n${m}`),
-      error: (m) => said.push(`error: ${m}`),
-      step: (_, work) => work(),
-      outro: (m) => said.push(m),
-    };
+    const ui = recordingUi(said);
     const answer = async ({ message }: { message: string }) => {
       asked.push(message);
       const found = options.answers?.find(([question]) => question.test(message));
