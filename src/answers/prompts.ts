@@ -1,6 +1,6 @@
 import type * as clack from "@clack/prompts";
 import type { Config, Downstream } from "../config/config.js";
-import { AUTH_MODE_HINTS, AUTH_MODES, type AuthMode, IDP_TYPE_LABELS, IDP_TYPES } from "../config/options.js";
+import { AUTH_MODE_HINTS, AUTH_MODES, type AuthMode, DEFAULT_FEATURES, FEATURE_HINTS, FEATURES, type Feature, IDP_TYPE_LABELS, IDP_TYPES } from "../config/options.js";
 import * as check from "../config/validate.js";
 import type { RawAnswers } from "../config/validate.js";
 import { Cancelled } from "../errors.js";
@@ -12,7 +12,7 @@ export type Prompter = Pick<typeof clack, "text" | "select" | "multiselect" | "c
 /**
  * Asks for every answer the flags and the config file left open, in the
  * order of the issue: where, auth mode, team, who may sign in, identity
- * providers. Each answer is checked by the same validator as its flag.
+ * providers, downstream apps, optional parts. Each answer is checked by the same validator as its flag.
  */
 export async function askMissing(
   p: Prompter,
@@ -79,6 +79,15 @@ export async function askMissing(
 
   filled.downstreams ??= await askDownstreams(p, ask);
 
+  filled.features ??= await ask(
+    p.multiselect<Feature>({
+      message: "Optional parts (space to toggle, enter to accept)",
+      options: FEATURES.map((feature) => ({ value: feature, label: feature, hint: FEATURE_HINTS[feature] })),
+      initialValues: [...DEFAULT_FEATURES],
+      required: false,
+    }),
+  );
+
   return { answers: filled, directory: dir };
 }
 
@@ -132,6 +141,7 @@ export function summarise(config: Config, directory: string): string {
     `team       ${config.team ?? "(set later, when you provision)"}`,
     `sign-in    ${who.length ? who.join(", ") : "(nobody yet: add emails or domains before you provision)"}`,
     `idps       ${config.access.idps.length ? config.access.idps.join(", ") : "every identity provider of the account"}`,
+    `features   ${config.features.length ? config.features.join(", ") : "(none)"}`,
     `apps       ${config.downstreams.length ? config.downstreams.map((app) => `call_${app.name} → ${app.url}`).join("\n           ") : "(no downstream apps)"}`,
   ].join("\n");
 }

@@ -8,6 +8,8 @@ export type Language = (typeof LANGUAGES)[number];
 
 export const FEATURES = ["tests", "ci", "lint", "examples"] as const;
 export type Feature = (typeof FEATURES)[number];
+/** What a project gets when nobody chose: its own tests, nothing else. */
+export const DEFAULT_FEATURES: readonly Feature[] = ["tests"];
 
 export const PACKAGE_MANAGERS = ["npm", "pnpm", "yarn", "bun"] as const;
 export type PackageManager = (typeof PACKAGE_MANAGERS)[number];

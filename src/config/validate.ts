@@ -3,6 +3,7 @@ import type { Config, Downstream, Provisioned } from "./config.js";
 import {
   AUTH_MODES,
   type AuthMode,
+  DEFAULT_FEATURES,
   FEATURES,
   type Feature,
   IDP_TYPES,
@@ -378,7 +379,7 @@ export function validateAnswers(answers: RawAnswers, origins: Origins = {}): Con
     },
     downstreams: (valid.downstreams as Downstream[]) ?? [],
     lang: (valid.lang as Language) ?? "ts",
-    features: (valid.features as Feature[]) ?? [],
+    features: (valid.features as Feature[]) ?? [...DEFAULT_FEATURES],
     ...(valid.domain ? { domain: valid.domain as string } : {}),
     ...(valid.template ? { template: valid.template as string } : {}),
     ...(valid.accountId ? { accountId: valid.accountId as string } : {}),

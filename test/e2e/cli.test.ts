@@ -110,7 +110,7 @@ describe("good input", () => {
       access: { emails: [], domains: [], idps: [] },
       downstreams: [],
       lang: "ts",
-      features: [],
+      features: ["tests"],
     });
     for (const file of ["package.json", "wrangler.jsonc", "src/index.ts", "README.md", ".gitignore", ".dev.vars.example", ".mcp-access/mcp-access.schema.json"]) {
       expect(existsSync(join(project, file)), file).toBe(true);

@@ -48,6 +48,8 @@ describe.skipIf(!hasTmux)("interactive create in a terminal", () => {
     terminal.press("Enter");
     await terminal.waitFor(/Add another downstream app\?/);
     terminal.press("Enter"); // No
+    await terminal.waitFor(/Optional parts[\s\S]*tests[\s\S]*examples/);
+    terminal.press("Down", "Down", "Space", "Enter"); // tests is on already; add lint
     await terminal.waitFor(/Create the project\?/);
     expect(terminal.screen()).toMatch(/team\s+https:\/\/acme\.cloudflareaccess\.com/);
     terminal.press("Enter");
@@ -58,6 +60,7 @@ describe.skipIf(!hasTmux)("interactive create in a terminal", () => {
       team: "https://acme.cloudflareaccess.com",
       access: { emails: ["ada@example.com"], domains: ["example.org"], idps: ["github"] },
       downstreams: [{ name: "wiki", url: "https://wiki.example.com/api" }],
+      features: ["tests", "lint"],
     });
   });
 
@@ -82,6 +85,8 @@ describe.skipIf(!hasTmux)("interactive create in a terminal", () => {
     await terminal.waitFor(/Identity providers allowed/);
     terminal.press("Enter");
     await terminal.waitFor(/call other Access-protected apps/);
+    terminal.press("Enter");
+    await terminal.waitFor(/Optional parts/);
     terminal.press("Enter");
     await terminal.waitFor(/Create the project\?/);
     terminal.press("Escape");

@@ -162,6 +162,7 @@ describe("create, interactive", () => {
       "https://wiki.example.com/api/",
       "Company wiki",
       false,
+      ["tests", "lint"],
       true,
     ]);
     const h = harness({ prompter });
@@ -177,6 +178,7 @@ describe("create, interactive", () => {
       "text: Its base URL",
       "text: Its Access application's name (optional: found by the URL's host otherwise)",
       "confirm: Add another downstream app?",
+      "multiselect: Optional parts (space to toggle, enter to accept)",
       "note",
       "confirm: Create the project?",
     ]);
@@ -185,19 +187,20 @@ describe("create, interactive", () => {
       team: "https://acme.cloudflareaccess.com",
       access: { emails: ["ada@example.com"], domains: ["example.org"], idps: ["github"] },
       downstreams: [{ name: "wiki", url: "https://wiki.example.com/api", accessApp: "Company wiki" }],
+      features: ["tests", "lint"],
     });
   });
 
   it("skips the questions flags answered", async () => {
     const { prompter, asked } = scripted([[], true]);
     const h = harness({ prompter });
-    await create(parseArgv(["srv", ...complete, "--downstream", "wiki=https://wiki.example.com", "--no-install", "--no-git"]), h.ctx);
+    await create(parseArgv(["srv", ...complete, "--downstream", "wiki=https://wiki.example.com", "--features", "none", "--no-install", "--no-git"]), h.ctx);
     expect(asked).toEqual(["multiselect: Identity providers allowed to sign in (none selected: every one your account has)", "note", "confirm: Create the project?"]);
   });
 
   it.each([
     ["Ctrl-C at the auth question", ["srv", CANCEL]],
-    ["no at the confirmation", ["srv", "self-hosted", "", "", [], false, false]],
+    ["no at the confirmation", ["srv", "self-hosted", "", "", [], false, [], false]],
   ])("%s cancels and writes nothing", async (_, answers) => {
     const { prompter } = scripted(answers as unknown[]);
     const h = harness({ prompter });

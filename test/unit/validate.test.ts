@@ -143,7 +143,7 @@ describe("validateAnswers", () => {
       access: { emails: [], domains: [], idps: [] },
       downstreams: [],
       lang: "ts",
-      features: [],
+      features: ["tests"],
     });
   });
   it("reports every problem at once, each naming where the value came from", () => {
