@@ -3,6 +3,7 @@ import { parse as parseJsonc, printParseErrorCode, type ParseError } from "jsonc
 import { CONFIG_FILE_NAME, CONFIG_SCHEMA_PATH, type Config, toConfigFile } from "../config/config.js";
 import { COMPILE_OPTIONS } from "./compile.js";
 import { jsonLiteral, markdownCode, markdownText, scriptJsonLiteral } from "./escape.js";
+import { JS_TEMPLATES_DIR } from "./js-twins.js";
 import type { ManifestEntry, TemplateSet } from "./templates.js";
 import { tidy } from "./tidy.js";
 
@@ -50,7 +51,12 @@ export function render(config: Config, templates: TemplateSet, meta: RenderMeta)
   for (const entry of templates.files) {
     if (!included(entry, config)) continue;
     const source = templates.sources.get(entry.template);
-    if (source === undefined) throw new Error(`template ${entry.template} is listed but was not loaded`);
+    if (source === undefined) {
+      const twin = entry.template.startsWith(`${JS_TEMPLATES_DIR}/`)
+        ? ` (the JavaScript version of a TypeScript template, which the build of create-mcp-access makes: this template set has none; use --lang ts)`
+        : "";
+      throw new Error(`template ${entry.template} is listed but was not loaded${twin}`);
+    }
     const text = entry.raw ? source : tidy(compile(entry.template, source)(view));
     files.set(entry.path, text);
   }
@@ -90,6 +96,8 @@ function viewOf(config: Config, meta: RenderMeta) {
     downstreams: config.downstreams,
     ts: config.lang === "ts",
     js: config.lang === "js",
+    /** The extension of the project's code files: `src/index.{{ext}}`. */
+    ext: config.lang,
     features: Object.fromEntries(["tests", "ci", "lint", "examples"].map((f) => [f, config.features.includes(f as never)])),
     domain: config.domain ?? null,
     host,
@@ -106,9 +114,11 @@ export function workerHost(config: Config): string | undefined {
 }
 
 function assertParses(path: string, text: string): void {
-  if (path.endsWith(".json") && !path.startsWith("tsconfig")) {
+  // tsconfig.json and jsconfig.json are JSONC: comments are allowed in them.
+  const jsonc = path.endsWith(".jsonc") || /^[tj]sconfig\.json$/.test(path);
+  if (path.endsWith(".json") && !jsonc) {
     JSON.parse(text);
-  } else if (path.endsWith(".jsonc") || path.startsWith("tsconfig")) {
+  } else if (jsonc) {
     const errors: ParseError[] = [];
     parseJsonc(text, errors, { allowTrailingComma: false });
     if (errors.length) {

@@ -1,0 +1,29 @@
+import type { ManifestEntry } from "./templates.js";
+
+/**
+ * `--lang js` (SPEC §3.2): the JavaScript project is rendered from templates the build derives
+ * from the TypeScript ones (scripts/js-templates.mjs writes them to templates/js/), so every
+ * TypeScript file of the manifest (.ts, .mts; not a .d.ts) that is not already for one language
+ * has a twin: `src/index.ts` from `self-hosted/src/index.ts.hbs` is TypeScript-only, and
+ * `src/index.js` from `js/self-hosted/src/index.js.hbs` JavaScript-only. scripts/js-twins.mjs
+ * has the same rule for the build; a unit test checks that the two agree.
+ */
+export const JS_TEMPLATES_DIR = "js";
+
+export function hasJsTwin(entry: ManifestEntry): boolean {
+  return /\.m?ts$/.test(entry.path) && !/\.d\.m?ts$/.test(entry.path) && entry.when?.lang === undefined;
+}
+
+export function jsTwinOf(entry: ManifestEntry): ManifestEntry {
+  const template = /\.m?ts(\.hbs)?$/.test(entry.template) ? entry.template.replace(/\.(m?)ts(\.hbs)?$/, ".$1js$2") : `${entry.template}.js`;
+  return { ...entry, path: jsTwinPath(entry.path), template: `${JS_TEMPLATES_DIR}/${template}`, when: { ...entry.when, lang: "js" } };
+}
+
+/** `src/index.ts` → `src/index.js`, `x.mts` → `x.mjs`; any other path as it is. */
+export function jsTwinPath(path: string): string {
+  return path.replace(/\.(m?)ts$/, ".$1js");
+}
+
+export function withJsTwins(files: readonly ManifestEntry[]): ManifestEntry[] {
+  return files.flatMap((entry) => (hasJsTwin(entry) ? [{ ...entry, when: { ...entry.when, lang: "ts" as const } }, jsTwinOf(entry)] : [entry]));
+}
