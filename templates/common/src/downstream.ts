@@ -60,6 +60,7 @@ export class UnsafePathError extends Error {
  */
 export function targetUrl(app: DownstreamApp, path: string, query: Record<string, string | number | boolean> = {}): URL {
   const base = new URL(app.url);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
   if (/[\u0000-\u001f\u007f\\@?#]/.test(path)) throw new UnsafePathError("the path has a character that is not allowed (\\, @, ?, # or a control character)");
   if (/^[a-z][a-z0-9+.-]*:/i.test(path) || path.startsWith("//")) throw new UnsafePathError("the path must be relative to the app, not a URL");
   let decoded: string;
@@ -69,6 +70,7 @@ export function targetUrl(app: DownstreamApp, path: string, query: Record<string
     throw new UnsafePathError("the path has a malformed percent-encoding");
   }
   const segments = decoded.split("/");
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
   if (segments.some((segment) => segment === ".." || segment === ".") || /[\\\u0000-\u001f\u007f]/.test(decoded)) {
     throw new UnsafePathError("the path may not contain . or .. segments");
   }
