@@ -729,12 +729,34 @@ function convert(code, name, hbs) {
     // Past the own-line tags that close blocks of imports.
     for (let match; (match = /^[ \t]*\/\/@@HBS(\d+)@@\n/.exec(code.slice(at))) && hbs.tags[Number(match[1])].kind === "close"; ) at += match[0].length;
     const lines = imports.map(({ module, clause, node }) => ({ text: `@import ${clause} from ${module}`, ...conditions(node, at) }));
-    const comment = docComment([], lines, "", false);
+    // One comment per module; those under a condition inside its block, consecutive ones sharing it.
+    const comment = lines
+      .map((line, index) => {
+        const same = (/** @type {DocLine | undefined} */ other) => other?.wrap.join() === line.wrap.join();
+        return [
+          ...(same(lines[index - 1]) ? [] : line.wrap.map(tagLine)),
+          importComment(line.text),
+          ...(same(lines[index + 1]) ? [] : line.unwrap.map(tagLine)),
+        ].join("\n");
+      })
+      .join("\n");
     const blankAfter = /^[ \t]*\n/.test(code.slice(at));
     edit(at, at, `\n${comment}\n${blankAfter ? "" : "\n"}`, -2);
   }
 
   return applyEdits(code, edits, name);
+}
+
+/**
+ * A one-line JSDoc comment with `@import { A, B } from "m"`, or one name a line when that line would
+ * be longer than Biome's.
+ * @param {string} text
+ */
+function importComment(text) {
+  const single = `/** ${text} */`;
+  const names = /^@import \{ (.*) \} (from .*)$/.exec(text);
+  if (single.length <= 120 || !names) return single;
+  return ["/**", " * @import {", ...names[1].split(", ").map((name) => ` *   ${name},`), ` * } ${names[2]}`, " */"].join("\n");
 }
 
 /**
@@ -776,10 +798,26 @@ function docComment(existing, added, indent, inline) {
   }
   /** @type {DocLine[]} */
   const body = [...lines.map((text) => ({ text, wrap: [], unwrap: [] })), ...rest];
-  const conditional = body.some((line) => line.wrap.length);
-  if (!conditional && body.length === 1 && !body[0].text.includes("\n")) return `/** ${body[0].text} */`;
+  const conditional = body.filter((line) => line.wrap.length);
+  const plain = body.filter((line) => !line.wrap.length);
+  if (!conditional.length && body.length === 1 && !body[0].text.includes("\n")) return `/** ${body[0].text} */`;
+  // One line that is always there and more under one {{#if}}: a one-line comment when the
+  // condition is false, rather than three lines around one.
+  const [first] = conditional;
+  if (
+    !inline &&
+    first &&
+    plain.length === 1 &&
+    !plain[0].text.includes("\n") &&
+    first.wrap.length === 1 &&
+    /^\{\{~?\s*#(if|unless)\b/.test(first.wrap[0]) &&
+    conditional.every((line) => line.wrap.join() === first.wrap.join())
+  ) {
+    const full = docComment([], body.map((line) => ({ ...line, wrap: [], unwrap: [] })), indent, false);
+    return [tagLine(first.wrap[0]), full, tagLine("{{else}}"), `/** ${plain[0].text} */`, tagLine(first.unwrap[0])].join(`\n${indent}`);
+  }
   const out = ["/**"];
-  const marker = (/** @type {string} */ tag) => ` * //@@TAG${JSON.stringify(tag)}@@`;
+  const marker = (/** @type {string} */ tag) => ` * ${tagLine(tag)}`;
   /** @type {DocLine | undefined} */
   let group;
   for (const line of body) {
@@ -794,6 +832,14 @@ function docComment(existing, added, indent, inline) {
   if (group) out.push(...group.unwrap.map(marker));
   out.push(" */");
   return out.join(`\n${inline ? "" : indent}`);
+}
+
+/**
+ * A Handlebars tag the conversion writes, as a line comment `restoreDocTags` turns back into it.
+ * @param {string} tag
+ */
+function tagLine(tag) {
+  return `//@@TAG${JSON.stringify(tag)}@@`;
 }
 
 /**
