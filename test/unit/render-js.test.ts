@@ -125,6 +125,8 @@ describe("--lang js", () => {
       for (const path of files.keys()) if (path.startsWith("src/")) expect(readme).toContain(`\`${path}\``);
       expect(readme).not.toMatch(/src\/[\w-]+\.ts\b|tsconfig|typecheck|tsc\b/);
       expect(readme).toContain("`jsconfig.json` are merged key by key");
+      expect(readme).toContain("plain JavaScript with JSDoc types, which your editor checks through `jsconfig.json`");
+      expect(render(asTypeScript(config), templates, meta).get("README.md")).not.toMatch(/JavaScript|jsconfig/);
       expect(files.get(".gitignore")).not.toMatch(/typecheck/);
     }
   });
