@@ -408,8 +408,9 @@ function convert(code, name, hbs) {
   function docHostOf(fn) {
     if (!ts.isArrowFunction(fn) && !ts.isFunctionExpression(fn)) return { host: fn, inline: false };
     const parent = fn.parent;
-    if (ts.isVariableDeclaration(parent) && parent.initializer === fn && ts.isVariableStatement(parent.parent.parent) && parent.parent.declarations.length === 1) {
-      return { host: parent.parent.parent, inline: false };
+    const list = ts.isVariableDeclaration(parent) && ts.isVariableDeclarationList(parent.parent) ? parent.parent : undefined;
+    if (list && ts.isVariableDeclaration(parent) && parent.initializer === fn && ts.isVariableStatement(list.parent) && list.declarations.length === 1) {
+      return { host: list.parent, inline: false };
     }
     if ((ts.isPropertyAssignment(parent) || ts.isPropertyDeclaration(parent)) && parent.initializer === fn) return { host: parent, inline: false };
     return { host: fn, inline: true };
@@ -675,15 +676,16 @@ function convert(code, name, hbs) {
    */
   function declaredType(id) {
     for (let scope = id.parent; scope; scope = scope.parent) {
-      /** @type {ts.TypeNode | undefined} */
+      /** @type {ts.VariableDeclaration | ts.ParameterDeclaration | undefined} */
       let found;
       const look = (/** @type {ts.Node} */ node) => {
-        if ((ts.isVariableDeclaration(node) || ts.isParameter(node)) && ts.isIdentifier(node.name) && node.name.text === id.text) found ??= node.type;
+        if ((ts.isVariableDeclaration(node) || ts.isParameter(node)) && ts.isIdentifier(node.name) && node.name.text === id.text) found ??= node;
         else if (ts.isVariableStatement(node)) node.declarationList.declarations.forEach(look);
       };
       if (ts.isFunctionLike(scope)) scope.parameters.forEach(look);
       if (ts.isBlock(scope) || ts.isSourceFile(scope) || ts.isModuleBlock(scope)) scope.statements.forEach(look);
-      if (found) return found;
+      // The nearest declaration of the name is the one `id` means, typed or not.
+      if (found) return found.type;
     }
     return undefined;
   }
@@ -707,7 +709,7 @@ function convert(code, name, hbs) {
   const docTexts = [];
   for (const [host, doc] of docs) {
     docTexts.push(...doc.lines.map((line) => line.text));
-    const jsDoc = typedefs.has(host) ? lastJsDoc(host) : ts.isInterfaceDeclaration(host) || ts.isTypeAliasDeclaration(host) ? undefined : lastJsDoc(host);
+    const jsDoc = lastJsDoc(host);
     const at = typedefs.get(host) ?? (jsDoc ? jsDoc.getStart(sf) : host.getStart(sf));
     const lineStart = code.lastIndexOf("\n", at - 1) + 1;
     const ownLine = !code.slice(lineStart, at).trim();
@@ -718,7 +720,7 @@ function convert(code, name, hbs) {
     else edit(at, at, doc.inline || !ownLine ? `${text} ` : `${text}\n${indent}`, -1);
   }
 
-  // Type-only imports: one `@import` comment after the imports, for the names JSDoc uses.
+  // Type-only imports: `@import` comments after the imports, for the names JSDoc uses.
   const used = [...docTexts, ...castTypes].join("\n");
   const imports = typeImports
     .map((entry) => ({ ...entry, clause: usedNames(entry.clause, used) }))
@@ -781,6 +783,7 @@ function usedNames(clause, used) {
  * @param {DocLine[]} added
  * @param {string} indent
  * @param {boolean} inline
+ * @returns {string}
  */
 function docComment(existing, added, indent, inline) {
   const lines = [...existing];
