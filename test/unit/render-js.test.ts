@@ -1,15 +1,17 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { transformSync } from "esbuild";
 import { parse as parseJsonc } from "jsonc-parser";
+import { Volume } from "memfs";
 import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Config, Downstream } from "../../src/config/config.js";
 import { FEATURES } from "../../src/config/options.js";
 import { render } from "../../src/render/render.js";
-import type { TemplateSet } from "../../src/render/templates.js";
+import type { FileSystem } from "../../src/fs.js";
+import { loadTemplates, type TemplateSet } from "../../src/render/templates.js";
 import { repoTemplates } from "../support/memory.js";
 import { repoRoot } from "../support/processes.js";
 
@@ -175,6 +177,19 @@ describe("--lang js", () => {
     const saasIndex = render({ ...ts_, auth: "saas", lang: "js" }, templates, meta).get("src/index.js")!;
     expect(saasIndex).toContain("export default /** @satisfies {ExportedHandler<Env>} */ ({");
     expect(saasIndex).toContain('/** @import { AuthEnv, McpProps } from "./auth" */');
+  });
+
+  it("from a template set without the JavaScript twins (one not built here), renders TypeScript, and says why not JavaScript", async () => {
+    const dir = join(repoRoot, "templates");
+    const files: Record<string, string> = { "/schema.json": templates.schema };
+    for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+      const path = join(entry.parentPath, entry.name);
+      if (entry.isFile() && !path.startsWith(join(dir, "js"))) files[join("/t", path.slice(dir.length))] = readFileSync(path, "utf8");
+    }
+    const volume = Volume.fromJSON(files);
+    const set = await loadTemplates(volume.promises as unknown as FileSystem, "/t", "/schema.json", {});
+    expect(render(ts_, set, meta).get("src/index.ts")).toBe(render(ts_, templates, meta).get("src/index.ts"));
+    expect(() => render({ ...ts_, lang: "js" }, set, meta)).toThrow(/js\/.* is listed but was not loaded \(the JavaScript version of a TypeScript template.*use --lang ts\)/);
   });
 
   // Validation rejects these, but render must stay safe on its own (SPEC §7), in JavaScript as in TypeScript.
