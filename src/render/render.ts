@@ -89,6 +89,8 @@ function viewOf(config: Config, meta: RenderMeta) {
     access: config.access,
     downstreams: config.downstreams,
     ts: config.lang === "ts",
+    /** The extension of the project's source files. */
+    ext: config.lang,
     js: config.lang === "js",
     features: Object.fromEntries(["tests", "ci", "lint", "examples"].map((f) => [f, config.features.includes(f as never)])),
     domain: config.domain ?? null,
