@@ -97,7 +97,7 @@ describe("regenerate in memory", () => {
     );
     h.edit("mcp-access.json", '"downstreams": []', '"downstreams": [{ "name": "wiki", "url": "https://wiki.example.com/api" }]');
     expect(await h.run()).toBe(0);
-    expect(h.read("src/downstreams.ts")).toContain('{ name: "wiki", url: "https://wiki.example.com/api" }');
+    expect(h.read("src/downstreams.ts")).toContain('    name: "wiki",\n    url: "https://wiki.example.com/api",\n');
     const server = h.read("src/server.ts");
     expect(server).toContain("registerDownstreamTools(server, DOWNSTREAM_APPS, credential);");
     expect(server).toContain('server.registerTool("ping"');
