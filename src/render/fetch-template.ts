@@ -103,7 +103,8 @@ function reasonOf(error: unknown): string {
     const part = typeof code === "string" && !message.includes(code) ? `${message} (${code})` : message;
     if (part && !parts.some((seen) => seen.includes(part))) parts.push(part);
   }
-  return parts.join(": ").replace(/\.$/, "") || "unknown error";
+  // giget puts fetch's error into its message as text: "TypeError: fetch failed" reads like a bug, and is not one.
+  return parts.join(": ").replace(/\bTypeError: /g, "").replace(/\.$/, "") || "unknown error";
 }
 
 function whatToCheck(source: string): string {
