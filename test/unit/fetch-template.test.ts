@@ -173,6 +173,35 @@ describe("giget, against a local server", () => {
     });
   });
 
+  it("a tarball whose entries try to leave the folder (.., absolute, through a link): nothing lands outside it", async () => {
+    const outside = mkdtempSync(join(tmpdir(), "cma-outside-"));
+    const unique = `escaped-${process.pid}-${Date.now()}.txt`;
+    try {
+      routes.set(
+        "/t.tar.gz",
+        {
+          body: tarGz("my-template", {
+            ...TEMPLATE,
+            [`../../${unique}`]: "x",
+            [`/${unique}`]: "x",
+            out: { link: outside },
+            [`out/${unique}`]: "x",
+            up: { link: "../.." },
+            [`up/${unique}`]: "x",
+          }),
+        },
+      );
+      const { temps, download } = recorded();
+      // Whatever giget makes of the links, the checks refuse any that remain; what matters here is where files landed.
+      await loadCustomTemplates(nodeFs, server.url("/t.tar.gz"), "/nowhere", "/dev/null", { download }).catch(() => undefined);
+      expect(readdirSync(outside)).toEqual([]);
+      for (const dir of [tmpdir(), "/"]) expect(existsSync(join(dir, unique)), dir).toBe(false);
+      expect(existsSync(temps[0]!)).toBe(false);
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
   it("nothing listening: connection refused", async () => {
     const url = `http://127.0.0.1:${await freePort()}/t.tar.gz`;
     const error = await loadCustomTemplates(nodeFs, url, "/nowhere", "/dev/null").catch((thrown: unknown) => thrown);
