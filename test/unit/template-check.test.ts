@@ -85,7 +85,13 @@ describe("a template that passes", () => {
   it("the bundled templates, checked as a third-party template, render exactly what they render bundled", async () => {
     const checked = await loadTemplateFolder(fsp as unknown as FileSystem, join(repoRoot, "templates"), join(repoRoot, "schema", "mcp-access.schema.json"), "bundled");
     const bundled = await repoTemplates();
-    for (const config of [base, { ...base, auth: "saas" as const, downstreams: [{ name: "wiki", url: "https://wiki.example.com" }] }]) {
+    const everything: Config = {
+      ...base,
+      auth: "saas",
+      downstreams: [{ name: "wiki", url: "https://wiki.example.com" }],
+      features: ["tests", "ci", "lint", "examples"],
+    };
+    for (const config of [base, everything, { ...everything, auth: "self-hosted" as const }]) {
       expect(render(config, checked, meta)).toEqual(render(config, bundled, meta));
     }
   });
