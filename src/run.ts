@@ -5,6 +5,7 @@ import type { ParsedArgs } from "./answers/args.js";
 import { assertAvailable } from "./config/availability.js";
 import { type Cancelled, ExitCode, isExpected } from "./errors.js";
 import type { FileSystem } from "./fs.js";
+import type { TemplateLoader } from "./render/templates.js";
 import { packageRoot } from "./package-root.js";
 import { exec, stopChildren } from "./steps/exec.js";
 import { clackUi, plainUi } from "./ui.js";
@@ -40,9 +41,15 @@ export async function run(args: ParsedArgs, version: string): Promise<number> {
   const fs = fsp as unknown as FileSystem;
   // Templates, rendering and each command load only when they are needed, so the first prompt
   // appears without them (SPEC §8).
-  const templates = async () => {
-    const { loadTemplates } = await import("./render/templates.js");
-    return loadTemplates(fs, join(root, "templates"), join(root, "schema", "mcp-access.schema.json"));
+  const schemaPath = join(root, "schema", "mcp-access.schema.json");
+  const templates: TemplateLoader = async (config, projectDir) => {
+    if (config.template === undefined) {
+      const { loadTemplates } = await import("./render/templates.js");
+      return loadTemplates(fs, join(root, "templates"), schemaPath);
+    }
+    // --template: the checks of a third-party template (and giget, to fetch one) load only for it.
+    const { loadCustomTemplates } = await import("./render/custom-templates.js");
+    return loadCustomTemplates(fs, config.template, projectDir, schemaPath);
   };
   let nothingDone = "nothing was created";
   try {

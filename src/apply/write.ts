@@ -2,6 +2,7 @@ import { basename, dirname, join } from "node:path";
 import { UsageError } from "../errors.js";
 import { exists, type FileSystem } from "../fs.js";
 import type { FileMap } from "../render/render.js";
+import { isSafeRelativePath } from "./project-path.js";
 
 export type TargetState = "missing" | "empty" | "non-empty";
 
@@ -43,6 +44,8 @@ export interface WriteResult {
  * path; nothing is deleted.
  */
 export async function writeProject(fs: FileSystem, target: string, files: FileMap): Promise<WriteResult> {
+  // Templates are checked long before this (a --template is third-party content); this is the last line.
+  for (const path of files.keys()) if (!isSafeRelativePath(path)) throw new Error(`refusing to write ${JSON.stringify(path)}: not a path inside the project`);
   const state = await inspectTarget(fs, target);
   await fs.mkdir(dirname(target), { recursive: true });
   // A fresh, unguessable name (mkdtemp): nothing else can be in it or be made to look like it.

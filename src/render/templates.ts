@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import type Handlebars from "handlebars";
+import type { Config } from "../config/config.js";
 import type { AuthMode, Feature, Language } from "../config/options.js";
 import type { FileSystem } from "../fs.js";
 import { type TemplateSpec, templateKey } from "./compile.js";
@@ -37,7 +38,21 @@ export interface TemplateSet {
    * rendering the whole project from precompiled templates.
    */
   compiler?: typeof Handlebars;
+  /**
+   * Set for a template set from `--template`: where it came from. Such a set is third-party
+   * content, so a template that fails to render is reported as its problem (exit 2, naming the
+   * file), not as a bug in create-mcp-access.
+   */
+  origin?: string;
 }
+
+/**
+ * Loads the template set a project renders from: the bundled templates, or the
+ * project's own `template` source (SPEC §3.2 `--template`), a local folder
+ * resolved against `projectDir` or anything giget fetches. `run.ts` supplies
+ * the real one; tests pass their own.
+ */
+export type TemplateLoader = (config: Pick<Config, "template">, projectDir: string) => Promise<TemplateSet>;
 
 /** `table`: the build's precompiled templates (tests pass their own). */
 export async function loadTemplates(
@@ -57,9 +72,24 @@ export async function loadTemplates(
     ...manifest.files.map(async (entry) => sources.set(entry.template, await read(entry.template))),
     ...Object.entries(manifest.partials ?? {}).map(async ([name, path]) => partials.set(name, await read(path))),
   ]);
+  return assembleTemplateSet(manifest.files, sources, partials, await fs.readFile(schemaPath, "utf8"), table);
+}
+
+/**
+ * A template set from what was read: each template and partial whose source is in the build's
+ * table renders from there; the compiler is loaded when any is not (or is passed in).
+ */
+export async function assembleTemplateSet(
+  files: ManifestEntry[],
+  sources: Map<string, string>,
+  partials: Map<string, string>,
+  schema: string,
+  table: Readonly<Record<string, TemplateSpec>> = buildTable,
+  extra: { compiler?: typeof Handlebars; origin?: string } = {},
+): Promise<TemplateSet> {
   const compiled = (source: string) => table[templateKey(source)];
   const precompiled = { templates: new Map<string, TemplateSpec>(), partials: new Map<string, TemplateSpec>() };
-  for (const entry of manifest.files) {
+  for (const entry of files) {
     const spec = entry.raw ? undefined : compiled(sources.get(entry.template)!);
     if (spec) precompiled.templates.set(entry.template, spec);
   }
@@ -67,8 +97,8 @@ export async function loadTemplates(
     const spec = compiled(source);
     if (spec) precompiled.partials.set(name, spec);
   }
-  const templateCount = manifest.files.filter((entry) => !entry.raw).length;
+  const templateCount = new Set(files.filter((entry) => !entry.raw).map((entry) => entry.template)).size;
   const complete = precompiled.templates.size === templateCount && precompiled.partials.size === partials.size;
-  const compiler = complete ? undefined : (await import("handlebars")).default;
-  return { files: manifest.files, sources, partials, schema: await fs.readFile(schemaPath, "utf8"), precompiled, compiler };
+  const compiler = extra.compiler ?? (complete ? undefined : (await import("handlebars")).default);
+  return { files, sources, partials, schema, precompiled, ...(compiler ? { compiler } : {}), ...(extra.origin ? { origin: extra.origin } : {}) };
 }
