@@ -37,7 +37,7 @@ describe("--features ci", () => {
     const workflow = workflowOf(["ci"]);
     expect(Object.keys(workflow.on).sort()).toEqual(["pull_request", "push"]);
     expect(workflow.jobs.deploy!.needs).toBe("check");
-    expect(workflow.jobs.deploy!.if).toBe("github.event_name == 'push' && github.ref_name == github.event.repository.default_branch");
+    expect(workflow.jobs.deploy!.if).toBe("github.event_name == 'push' && github.ref == format('refs/heads/{0}', github.event.repository.default_branch)");
   });
 
   it("has the least permissions, SHA-pinned actions, and no stored git credentials", () => {
