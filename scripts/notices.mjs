@@ -4,7 +4,7 @@
 // away entirely is not listed); for each, this copies its licence (and NOTICE)
 // files verbatim into one text file.
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 
 /** The folder of the package a bundled input path belongs to, e.g. `node_modules/@clack/core`. */
 export function packageDirOf(inputPath) {
@@ -26,15 +26,29 @@ export function bundledPackageDirs(metafile) {
 }
 
 const LICENCE_FILE = /^(licen[cs]e|copying|notice)([.-].*)?$/i;
+// A package that bundles other code itself lists those licences in a file like this (giget: dist/THIRD-PARTY-LICENSES.md).
+const BUNDLED_LICENCES_FILE = /^third[-_]party[-_](licen[cs]es|notices)([.-].*)?$/i;
+
+/** The package's own bundled-licences files, anywhere in it but its node_modules, relative to `dir`. */
+function bundledLicenceFiles(dir) {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile() && BUNDLED_LICENCES_FILE.test(entry.name))
+    .map((entry) => relative(dir, join(entry.parentPath, entry.name)).replaceAll("\\", "/"))
+    .filter((path) => !path.split("/").includes("node_modules"))
+    .sort();
+}
 
 /** The notices text for the packages the bundle contains; throws if one has no licence file to copy. */
 export function noticesText(metafile, { root = process.cwd(), packageName } = {}) {
   const sections = [];
   for (const dir of bundledPackageDirs(metafile)) {
     const manifest = JSON.parse(readFileSync(join(root, dir, "package.json"), "utf8"));
-    const files = readdirSync(join(root, dir))
-      .filter((file) => LICENCE_FILE.test(file))
-      .sort();
+    const files = [
+      ...readdirSync(join(root, dir))
+        .filter((file) => LICENCE_FILE.test(file))
+        .sort(),
+      ...bundledLicenceFiles(join(root, dir)),
+    ];
     if (files.length === 0) {
       throw new Error(`${manifest.name}@${manifest.version} is bundled but has no licence file to include in the notices`);
     }

@@ -3,7 +3,6 @@
 // and partials), as a module the bundle includes instead of the empty table.
 // Keys and options must match src/render/compile.ts (a unit test checks); where
 // they do not, the CLI compiles at run time: slower, same output.
-import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import Handlebars from "handlebars";
@@ -11,8 +10,18 @@ import { withJsTwins } from "./js-twins.mjs";
 
 const COMPILE_OPTIONS = { strict: true, noEscape: true };
 
+// The same function as templateKey() in src/render/compile.ts (see there for why not SHA-256).
 export function templateKey(source) {
-  return createHash("sha256").update(`handlebars ${JSON.stringify(COMPILE_OPTIONS)}\n${source}`).digest("hex");
+  const text = `handlebars ${JSON.stringify(COMPILE_OPTIONS)}\n${source}`;
+  let low = 0x811c9dc5;
+  let high = 0xcbf29ce4;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    low = Math.imul(low ^ code, 0x01000193);
+    high = Math.imul(high ^ code ^ (low >>> 16), 0x85ebca6b);
+  }
+  const hex = (lane) => (lane >>> 0).toString(16).padStart(8, "0");
+  return `${text.length.toString(16)}-${hex(high)}${hex(low)}`;
 }
 
 /**

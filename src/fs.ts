@@ -6,6 +6,8 @@ export interface FileSystem {
   readFile(path: string, encoding: "utf8"): Promise<string>;
   writeFile(path: string, data: string, options?: { mode?: number }): Promise<void>;
   mkdir(path: string, options: { recursive: true }): Promise<string | undefined>;
+  /** Creates a new directory named `prefix` plus random characters, and returns its path. */
+  mkdtemp(prefix: string): Promise<string>;
   readdir(path: string): Promise<string[]>;
   rename(from: string, to: string): Promise<void>;
   rm(path: string, options: { recursive: true; force: true }): Promise<void>;

@@ -22,7 +22,8 @@ Project
   --lang <${LANGUAGES.join("|")}>                  language of the project (default ts)
   --features <list>               comma list of ${FEATURES.join(", ")}; or none
   --domain <host>                 serve on a custom domain instead of workers.dev
-  --template <source>             render from another template source (gh:org/repo/path, tarball URL)
+  --template <source>             render from another template: gh:org/repo/path, a .tar.gz URL (fetched
+                                  with giget), or a local folder (./path)
   --config <file>                 read answers from a JSON file in the mcp-access.json format;
                                   options given on the command line override it
 

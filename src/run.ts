@@ -1,14 +1,16 @@
 import * as fsp from "node:fs/promises";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import * as clack from "@clack/prompts";
 import type { ParsedArgs } from "./answers/args.js";
 import { assertAvailable } from "./config/availability.js";
 import { type Cancelled, ExitCode, isExpected } from "./errors.js";
 import type { FileSystem } from "./fs.js";
+import type { TemplateLoader } from "./render/templates.js";
 import { packageRoot } from "./package-root.js";
 import { exec, stopChildren } from "./steps/exec.js";
 import { clackUi, plainUi } from "./ui.js";
+
+type Clack = typeof import("@clack/prompts");
 
 /**
  * Runs a parsed command: the real file system, processes and terminal wired
@@ -19,7 +21,9 @@ export async function run(args: ParsedArgs, version: string): Promise<number> {
   const env = process.env;
   // Decided once, before any prompt exists: with no TTY clack would wait forever (SPEC §3.3).
   const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY && !env.CI);
-  const ui = interactive ? clackUi() : plainUi((text) => process.stdout.write(text), (text) => process.stderr.write(text));
+  // clack (and the readline and tty modules under it) loads only for a terminal: CI runs never pay for it.
+  const clack: Clack | undefined = interactive ? await import("@clack/prompts") : undefined;
+  const ui = clack ? clackUi(clack) : plainUi((text) => process.stdout.write(text), (text) => process.stderr.write(text));
   const root = packageRoot();
 
   // Ctrl-C after the project was written (during install, say): stop the installer first, so
@@ -37,9 +41,15 @@ export async function run(args: ParsedArgs, version: string): Promise<number> {
   const fs = fsp as unknown as FileSystem;
   // Templates, rendering and each command load only when they are needed, so the first prompt
   // appears without them (SPEC §8).
-  const templates = async () => {
-    const { loadTemplates } = await import("./render/templates.js");
-    return loadTemplates(fs, join(root, "templates"), join(root, "schema", "mcp-access.schema.json"));
+  const schemaPath = join(root, "schema", "mcp-access.schema.json");
+  const templates: TemplateLoader = async (config, projectDir) => {
+    if (config.template === undefined) {
+      const { loadTemplates } = await import("./render/templates.js");
+      return loadTemplates(fs, join(root, "templates"), schemaPath);
+    }
+    // --template: the checks of a third-party template (and giget, to fetch one) load only for it.
+    const { loadCustomTemplates } = await import("./render/custom-templates.js");
+    return loadCustomTemplates(fs, config.template, projectDir, schemaPath);
   };
   let nothingDone = "nothing was created";
   try {
@@ -55,7 +65,7 @@ export async function run(args: ParsedArgs, version: string): Promise<number> {
         fs,
         exec,
         ui,
-        ...(interactive && !args.options.yes ? { prompter: clack } : {}),
+        ...(clack && !args.options.yes ? { prompter: clack } : {}),
         loadTemplates: templates,
         generatorVersion: version,
       });
@@ -69,7 +79,7 @@ export async function run(args: ParsedArgs, version: string): Promise<number> {
         fs,
         ui,
         print: (text) => void process.stdout.write(text),
-        prompter: interactive ? clack : undefined,
+        prompter: clack,
         loadTemplates: templates,
         generatorVersion: version,
       });
@@ -82,7 +92,7 @@ export async function run(args: ParsedArgs, version: string): Promise<number> {
       fs,
       exec,
       ui,
-      prompter: interactive ? clack : undefined,
+      prompter: clack,
       loadTemplates: templates,
       generatorVersion: version,
       onCreated: (target) => (created = target),
@@ -99,7 +109,7 @@ export async function run(args: ParsedArgs, version: string): Promise<number> {
       // provision) removes it too: a cancel leaves nothing behind.
       if (created) rmSync(created, { recursive: true, force: true });
       const outcome = (error as Cancelled).outcome ?? (created ? `removed ${created}` : nothingDone);
-      if (interactive) clack.cancel(`Cancelled: ${outcome}.`);
+      if (clack) clack.cancel(`Cancelled: ${outcome}.`);
       else process.stderr.write(`Cancelled: ${outcome}.\n`);
     } else {
       ui.error(error.message, "details" in error ? error.details : []);

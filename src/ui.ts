@@ -1,4 +1,4 @@
-import * as clack from "@clack/prompts";
+import type * as Clack from "@clack/prompts";
 import kleur from "kleur";
 
 /**
@@ -37,7 +37,8 @@ export function plainUi(out: Write, err: Write): Ui {
   };
 }
 
-export function clackUi(): Ui {
+/** `clack` is passed in: run.ts loads it only when there is a terminal. */
+export function clackUi(clack: typeof Clack): Ui {
   return {
     intro: (title) => clack.intro(kleur.inverse(` ${title} `)),
     info: (message) => clack.log.info(message),

@@ -165,6 +165,7 @@ export function summarise(config: Config, directory: string): string {
     `idps       ${config.access.idps.length ? config.access.idps.join(", ") : "every identity provider of the account"}`,
     `features   ${config.features.length ? config.features.join(", ") : "(none)"}`,
     `apps       ${config.downstreams.length ? config.downstreams.map((app) => `call_${app.name} → ${app.url}`).join("\n           ") : "(no downstream apps)"}`,
+    ...(config.template ? [`template   ${config.template}`] : []),
   ].join("\n");
 }
 

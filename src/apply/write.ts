@@ -1,8 +1,8 @@
-import { randomBytes } from "node:crypto";
 import { basename, dirname, join } from "node:path";
 import { UsageError } from "../errors.js";
 import { exists, type FileSystem } from "../fs.js";
 import type { FileMap } from "../render/render.js";
+import { isSafeRelativePath } from "./project-path.js";
 
 export type TargetState = "missing" | "empty" | "non-empty";
 
@@ -44,17 +44,22 @@ export interface WriteResult {
  * path; nothing is deleted.
  */
 export async function writeProject(fs: FileSystem, target: string, files: FileMap): Promise<WriteResult> {
+  // Templates are checked long before this (a --template is third-party content); this is the last line.
+  for (const path of files.keys()) if (!isSafeRelativePath(path)) throw new Error(`refusing to write ${JSON.stringify(path)}: not a path inside the project`);
   const state = await inspectTarget(fs, target);
-  const staging = join(dirname(target), `.${basename(target)}.staging-${randomBytes(4).toString("hex")}`);
+  await fs.mkdir(dirname(target), { recursive: true });
+  // A fresh, unguessable name (mkdtemp): nothing else can be in it or be made to look like it.
+  const staging = await fs.mkdtemp(join(dirname(target), `.${basename(target)}.staging-`));
   const result: WriteResult = { created: [], replaced: [] };
   try {
-    for (const [path, text] of files) {
-      const file = join(staging, path);
-      await fs.mkdir(dirname(file), { recursive: true });
-      await fs.writeFile(file, text);
-    }
+    // Folders first, then every file at once: one round of I/O rather than one per file.
+    const folders = new Set([...files.keys()].map((path) => dirname(join(staging, path))));
+    await Promise.all([...folders].map((folder) => fs.mkdir(folder, { recursive: true })));
+    const written = await Promise.allSettled([...files].map(([path, text]) => fs.writeFile(join(staging, path), text)));
+    // Every write has settled before the staging folder is removed, so none can land after it.
+    const failed = written.find((outcome) => outcome.status === "rejected");
+    if (failed) throw failed.reason;
     if (state === "missing") {
-      await fs.mkdir(dirname(target), { recursive: true });
       await fs.rename(staging, target);
       result.created.push(...files.keys());
       return result;

@@ -7,6 +7,7 @@ import { SNAPSHOT_DIR, withSnapshot } from "../apply/snapshot.js";
 import { checkTarget, type TargetState, writeProject } from "../apply/write.js";
 import { assertAvailable } from "../config/availability.js";
 import type { Config } from "../config/config.js";
+import { templateForProject } from "../config/template-source.js";
 import { PACKAGE_MANAGERS, type PackageManager } from "../config/options.js";
 import { choice, InvalidValue, validateAnswers } from "../config/validate.js";
 import { Cancelled, RuntimeFailure, UsageError } from "../errors.js";
@@ -14,7 +15,7 @@ import { checkProvisionPrerequisites } from "../provision/prerequisites.js";
 import type { ProvisionProjectDeps } from "../provision/project.js";
 import type { FileSystem } from "../fs.js";
 import type { FileMap } from "../render/render.js";
-import type { TemplateSet } from "../render/templates.js";
+import type { TemplateLoader } from "../render/templates.js";
 import type { Exec } from "../steps/exec.js";
 import { type GitOutcome, initialiseGit } from "../steps/git.js";
 import { generateWorkerTypes, installDependencies } from "../steps/install.js";
@@ -30,7 +31,7 @@ export interface CreateContext {
   ui: Ui;
   /** Set when stdin and stdout are terminals and CI is unset (SPEC §3.3). */
   prompter?: Prompter;
-  loadTemplates: () => Promise<TemplateSet>;
+  loadTemplates: TemplateLoader;
   generatorVersion: string;
   /** Called with the target once it exists, so Ctrl-C during install can remove what this run created. */
   onCreated?: (target: string) => void;
@@ -47,15 +48,19 @@ export async function create(args: ParsedArgs, ctx: CreateContext): Promise<void
   // --yes means "use the defaults for whatever is unanswered", in a terminal too.
   const prompter = options.yes ? undefined : ctx.prompter;
 
-  const { config, directory } = await gatherConfig(args, ctx, prompter);
-  const provisioning = decideProvisioning(options, config, ctx.env, prompter !== undefined);
+  const answered = await gatherConfig(args, ctx, prompter);
+  const { directory } = answered;
   const target = resolve(ctx.cwd, directory);
+  // A local template folder is recorded relative to the project: regenerate looks for it from there.
+  const { template } = answered.config;
+  const config = template === undefined ? answered.config : { ...answered.config, template: templateForProject(template, ctx.cwd, target) };
+  const provisioning = decideProvisioning(options, config, ctx.env, prompter !== undefined);
   const state = await checkTarget(ctx.fs, target, options.force);
   if (prompter) await confirmSummary(prompter, config, directory);
 
   // Loaded after the questions: the first prompt must not wait for the renderer (SPEC §8).
   const { render } = await import("../render/render.js");
-  const files = render(config, await ctx.loadTemplates(), { generatorVersion: ctx.generatorVersion });
+  const files = render(config, await ctx.loadTemplates(config, target), { generatorVersion: ctx.generatorVersion });
   if (options.dryRun) return describeDryRun(ctx.ui, files, target, state, pm, options, provisioning);
 
   // The snapshot goes in the same staged write: regenerate merges against it later (SPEC §6).

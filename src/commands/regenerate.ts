@@ -14,7 +14,7 @@ import { FLAG_OF, validateAnswers } from "../config/validate.js";
 import { Cancelled, ConflictError, ExitCode, UsageError } from "../errors.js";
 import { exists, type FileSystem } from "../fs.js";
 import { type FileMap, render } from "../render/render.js";
-import type { TemplateSet } from "../render/templates.js";
+import type { TemplateLoader, TemplateSet } from "../render/templates.js";
 import { detectPackageManager } from "../steps/package-manager.js";
 import type { Ui } from "../ui.js";
 import { describeChanges, unifiedDiffs } from "./change-list.js";
@@ -29,7 +29,7 @@ export interface RegenerateContext {
   print: (text: string) => void;
   /** Set in a terminal: regenerate shows the changes and asks before writing (unless --yes). */
   prompter?: Pick<Prompter, "confirm" | "isCancel">;
-  loadTemplates: () => Promise<TemplateSet>;
+  loadTemplates: TemplateLoader;
   generatorVersion: string;
 }
 
@@ -50,7 +50,8 @@ export async function regenerate(args: ParsedArgs, ctx: RegenerateContext): Prom
   const snapshot = await readSnapshot(ctx.fs, root);
   if (!snapshot) throw noSnapshot();
 
-  const next = projectFiles(render(config, await ctx.loadTemplates(), { generatorVersion: ctx.generatorVersion }));
+  // From the template source mcp-access.json names: a --template one is fetched (or read) again.
+  const next = projectFiles(render(config, await ctx.loadTemplates(config, root), { generatorVersion: ctx.generatorVersion }));
   const { disk, blocked, modes } = await readProjectFiles(ctx.fs, root, [...new Set([...snapshot.keys(), ...next.keys()])]);
 
   const conflicted = [...snapshot.keys()].filter((path) => hasConflictMarkers(disk.get(path) ?? ""));

@@ -9,7 +9,6 @@ import type { Config } from "./config.js";
  */
 const NOT_YET: { applies: (command: Command, config: Config | undefined, options: RunOptions) => boolean; what: string; instead: string }[] = [
   { applies: (_, config) => config?.domain !== undefined, what: "--domain", instead: "leave it out (the Worker serves on workers.dev)" },
-  { applies: (_, config) => config?.template !== undefined, what: "--template", instead: "leave it out to use the bundled templates" },
 ];
 
 export function notYetAvailable(command: Command, config: Config | undefined, options: RunOptions): string[] {

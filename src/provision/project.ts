@@ -4,7 +4,7 @@ import { regenerateProvisionedValues } from "../commands/regenerate.js";
 import { CONFIG_FILE_NAME, type Config } from "../config/config.js";
 import { RuntimeFailure, UsageError } from "../errors.js";
 import { exists, type FileSystem } from "../fs.js";
-import type { TemplateSet } from "../render/templates.js";
+import type { TemplateLoader } from "../render/templates.js";
 import type { Exec } from "../steps/exec.js";
 import type { Ui } from "../ui.js";
 import type { CloudflareApi } from "./cloudflare-api.js";
@@ -22,7 +22,7 @@ export interface ProvisionProjectDeps {
   ui: Ui;
   prompter?: ProvisionPrompter;
   env: Record<string, string | undefined>;
-  loadTemplates: () => Promise<TemplateSet>;
+  loadTemplates: TemplateLoader;
   generatorVersion: string;
   /** Tests: the API and the deployer to use instead of the SDK and wrangler. */
   api?: CloudflareApi;
@@ -62,7 +62,7 @@ export async function provisionProject(root: string, config: Config, options: Pr
   const redactor = new Redactor();
   redactor.add(apiToken);
   const baseURL = deps.env.CLOUDFLARE_API_BASE_URL?.trim() || undefined;
-  const templates = await deps.loadTemplates();
+  const templates = await deps.loadTemplates(config, root);
   const configPath = join(root, CONFIG_FILE_NAME);
   const configRecord = options.dryRun ? { set: async () => {} } : await ConfigRecord.open(deps.fs, configPath);
   return provision({

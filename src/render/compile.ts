@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import type Handlebars from "handlebars";
 
 /** A template as Handlebars.precompile() describes it (what handlebars.template() takes). */
@@ -15,7 +14,20 @@ export const COMPILE_OPTIONS = { strict: true, noEscape: true } as const;
  * scripts/precompile.mjs computes the same; a template whose key is not in the table (edited,
  * from elsewhere, or the options changed) is compiled when it renders, so the table only ever
  * makes rendering faster, never different.
+ *
+ * A 64-bit FNV-1a (two 32-bit lanes) plus the length, not SHA-256: loading node:crypto would cost
+ * more than rendering the project. Collisions are not a security matter here: a template that
+ * matched another's key would have to be written to, and could only render a bundled template.
  */
 export function templateKey(source: string): string {
-  return createHash("sha256").update(`handlebars ${JSON.stringify(COMPILE_OPTIONS)}\n${source}`).digest("hex");
+  const text = `handlebars ${JSON.stringify(COMPILE_OPTIONS)}\n${source}`;
+  let low = 0x811c9dc5;
+  let high = 0xcbf29ce4;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    low = Math.imul(low ^ code, 0x01000193);
+    high = Math.imul(high ^ code ^ (low >>> 16), 0x85ebca6b);
+  }
+  const hex = (lane: number) => (lane >>> 0).toString(16).padStart(8, "0");
+  return `${text.length.toString(16)}-${hex(high)}${hex(low)}`;
 }

@@ -1,6 +1,7 @@
 import HandlebarsRuntime from "handlebars/runtime";
 import { parse as parseJsonc, printParseErrorCode, type ParseError } from "jsonc-parser";
 import { CONFIG_FILE_NAME, CONFIG_SCHEMA_PATH, type Config, toConfigFile } from "../config/config.js";
+import { UsageError } from "../errors.js";
 import { COMPILE_OPTIONS } from "./compile.js";
 import { jsonLiteral, markdownCode, markdownText, scriptJsonLiteral } from "./escape.js";
 import { JS_TEMPLATES_DIR } from "./js-twins.js";
@@ -57,13 +58,32 @@ export function render(config: Config, templates: TemplateSet, meta: RenderMeta)
         : "";
       throw new Error(`template ${entry.template} is listed but was not loaded${twin}`);
     }
-    const text = entry.raw ? source : tidy(compile(entry.template, source)(view));
+    const text = entry.raw ? source : templateProblem(templates, entry, () => tidy(compile(entry.template, source)(view)));
+    templateProblem(templates, entry, () => assertParses(entry.path, text));
     files.set(entry.path, text);
   }
   files.set(CONFIG_FILE_NAME, `${JSON.stringify(toConfigFile(config), null, 2)}\n`);
   files.set(CONFIG_SCHEMA_PATH, templates.schema);
-  for (const [path, text] of files) assertParses(path, text);
+  for (const path of [CONFIG_FILE_NAME, CONFIG_SCHEMA_PATH]) assertParses(path, files.get(path)!);
   return files;
+}
+
+/**
+ * Runs one step of rendering `entry`. In the bundled templates a failure is a bug; in a template
+ * from `--template` it is that template's problem (a name not in the view, a helper that does not
+ * exist, JSON that does not parse): exit 2, naming the source, the file and the line.
+ */
+function templateProblem<T>(templates: TemplateSet, entry: ManifestEntry, step: () => T): T {
+  try {
+    return step();
+  } catch (error) {
+    if (!templates.origin || !(error instanceof Error)) throw error;
+    const located = /^(.*) - (\d+):\d+$/s.exec(error.message);
+    const what = located ? `line ${located[2]}: ${located[1]}` : error.message;
+    throw new UsageError(`The template ${templates.origin} failed to render ${entry.path}. Fix the template (docs/templates.md in create-mcp-access lists what a template sees):`, [
+      `${entry.template}: ${what}`,
+    ]);
+  }
 }
 
 function included(entry: ManifestEntry, config: Config): boolean {
@@ -95,9 +115,9 @@ function viewOf(config: Config, meta: RenderMeta) {
     access: config.access,
     downstreams: config.downstreams,
     ts: config.lang === "ts",
-    js: config.lang === "js",
-    /** The extension of the project's code files: `src/index.{{ext}}`. */
+    /** The extension of the project's source files. */
     ext: config.lang,
+    js: config.lang === "js",
     features: Object.fromEntries(["tests", "ci", "lint", "examples"].map((f) => [f, config.features.includes(f as never)])),
     domain: config.domain ?? null,
     host,

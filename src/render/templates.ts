@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import type Handlebars from "handlebars";
+import type { Config } from "../config/config.js";
 import type { AuthMode, Feature, Language } from "../config/options.js";
 import type { FileSystem } from "../fs.js";
 import { type TemplateSpec, templateKey } from "./compile.js";
@@ -41,9 +42,28 @@ export interface TemplateSet {
    * rendering the whole project from precompiled templates.
    */
   compiler?: typeof Handlebars;
+  /**
+   * Set for a template set from `--template`: where it came from. Such a set is third-party
+   * content, so a template that fails to render is reported as its problem (exit 2, naming the
+   * file), not as a bug in create-mcp-access.
+   */
+  origin?: string;
 }
 
-/** `table`: the build's precompiled templates (tests pass their own). */
+/**
+ * Loads the template set a project renders from: the bundled templates, or the
+ * project's own `template` source (SPEC §3.2 `--template`), a local folder
+ * resolved against `projectDir` or anything giget fetches. `run.ts` supplies
+ * the real one; tests pass their own.
+ */
+export type TemplateLoader = (config: Pick<Config, "template">, projectDir: string) => Promise<TemplateSet>;
+
+/**
+ * The bundled templates, with the JavaScript twin of each TypeScript file (js-twins.ts: the build
+ * derives them). A template from `--template` is rendered as its own manifest says
+ * (template-check.ts): its JavaScript files are entries with `"when": { "lang": "js" }`.
+ * `table`: the build's precompiled templates (tests pass their own).
+ */
 export async function loadTemplates(
   fs: FileSystem,
   templatesDir: string,
@@ -69,8 +89,24 @@ export async function loadTemplates(
     }),
     ...Object.entries(manifest.partials ?? {}).map(async ([name, path]) => partials.set(name, await read(path))),
   ]);
+  return assembleTemplateSet(files, sources, partials, await fs.readFile(schemaPath, "utf8"), table);
+}
+
+/**
+ * A template set from what was read: each template and partial whose source is in the build's
+ * table renders from there; the compiler is loaded when any is not (or is passed in).
+ */
+export async function assembleTemplateSet(
+  files: ManifestEntry[],
+  sources: Map<string, string>,
+  partials: Map<string, string>,
+  schema: string,
+  table: Readonly<Record<string, TemplateSpec>> = buildTable,
+  extra: { compiler?: typeof Handlebars; origin?: string } = {},
+): Promise<TemplateSet> {
   const compiled = (source: string) => table[templateKey(source)];
   const precompiled = { templates: new Map<string, TemplateSpec>(), partials: new Map<string, TemplateSpec>() };
+  // Templates that were not read (JavaScript twins a template set does not have) are not counted.
   const rendered = files.filter((entry) => !entry.raw && sources.has(entry.template));
   for (const entry of rendered) {
     const spec = compiled(sources.get(entry.template)!);
@@ -80,7 +116,8 @@ export async function loadTemplates(
     const spec = compiled(source);
     if (spec) precompiled.partials.set(name, spec);
   }
-  const complete = precompiled.templates.size === new Set(rendered.map((entry) => entry.template)).size && precompiled.partials.size === partials.size;
-  const compiler = complete ? undefined : (await import("handlebars")).default;
-  return { files, sources, partials, schema: await fs.readFile(schemaPath, "utf8"), precompiled, compiler };
+  const templateCount = new Set(rendered.map((entry) => entry.template)).size;
+  const complete = precompiled.templates.size === templateCount && precompiled.partials.size === partials.size;
+  const compiler = extra.compiler ?? (complete ? undefined : (await import("handlebars")).default);
+  return { files, sources, partials, schema, precompiled, ...(compiler ? { compiler } : {}), ...(extra.origin ? { origin: extra.origin } : {}) };
 }

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 
 export interface ExecResult {
   code: number;
@@ -11,8 +11,12 @@ export type Exec = (command: string, args: string[], options: { cwd: string; env
 /** Children still running, so Ctrl-C can wait for them before removing what they were writing into. */
 const running = new Set<ChildProcess>();
 
-export const exec: Exec = (command, args, { cwd, env }) =>
-  new Promise((resolve) => {
+// Loaded on the first run of a program: a --no-install --no-git run never needs it (SPEC §8).
+let childProcess: Promise<typeof import("node:child_process")> | undefined;
+
+export const exec: Exec = async (command, args, { cwd, env }) => {
+  const { spawn } = await (childProcess ??= import("node:child_process"));
+  return new Promise((resolve) => {
     const child = spawn(command, args, { cwd, env: env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
     running.add(child);
     let output = "";
@@ -28,6 +32,7 @@ export const exec: Exec = (command, args, { cwd, env }) =>
       resolve({ code: code ?? 1, output });
     });
   });
+};
 
 /** Stops every running child and waits (bounded) until they are gone. */
 export async function stopChildren(timeoutMs = 5_000): Promise<void> {

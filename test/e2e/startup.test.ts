@@ -46,10 +46,12 @@ describe("startup", () => {
     }
   });
 
-  it("a full generation renders from precompiled templates: Handlebars' compiler is never loaded, nor the Cloudflare SDK", async () => {
+  it("a full generation renders from precompiled templates: Handlebars' compiler is never loaded, nor the Cloudflare SDK or giget", async () => {
     const sources = await sourcesLoadedBy(["srv", "--yes", "--no-install", "--no-git"]);
     expect(sources.some((source) => source.startsWith("src/render/"))).toBe(true);
-    expect(sources.filter((source) => /node_modules\/handlebars\/dist\/cjs\/handlebars\/compiler\/|node_modules\/cloudflare\//.test(source))).toEqual([]);
+    expect(
+      sources.filter((source) => /node_modules\/handlebars\/dist\/cjs\/handlebars\/compiler\/|node_modules\/(cloudflare|giget)\/|src\/render\/(custom-templates|fetch-template|template-check)/.test(source)),
+    ).toEqual([]);
   });
 
   // (create checks provisioning's prerequisites before it writes anything: those few lines may load.)

@@ -176,13 +176,42 @@ describe("regenerate in memory", () => {
     );
     h.edit("mcp-access.json", '"downstreams": []', '"downstreams": [{ "name": "wiki", "url": "https://wiki.example.com/api" }]');
     expect(await h.run()).toBe(0);
-    expect(h.read("src/downstreams.ts")).toContain('{ name: "wiki", url: "https://wiki.example.com/api" }');
+    expect(h.read("src/downstreams.ts")).toContain('    name: "wiki",\n    url: "https://wiki.example.com/api",\n');
     const server = h.read("src/server.ts");
     expect(server).toContain("registerDownstreamTools(server, DOWNSTREAM_APPS, credential);");
     expect(server).toContain('server.registerTool("ping"');
     expect(h.read("src/index.ts")).toContain("createServer(identity, credential)");
     expect(h.read("README.md")).toContain("## Downstream apps");
     expect(await h.run("--check")).toBe(0);
+  });
+
+  it("turns features on and off, keeping the user's script and tool", async () => {
+    const h = await harness();
+    h.edit("package.json", '"deploy": "wrangler deploy",', '"deploy": "wrangler deploy",\n    "seed": "node seed.mjs",');
+    h.edit(
+      "src/server.ts",
+      "  return server;\n}",
+      '  server.registerTool("ping", { description: "Replies pong." }, async () => ({ content: [{ type: "text", text: "pong" }] }));\n\n  return server;\n}',
+    );
+    const features = JSON.parse(h.read("mcp-access.json")).features as string[];
+    h.edit("mcp-access.json", `"features": ${JSON.stringify(features, null, 2).replace(/\n/g, "\n  ")}`, '"features": ["ci", "lint", "examples"]');
+    const code = await h.run();
+    expect(code, h.output() + h.read("src/server.ts")).toBe(0);
+    const on = h.tree();
+    for (const file of ["biome.json", ".github/workflows/ci.yml", "src/examples.ts"]) expect(on, file).toHaveProperty(`/work/srv/${file}`);
+    const scripts = JSON.parse(h.read("package.json")).scripts;
+    expect(scripts).toMatchObject({ seed: "node seed.mjs", lint: "biome check", format: "biome check --write" });
+    expect(h.read("src/server.ts")).toMatch(/registerExamples\(server, identity\);[\s\S]*"ping"/);
+
+    // Off again: the feature files go (never edited), the user's script and tool stay.
+    h.edit("mcp-access.json", '"features": ["ci", "lint", "examples"]', '"features": []');
+    expect(await h.run()).toBe(0);
+    const off = h.tree();
+    for (const file of ["biome.json", ".github/workflows/ci.yml", "src/examples.ts"]) expect(off, file).not.toHaveProperty(`/work/srv/${file}`);
+    expect(JSON.parse(h.read("package.json")).scripts).toHaveProperty("seed");
+    expect(JSON.parse(h.read("package.json")).scripts).not.toHaveProperty("lint");
+    expect(h.read("src/server.ts")).not.toMatch(/examples/i);
+    expect(h.read("src/server.ts")).toContain('"ping"');
   });
 
   it("brings a config change in and keeps the user's edits elsewhere", async () => {

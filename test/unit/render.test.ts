@@ -137,7 +137,7 @@ describe("render", () => {
         { name: "crm", url: "https://crm.example.com", accessApp: "CRM <prod> | `x`" },
       ];
       const files = render({ ...base, auth, downstreams: apps }, templates, meta);
-      expect(files.get("src/downstreams.ts")).toContain('{ name: "wiki", url: "https://wiki.example.com/api" },');
+      expect(files.get("src/downstreams.ts")).toContain('  {\n    name: "wiki",\n    url: "https://wiki.example.com/api",\n  },\n');
       expect(files.get("src/server.ts")).toContain("registerDownstreamTools(server, DOWNSTREAM_APPS, credential);");
       expect(files.get("src/index.ts")).toContain(auth === "saas" ? '"Authorization", value: `Bearer ${upstream.accessToken}`' : '"Cf-Access-Token", value: token');
       expect(files.get("README.md")).toContain("| `call_crm` | `https://crm.example.com` (Access application: CRM \\<prod\\> \\| \\`x\\`) |");

@@ -35,6 +35,12 @@ describe("the non-empty directory rule", () => {
 });
 
 describe("writeProject", () => {
+  it.each(["../evil", "/etc/evil", "src/../../evil", "a\\..\\..\\evil"])("refuses %s, a path that is not inside the project, before writing anything", async (path) => {
+    const { fs, volume } = memoryFs({ "/home/.keep": "" });
+    await expect(writeProject(fs, "/home/app", new Map([...project, [path, "x"]]))).rejects.toThrow(/^refusing to write .*: not a path inside the project$/);
+    expect(Object.keys(volume.toJSON())).toEqual(["/home/.keep"]);
+  });
+
   it("creates a new directory with every file and no staging left over", async () => {
     const { fs, volume } = memoryFs({ "/home/.keep": "" });
     const result = await writeProject(fs, "/home/app", project);

@@ -74,7 +74,8 @@ function parsePort(text, what) {
   return Number(text);
 }
 const workerPort = parsePort(options.port ?? process.env.PORT ?? "8787", "port");
-const accessPortOption = options["access-port"] === undefined ? undefined : parsePort(options["access-port"], "--access-port");
+const accessPortOption =
+  options["access-port"] === undefined ? undefined : parsePort(options["access-port"], "--access-port");
 
 const ttlText = options["token-ttl"] ?? "300";
 const tokenTtl = Number(ttlText);
@@ -84,7 +85,8 @@ if (!/^\d+$/.test(ttlText) || tokenTtl < 60 || tokenTtl > 86400) {
 
 const EMAIL_PATTERN = /^[^\s@<>"]+@[^\s@<>"]+\.[^\s@<>".]+$/;
 const defaultEmail = (options.email ?? process.env.DEV_EMAIL ?? "dev@example.com").trim().toLowerCase();
-if (defaultEmail.length > 254 || !EMAIL_PATTERN.test(defaultEmail)) fail(`invalid email: ${JSON.stringify(defaultEmail)}`);
+if (defaultEmail.length > 254 || !EMAIL_PATTERN.test(defaultEmail))
+  fail(`invalid email: ${JSON.stringify(defaultEmail)}`);
 const testHooks = options["test-hooks"] === true;
 
 // ---------------------------------------------------------------------------------------------
@@ -111,13 +113,25 @@ const issuerPathFor = (clientId) => `/cdn-cgi/access/sso/oidc/${clientId}`;
 
 /** Reads the emulator settings from .dev.vars, or returns undefined when it names a real Access team. */
 function readEmulatorVars(vars) {
-  const required = ["ACCESS_CLIENT_ID", "ACCESS_CLIENT_SECRET", "ACCESS_AUTHORIZATION_URL", "ACCESS_TOKEN_URL", "ACCESS_JWKS_URL", "COOKIE_ENCRYPTION_KEY"];
+  const required = [
+    "ACCESS_CLIENT_ID",
+    "ACCESS_CLIENT_SECRET",
+    "ACCESS_AUTHORIZATION_URL",
+    "ACCESS_TOKEN_URL",
+    "ACCESS_JWKS_URL",
+    "COOKIE_ENCRYPTION_KEY",
+  ];
   const missing = required.filter((name) => !vars[name]);
   if (missing.length) {
-    fail(`.dev.vars has no ${missing.join(", ")}. Delete it and run \`npm run dev\` again to get one for the local emulator, or fill it in from .dev.vars.example.`);
+    fail(
+      `.dev.vars has no ${missing.join(", ")}. Delete it and run \`npm run dev\` again to get one for the local emulator, or fill it in from .dev.vars.example.`,
+    );
   }
   const placeholders = required.filter((name) => /[<>]/.test(vars[name]));
-  if (placeholders.length) fail(`.dev.vars still has placeholders in ${placeholders.join(", ")}: fill them in, or delete .dev.vars to use the local emulator.`);
+  if (placeholders.length)
+    fail(
+      `.dev.vars still has placeholders in ${placeholders.join(", ")}: fill them in, or delete .dev.vars to use the local emulator.`,
+    );
   let url;
   try {
     url = new URL(vars.ACCESS_AUTHORIZATION_URL);
@@ -129,7 +143,12 @@ function readEmulatorVars(vars) {
   if (url.pathname !== `${issuerPath}/authorization` || !url.port) {
     fail(".dev.vars points at a loopback address that is not this emulator's. Delete .dev.vars to get a fresh one.");
   }
-  return { clientId: vars.ACCESS_CLIENT_ID, clientSecret: vars.ACCESS_CLIENT_SECRET, port: Number(url.port), host: url.hostname };
+  return {
+    clientId: vars.ACCESS_CLIENT_ID,
+    clientSecret: vars.ACCESS_CLIENT_SECRET,
+    port: Number(url.port),
+    host: url.hostname,
+  };
 }
 
 function devVarsFor({ clientId, clientSecret, port }) {
@@ -152,7 +171,12 @@ if (existsSync(devVarsPath)) {
   emulator = readEmulatorVars(parseDevVars(readFileSync(devVarsPath, "utf8")));
 } else {
   // Access client ids and secrets are 64 hex characters; these only have to be unguessable.
-  emulator = { clientId: randomBytes(32).toString("hex"), clientSecret: randomBytes(32).toString("hex"), port: accessPortOption ?? 8788, host: "127.0.0.1" };
+  emulator = {
+    clientId: randomBytes(32).toString("hex"),
+    clientSecret: randomBytes(32).toString("hex"),
+    port: accessPortOption ?? 8788,
+    host: "127.0.0.1",
+  };
   createDevVars = true;
 }
 
@@ -198,7 +222,15 @@ const refreshTokens = new Map(); // token -> { email, sub, scope }
 const stats = { signIns: 0, codeExchanges: 0, refreshes: 0, refreshFailures: 0, lastAccessTokenExpiresAt: 0 };
 const faults = { idToken: undefined, refresh: undefined };
 const issuedSecrets = []; // every token and code handed out, for --test-hooks' leak checks only
-const ID_TOKEN_FAULTS = new Set(["wrong-iss", "wrong-aud", "wrong-nonce", "no-nonce", "expired", "alg-none", "bad-signature"]);
+const ID_TOKEN_FAULTS = new Set([
+  "wrong-iss",
+  "wrong-aud",
+  "wrong-nonce",
+  "no-nonce",
+  "expired",
+  "alg-none",
+  "bad-signature",
+]);
 const REFRESH_FAULTS = new Set(["invalid_grant", "server_error"]);
 
 function sweep(map) {
@@ -207,7 +239,10 @@ function sweep(map) {
 }
 
 let issuer = "";
-const registeredRedirectUris = () => [`http://127.0.0.1:${workerPort}/callback`, `http://localhost:${workerPort}/callback`];
+const registeredRedirectUris = () => [
+  `http://127.0.0.1:${workerPort}/callback`,
+  `http://localhost:${workerPort}/callback`,
+];
 
 function remember(value) {
   if (testHooks) issuedSecrets.push(value);
@@ -218,7 +253,16 @@ function idTokenFor({ email, sub, nonce }) {
   const t = now();
   const fault = faults.idToken;
   faults.idToken = undefined;
-  const claims = { iss: issuer, aud: emulator.clientId, sub, email, iat: t, nbf: t, exp: t + tokenTtl, ...(nonce ? { nonce } : {}) };
+  const claims = {
+    iss: issuer,
+    aud: emulator.clientId,
+    sub,
+    email,
+    iat: t,
+    nbf: t,
+    exp: t + tokenTtl,
+    ...(nonce ? { nonce } : {}),
+  };
   let header = { alg: "RS256", kid, typ: "JWT" };
   let key = privateKey;
   if (fault === "wrong-iss") claims.iss = `${issuer}-other`;
@@ -240,7 +284,13 @@ function issueTokens({ email, sub, scope, nonce }) {
   const expiresAt = now() + tokenTtl;
   accessTokens.set(accessToken, { email, sub, expiresAt });
   stats.lastAccessTokenExpiresAt = expiresAt;
-  const body = { access_token: accessToken, token_type: "Bearer", expires_in: tokenTtl, id_token: idTokenFor({ email, sub, nonce }), scope: scope.join(" ") };
+  const body = {
+    access_token: accessToken,
+    token_type: "Bearer",
+    expires_in: tokenTtl,
+    id_token: idTokenFor({ email, sub, nonce }),
+    scope: scope.join(" "),
+  };
   // As in OIDC: a refresh token only for `offline_access` (Access grants it when the app has refresh tokens on).
   if (scope.includes("offline_access")) {
     const refreshToken = remember(random());
@@ -254,7 +304,8 @@ function escapeHtml(value) {
   return String(value).replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 }
 
-const PAGE_STYLE = "body{font:16px/1.5 system-ui,sans-serif;max-width:30rem;margin:3rem auto;padding:0 1rem}input[type=email]{font:inherit;width:100%;padding:.4rem;margin:.3rem 0 1rem}button{font:inherit;padding:.45rem 1rem;margin-right:.5rem}.muted{color:#666;font-size:.9rem}";
+const PAGE_STYLE =
+  "body{font:16px/1.5 system-ui,sans-serif;max-width:30rem;margin:3rem auto;padding:0 1rem}input[type=email]{font:inherit;width:100%;padding:.4rem;margin:.3rem 0 1rem}button{font:inherit;padding:.45rem 1rem;margin-right:.5rem}.muted{color:#666;font-size:.9rem}";
 const PAGE_CSP = `default-src 'none'; style-src 'sha256-${createHash("sha256").update(PAGE_STYLE).digest("base64")}'; base-uri 'none'; frame-ancestors 'none'`;
 
 function sendHtml(res, status, title, content) {
@@ -264,7 +315,9 @@ function sendHtml(res, status, title, content) {
     "cache-control": "no-store",
     "referrer-policy": "no-referrer",
   });
-  res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title><style>${PAGE_STYLE}</style></head><body><h1>${escapeHtml(title)}</h1>${content}</body></html>`);
+  res.end(
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title><style>${PAGE_STYLE}</style></head><body><h1>${escapeHtml(title)}</h1>${content}</body></html>`,
+  );
 }
 
 function sendJson(res, status, body, headers = {}) {
@@ -293,29 +346,46 @@ async function readForm(req) {
     chunks.push(chunk);
   }
   const text = Buffer.concat(chunks).toString("utf8");
-  return (req.headers["content-type"] ?? "").startsWith("application/json") ? JSON.parse(text || "{}") : Object.fromEntries(new URLSearchParams(text));
+  return (req.headers["content-type"] ?? "").startsWith("application/json")
+    ? JSON.parse(text || "{}")
+    : Object.fromEntries(new URLSearchParams(text));
 }
 
 /** GET <issuer>/authorization: check the request as Access would, then show the sign-in page. */
 function authorize(res, query) {
   const clientId = query.get("client_id");
   const redirectUri = query.get("redirect_uri");
-  if (clientId !== emulator.clientId) return sendHtml(res, 400, "Unknown application", "<p>This client_id is not the emulated Access app's.</p>");
+  if (clientId !== emulator.clientId)
+    return sendHtml(res, 400, "Unknown application", "<p>This client_id is not the emulated Access app's.</p>");
   if (!registeredRedirectUris().includes(redirectUri)) {
-    return sendHtml(res, 400, "Redirect URL not allowed", `<p>Allowed: ${registeredRedirectUris().map(escapeHtml).join(", ")}</p>`);
+    return sendHtml(
+      res,
+      400,
+      "Redirect URL not allowed",
+      `<p>Allowed: ${registeredRedirectUris().map(escapeHtml).join(", ")}</p>`,
+    );
   }
   // From here on, errors go back to the (registered) redirect URI, as OAuth prescribes.
   const state = query.get("state") ?? undefined;
-  const back = (error, description) => redirect(res, withParams(redirectUri, { error, error_description: description, state }));
+  const back = (error, description) =>
+    redirect(res, withParams(redirectUri, { error, error_description: description, state }));
   if (query.get("response_type") !== "code") return back("unsupported_response_type", "only the code flow is enabled");
   const scope = (query.get("scope") ?? "").split(" ").filter(Boolean);
   if (!scope.includes("openid")) return back("invalid_scope", "openid is required");
   const codeChallenge = query.get("code_challenge");
-  if (!codeChallenge || query.get("code_challenge_method") !== "S256") return back("invalid_request", "PKCE with S256 is required");
+  if (!codeChallenge || query.get("code_challenge_method") !== "S256")
+    return back("invalid_request", "PKCE with S256 is required");
 
   sweep(pending);
   const id = random();
-  pending.set(id, { redirectUri, state, nonce: query.get("nonce") ?? undefined, codeChallenge, scope, expiresAt: now() + 600 });
+  pending.set(id, {
+    redirectUri,
+    state,
+    nonce: query.get("nonce") ?? undefined,
+    codeChallenge,
+    scope,
+    expiresAt: now() + 600,
+  });
   sendHtml(
     res,
     200,
@@ -334,13 +404,24 @@ function authorize(res, query) {
 async function signIn(req, res) {
   const form = await readForm(req);
   const request = pending.get(form.request);
-  if (!request || request.expiresAt < now()) return sendHtml(res, 400, "Sign-in expired", "<p>Start again from the app.</p>");
+  if (!request || request.expiresAt < now())
+    return sendHtml(res, 400, "Sign-in expired", "<p>Start again from the app.</p>");
   pending.delete(form.request);
   if (form.action === "cancel") {
-    return redirect(res, withParams(request.redirectUri, { error: "access_denied", error_description: "the user cancelled", state: request.state }));
+    return redirect(
+      res,
+      withParams(request.redirectUri, {
+        error: "access_denied",
+        error_description: "the user cancelled",
+        state: request.state,
+      }),
+    );
   }
-  const email = String(form.email ?? "").trim().toLowerCase();
-  if (email.length > 254 || !EMAIL_PATTERN.test(email)) return sendHtml(res, 400, "Invalid email", "<p>Go back and enter an email address.</p>");
+  const email = String(form.email ?? "")
+    .trim()
+    .toLowerCase();
+  if (email.length > 254 || !EMAIL_PATTERN.test(email))
+    return sendHtml(res, 400, "Invalid email", "<p>Go back and enter an email address.</p>");
   sweep(codes);
   const code = remember(random());
   codes.set(code, { request, email, sub: subFor(email), expiresAt: now() + 300 });
@@ -369,12 +450,21 @@ async function token(req, res) {
   if (form.grant_type === "authorization_code") {
     const entry = codes.get(form.code);
     codes.delete(form.code); // single use, whatever happens next
-    if (!entry || entry.expiresAt < now()) return sendJson(res, 400, { error: "invalid_grant", error_description: "unknown or expired code" });
-    if (form.redirect_uri !== entry.request.redirectUri) return sendJson(res, 400, { error: "invalid_grant", error_description: "redirect_uri mismatch" });
-    const challenge = createHash("sha256").update(String(form.code_verifier ?? "")).digest("base64url");
-    if (!sameSecret(challenge, entry.request.codeChallenge)) return sendJson(res, 400, { error: "invalid_grant", error_description: "PKCE verification failed" });
+    if (!entry || entry.expiresAt < now())
+      return sendJson(res, 400, { error: "invalid_grant", error_description: "unknown or expired code" });
+    if (form.redirect_uri !== entry.request.redirectUri)
+      return sendJson(res, 400, { error: "invalid_grant", error_description: "redirect_uri mismatch" });
+    const challenge = createHash("sha256")
+      .update(String(form.code_verifier ?? ""))
+      .digest("base64url");
+    if (!sameSecret(challenge, entry.request.codeChallenge))
+      return sendJson(res, 400, { error: "invalid_grant", error_description: "PKCE verification failed" });
     stats.codeExchanges++;
-    return sendJson(res, 200, issueTokens({ email: entry.email, sub: entry.sub, scope: entry.request.scope, nonce: entry.request.nonce }));
+    return sendJson(
+      res,
+      200,
+      issueTokens({ email: entry.email, sub: entry.sub, scope: entry.request.scope, nonce: entry.request.nonce }),
+    );
   }
 
   if (form.grant_type === "refresh_token") {
@@ -430,8 +520,10 @@ function discovery(res) {
 async function testHook(req, res, name) {
   if (name === "faults" && req.method === "POST") {
     const body = await readForm(req);
-    if (body.idToken !== undefined && !ID_TOKEN_FAULTS.has(body.idToken)) return sendJson(res, 400, { error: `unknown idToken fault; one of ${[...ID_TOKEN_FAULTS]}` });
-    if (body.refresh !== undefined && !REFRESH_FAULTS.has(body.refresh)) return sendJson(res, 400, { error: `unknown refresh fault; one of ${[...REFRESH_FAULTS]}` });
+    if (body.idToken !== undefined && !ID_TOKEN_FAULTS.has(body.idToken))
+      return sendJson(res, 400, { error: `unknown idToken fault; one of ${[...ID_TOKEN_FAULTS]}` });
+    if (body.refresh !== undefined && !REFRESH_FAULTS.has(body.refresh))
+      return sendJson(res, 400, { error: `unknown refresh fault; one of ${[...REFRESH_FAULTS]}` });
     if (body.idToken !== undefined) faults.idToken = body.idToken;
     if (body.refresh !== undefined) faults.refresh = body.refresh;
     return sendJson(res, 200, faults);
@@ -449,7 +541,8 @@ const server = http.createServer(async (req, res) => {
     if (!allowedHosts().has(req.headers.host ?? "")) return sendJson(res, 421, { error: "misdirected request" });
     const url = new URL(req.url, `http://${req.headers.host}`);
     const issuerPath = issuerPathFor(emulator.clientId);
-    if (testHooks && url.pathname.startsWith("/__emulator/")) return await testHook(req, res, url.pathname.slice("/__emulator/".length));
+    if (testHooks && url.pathname.startsWith("/__emulator/"))
+      return await testHook(req, res, url.pathname.slice("/__emulator/".length));
     if (!url.pathname.startsWith(`${issuerPath}/`)) return sendJson(res, 404, { error: "not found" });
     const endpoint = url.pathname.slice(issuerPath.length);
     if (endpoint === "/.well-known/openid-configuration" && req.method === "GET") return discovery(res);
@@ -491,7 +584,10 @@ if (emulator) {
     // A fresh .dev.vars can take any free port; an existing one names its port.
     if (error.code !== "EADDRINUSE") fail(error.message, 1);
     if (!createDevVars || accessPortOption !== undefined) {
-      fail(`port ${emulator.port} for the Access emulator is in use${createDevVars ? " (try another --access-port)" : " (it is the one in .dev.vars: free it, or delete .dev.vars)"}`, 1);
+      fail(
+        `port ${emulator.port} for the Access emulator is in use${createDevVars ? " (try another --access-port)" : " (it is the one in .dev.vars: free it, or delete .dev.vars)"}`,
+        1,
+      );
     }
     emulator.port = await listen(0);
   }
@@ -511,8 +607,19 @@ if (emulator) {
 // wrangler dev, in its own process group.
 
 const localWrangler = path.join(process.cwd(), "node_modules", "wrangler", "bin", "wrangler.js");
-const [command, prefix] = existsSync(localWrangler) ? [process.execPath, [localWrangler]] : ["npx", ["--yes", "wrangler"]];
-const wranglerArgs = [...prefix, "dev", "--ip", "127.0.0.1", "--port", String(workerPort), "--show-interactive-dev-session=false", ...wranglerExtra];
+const [command, prefix] = existsSync(localWrangler)
+  ? [process.execPath, [localWrangler]]
+  : ["npx", ["--yes", "wrangler"]];
+const wranglerArgs = [
+  ...prefix,
+  "dev",
+  "--ip",
+  "127.0.0.1",
+  "--port",
+  String(workerPort),
+  "--show-interactive-dev-session=false",
+  ...wranglerExtra,
+];
 const isWindows = process.platform === "win32";
 // On POSIX, wrangler gets its own process group so that one signal reaches it and workerd/esbuild.
 // Its stdin is not the terminal: Ctrl-C reaches this script, which then stops the whole group.
@@ -564,7 +671,9 @@ const deadline = Date.now() + 60_000;
 for (;;) {
   if (stopping || !childAlive) break;
   try {
-    await fetch(`http://127.0.0.1:${workerPort}/.well-known/oauth-authorization-server`, { signal: AbortSignal.timeout(5000) });
+    await fetch(`http://127.0.0.1:${workerPort}/.well-known/oauth-authorization-server`, {
+      signal: AbortSignal.timeout(5000),
+    });
     break;
   } catch {
     if (Date.now() > deadline) {

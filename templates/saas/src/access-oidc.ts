@@ -1,5 +1,5 @@
 import { OAuthError } from "@cloudflare/workers-oauth-provider";
-import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
+import { createRemoteJWKSet, errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from "jose";
 
 /** Who signed in, as Cloudflare Access asserted it in the verified `id_token`. */
 export interface AccessIdentity {
@@ -88,37 +88,19 @@ export function readAccessOidcConfig(env: AccessSecrets): AccessOidcConfig {
   const fromApp = "copy it from the Access for SaaS application (see .dev.vars.example)";
   const clientId = secret(env, "ACCESS_CLIENT_ID", fromApp);
   const clientSecret = secret(env, "ACCESS_CLIENT_SECRET", fromApp);
-  const endpoints = {
-    ACCESS_AUTHORIZATION_URL: "authorization",
-    ACCESS_TOKEN_URL: "token",
-    ACCESS_JWKS_URL: "jwks",
-  } as const;
   const issuerPath = `/cdn-cgi/access/sso/oidc/${clientId}`;
-  let issuer: string | undefined;
-  const urls: Record<string, string> = {};
-  for (const [name, last] of Object.entries(endpoints) as [keyof typeof endpoints, string][]) {
-    const value = secret(env, name, fromApp);
-    let url: URL;
-    try {
-      url = new URL(value);
-    } catch {
-      throw new AccessConfigError(`${name} is not a valid URL`);
+  const endpoint = (name: EndpointSecret, last: string) =>
+    endpointUrl(name, secret(env, name, fromApp), issuerPath, last);
+  const authorizationUrl = endpoint("ACCESS_AUTHORIZATION_URL", "authorization");
+  const tokenUrl = endpoint("ACCESS_TOKEN_URL", "token");
+  const jwksUrl = endpoint("ACCESS_JWKS_URL", "jwks");
+  for (const [name, url] of [
+    ["ACCESS_TOKEN_URL", tokenUrl],
+    ["ACCESS_JWKS_URL", jwksUrl],
+  ] as const) {
+    if (url.origin !== authorizationUrl.origin) {
+      throw new AccessConfigError(`${name} is on another host than ACCESS_AUTHORIZATION_URL`);
     }
-    // Tokens, the client secret and the ID token signing keys travel over these URLs.
-    if (!isAllowedOrigin(url)) {
-      throw new AccessConfigError(`${name} must be an https:// URL (http:// is accepted only on 127.0.0.1, localhost or [::1])`);
-    }
-    if (url.username || url.password || url.search || url.hash || url.pathname !== `${issuerPath}/${last}`) {
-      throw new AccessConfigError(
-        `${name} must be https://<team>.cloudflareaccess.com${issuerPath}/${last} (the Access for SaaS app's endpoint for ACCESS_CLIENT_ID)`,
-      );
-    }
-    const thisIssuer = `${url.origin}${issuerPath}`;
-    if (issuer !== undefined && thisIssuer !== issuer) {
-      throw new AccessConfigError(`${name} is on another host than the other ACCESS_*_URL secrets`);
-    }
-    issuer = thisIssuer;
-    urls[name] = url.href;
   }
   const cookieKey = secret(env, "COOKIE_ENCRYPTION_KEY", "generate one with `openssl rand -hex 32`");
   if (cookieKey.length < MIN_COOKIE_KEY_LENGTH) {
@@ -127,12 +109,36 @@ export function readAccessOidcConfig(env: AccessSecrets): AccessOidcConfig {
   return {
     clientId,
     clientSecret,
-    issuer: issuer!,
-    authorizationUrl: urls.ACCESS_AUTHORIZATION_URL!,
-    tokenUrl: urls.ACCESS_TOKEN_URL!,
-    jwksUrl: urls.ACCESS_JWKS_URL!,
+    issuer: `${authorizationUrl.origin}${issuerPath}`,
+    authorizationUrl: authorizationUrl.href,
+    tokenUrl: tokenUrl.href,
+    jwksUrl: jwksUrl.href,
     cookieKey,
   };
+}
+
+type EndpointSecret = "ACCESS_AUTHORIZATION_URL" | "ACCESS_TOKEN_URL" | "ACCESS_JWKS_URL";
+
+/** One of the three endpoint secrets, which must be exactly `<origin><issuerPath>/<last>`. */
+function endpointUrl(name: EndpointSecret, value: string, issuerPath: string, last: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new AccessConfigError(`${name} is not a valid URL`);
+  }
+  // Tokens, the client secret and the ID token signing keys travel over these URLs.
+  if (!isAllowedOrigin(url)) {
+    throw new AccessConfigError(
+      `${name} must be an https:// URL (http:// is accepted only on 127.0.0.1, localhost or [::1])`,
+    );
+  }
+  if (url.username || url.password || url.search || url.hash || url.pathname !== `${issuerPath}/${last}`) {
+    throw new AccessConfigError(
+      `${name} must be https://<team>.cloudflareaccess.com${issuerPath}/${last} (the Access for SaaS app's endpoint for ACCESS_CLIENT_ID)`,
+    );
+  }
+  return url;
 }
 
 // What we ask Access for: an identity (`openid`), the email `whoami` reports, and a refresh token
@@ -146,7 +152,10 @@ export function randomToken(): string {
 }
 
 function base64url(bytes: Uint8Array): string {
-  return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  return btoa(String.fromCharCode(...bytes))
+    .replaceAll("+", "-")
+    .replaceAll("/", "_")
+    .replace(/=+$/, "");
 }
 
 async function s256(verifier: string): Promise<string> {
@@ -182,7 +191,10 @@ interface TokenEndpointResult {
 
 const UPSTREAM_TIMEOUT_MS = 10_000;
 
-async function callTokenEndpoint(config: AccessOidcConfig, params: Record<string, string>): Promise<TokenEndpointResult> {
+async function callTokenEndpoint(
+  config: AccessOidcConfig,
+  params: Record<string, string>,
+): Promise<TokenEndpointResult> {
   let response: Response;
   try {
     response = await fetch(config.tokenUrl, {
@@ -212,7 +224,11 @@ function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
 }
 
-function readTokens(body: Record<string, unknown>, startedAt: number, previousRefreshToken?: string): UpstreamTokens | undefined {
+function readTokens(
+  body: Record<string, unknown>,
+  startedAt: number,
+  previousRefreshToken?: string,
+): UpstreamTokens | undefined {
   const { access_token: accessToken, refresh_token: refreshToken, expires_in: expiresIn } = body;
   if (typeof accessToken !== "string" || accessToken === "") return undefined;
   if (typeof expiresIn !== "number" || !Number.isFinite(expiresIn) || expiresIn <= 0) return undefined;
@@ -225,11 +241,17 @@ function readTokens(body: Record<string, unknown>, startedAt: number, previousRe
   };
 }
 
+/** A verified sign-in: who it is, and the Access tokens that go with it. */
+export interface SignIn {
+  identity: AccessIdentity;
+  tokens: UpstreamTokens;
+}
+
 /** Exchanges the authorization code from `/callback`, then verifies the ID token that came with it. */
 export async function exchangeCode(
   config: AccessOidcConfig,
   params: { code: string; redirectUri: string; codeVerifier: string; nonce: string },
-): Promise<{ identity: AccessIdentity; tokens: UpstreamTokens }> {
+): Promise<SignIn> {
   const startedAt = nowSeconds();
   const result = await callTokenEndpoint(config, {
     grant_type: "authorization_code",
@@ -239,7 +261,10 @@ export async function exchangeCode(
   });
   if (!result.ok || !result.body) {
     const transient = result.status === 0 || result.status >= 500 || result.status === 429;
-    throw new AccessSignInError(`token endpoint answered ${result.status || "nothing"} ${result.error ?? ""}`.trim(), transient);
+    throw new AccessSignInError(
+      `token endpoint answered ${result.status || "nothing"} ${result.error ?? ""}`.trim(),
+      transient,
+    );
   }
   const tokens = readTokens(result.body, startedAt);
   const idToken = result.body.id_token;
@@ -260,7 +285,7 @@ export async function refreshTokens(
   config: AccessOidcConfig,
   identity: AccessIdentity,
   tokens: UpstreamTokens,
-): Promise<{ identity: AccessIdentity; tokens: UpstreamTokens }> {
+): Promise<SignIn> {
   if (!tokens.refreshToken) {
     throw new OAuthError("invalid_grant", { description: "The Cloudflare Access sign-in has expired; sign in again." });
   }
@@ -283,7 +308,9 @@ export async function refreshTokens(
     } catch (error) {
       if (error instanceof AccessSignInError && error.transient) throw unavailable();
       console.warn(`Refreshed ID token rejected: ${(error as Error).message}`);
-      throw new OAuthError("invalid_grant", { description: "Cloudflare Access returned an invalid sign-in; sign in again." });
+      throw new OAuthError("invalid_grant", {
+        description: "Cloudflare Access returned an invalid sign-in; sign in again.",
+      });
     }
   }
   return { identity: current, tokens: renewed };
@@ -373,6 +400,6 @@ function timingSafeEqual(a: string, b: string): boolean {
   const y = new TextEncoder().encode(b);
   if (x.length !== y.length) return false;
   let diff = 0;
-  for (let i = 0; i < x.length; i++) diff |= x[i]! ^ y[i]!;
+  for (const [i, byte] of x.entries()) diff |= byte ^ (y[i] ?? 0);
   return diff === 0;
 }

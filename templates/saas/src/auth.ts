@@ -1,23 +1,24 @@
 import {
   AuthorizationError,
+  type AuthRequest,
   authorizationErrorRedirect,
   GrantType,
   OAuthError,
-  type AuthRequest,
   type OAuthHelpers,
   type TokenExchangeCallbackOptions,
   type TokenExchangeCallbackResult,
 } from "@cloudflare/workers-oauth-provider";
 import {
+  type AccessIdentity,
+  type AccessOidcConfig,
   AccessSignInError,
   exchangeCode,
   randomToken,
   readAccessOidcConfig,
   refreshTokens,
-  upstreamAuthorizationUrl,
-  type AccessIdentity,
-  type AccessOidcConfig,
+  type SignIn,
   type UpstreamTokens,
+  upstreamAuthorizationUrl,
 } from "./access-oidc";
 import { htmlResponse, renderConsentPage, renderErrorPage } from "./consent-page";
 import { SERVER_NAME } from "./server";
@@ -96,7 +97,9 @@ async function showConsent(request: Request, env: AuthEnv, config: AccessOidcCon
 async function submitConsent(request: Request, env: AuthEnv, config: AccessOidcConfig): Promise<Response> {
   const contentType = request.headers.get("Content-Type") ?? "";
   if (!contentType.startsWith("application/x-www-form-urlencoded")) {
-    return htmlResponse(renderErrorPage("Bad request", "The consent form was not submitted as a form."), { status: 415 });
+    return htmlResponse(renderErrorPage("Bad request", "The consent form was not submitted as a form."), {
+      status: 415,
+    });
   }
   const form = await request.formData();
   const handle = form.get("handle");
@@ -111,7 +114,8 @@ async function submitConsent(request: Request, env: AuthEnv, config: AccessOidcC
   if (decision !== "approve") {
     return htmlResponse(renderErrorPage("Bad request", "Choose Allow or Deny."), { status: 400 });
   }
-  const remember = form.get("remember") === "1" ? { secret: config.cookieKey, maxAgeSeconds: REMEMBER_SECONDS } : undefined;
+  const remember =
+    form.get("remember") === "1" ? { secret: config.cookieKey, maxAgeSeconds: REMEMBER_SECONDS } : undefined;
   const approved = await oauth.approveConsent(request, typeof handle === "string" ? handle : "", { remember });
   return redirectToAccess(oauth, config, request, approved.request, approved.headers);
 }
@@ -128,10 +132,13 @@ async function finishSignIn(request: Request, env: AuthEnv, config: AccessOidcCo
   }
   const code = params.get("code");
   if (!code) {
-    return htmlResponse(renderErrorPage("Sign-in failed", "Cloudflare Access sent no authorization code."), { status: 400, headers });
+    return htmlResponse(renderErrorPage("Sign-in failed", "Cloudflare Access sent no authorization code."), {
+      status: 400,
+      headers,
+    });
   }
 
-  let signIn;
+  let signIn: SignIn;
   try {
     signIn = await exchangeCode(config, {
       code,
@@ -144,8 +151,14 @@ async function finishSignIn(request: Request, env: AuthEnv, config: AccessOidcCo
     // The reason goes to the log only; it never contains a token or a claim value.
     console.warn(`Access sign-in failed: ${error.message}`);
     return error.transient
-      ? htmlResponse(renderErrorPage("Sign-in failed", "Cloudflare Access could not be reached. Try again."), { status: 502, headers })
-      : htmlResponse(renderErrorPage("Sign-in failed", "Cloudflare Access's answer could not be verified."), { status: 400, headers });
+      ? htmlResponse(renderErrorPage("Sign-in failed", "Cloudflare Access could not be reached. Try again."), {
+          status: 502,
+          headers,
+        })
+      : htmlResponse(renderErrorPage("Sign-in failed", "Cloudflare Access's answer could not be verified."), {
+          status: 400,
+          headers,
+        });
   }
 
   const props: GrantProps = { identity: signIn.identity, upstream: signIn.tokens };
@@ -182,7 +195,10 @@ export async function handleAuthRequest(request: Request, env: AuthEnv, config: 
 }
 
 function toMcpProps(grant: GrantProps): McpProps {
-  return { identity: grant.identity, upstream: { accessToken: grant.upstream.accessToken, expiresAt: grant.upstream.expiresAt } };
+  return {
+    identity: grant.identity,
+    upstream: { accessToken: grant.upstream.accessToken, expiresAt: grant.upstream.expiresAt },
+  };
 }
 
 /**
@@ -195,7 +211,9 @@ function toMcpProps(grant: GrantProps): McpProps {
  *   refuses it from the Access token's expiry on (see index.ts), so it is never usable longer.
  * - Only the grant keeps the Access refresh token; the MCP access token gets the access token.
  */
-export async function exchangeTokens(options: TokenExchangeCallbackOptions<Env>): Promise<TokenExchangeCallbackResult | void> {
+export async function exchangeTokens(
+  options: TokenExchangeCallbackOptions<Env>,
+): Promise<TokenExchangeCallbackResult | undefined> {
   if (options.grantType !== GrantType.AUTHORIZATION_CODE && options.grantType !== GrantType.REFRESH_TOKEN) return;
   // A missing secret here is a server fault (500), and it stops the exchange: fail closed.
   const config = readAccessOidcConfig(options.env);
@@ -207,7 +225,9 @@ export async function exchangeTokens(options: TokenExchangeCallbackOptions<Env>)
       const renewed = await refreshTokens(config, grant.identity, grant.upstream);
       grant = { identity: renewed.identity, upstream: renewed.tokens };
     } else if (remaining() <= 0) {
-      throw new OAuthError("invalid_grant", { description: "The Cloudflare Access sign-in has expired; sign in again." });
+      throw new OAuthError("invalid_grant", {
+        description: "The Cloudflare Access sign-in has expired; sign in again.",
+      });
     }
   }
 

@@ -112,5 +112,8 @@ ${loopbackWarning}
 
 /** A page for a sign-in that cannot continue. `message` is ours, never a value from the request. */
 export function renderErrorPage(title: string, message: string): string {
-  return page(title, `<h1>${escapeHtml(title)}</h1>\n<p>${escapeHtml(message)}</p>\n<p class="muted">Start again from your app.</p>`);
+  return page(
+    title,
+    `<h1>${escapeHtml(title)}</h1>\n<p>${escapeHtml(message)}</p>\n<p class="muted">Start again from your app.</p>`,
+  );
 }

@@ -10,7 +10,7 @@
 // No dependencies: Node >= 22.12 only.
 
 import { spawn, spawnSync } from "node:child_process";
-import { createHash, generateKeyPairSync, randomBytes, randomUUID, sign } from "node:crypto";
+import { createHash, generateKeyPairSync, randomBytes, sign } from "node:crypto";
 import { existsSync } from "node:fs";
 import http from "node:http";
 import path from "node:path";
@@ -87,9 +87,16 @@ function currentJwt(issuer) {
   const now = Math.floor(Date.now() / 1000);
   if (token.exp - now > 600) return token.jwt;
   const claims = {
-    aud: [aud], email, sub, iss: issuer, type: "app",
-    iat: now, nbf: now, exp: now + 3600,
-    identity_nonce: randomBytes(12).toString("base64url"), country: "XX",
+    aud: [aud],
+    email,
+    sub,
+    iss: issuer,
+    type: "app",
+    iat: now,
+    nbf: now,
+    exp: now + 3600,
+    identity_nonce: randomBytes(12).toString("base64url"),
+    country: "XX",
   };
   const input = `${b64url({ alg: "RS256", kid, typ: "JWT" })}.${b64url(claims)}`;
   const signature = sign("sha256", Buffer.from(input), privateKey).toString("base64url");
@@ -98,7 +105,15 @@ function currentJwt(issuer) {
 }
 
 // Headers that describe one hop of a connection, not the message; never forwarded.
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer"]);
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "upgrade",
+  "te",
+  "trailer",
+]);
 // Headers only Access may set: anything a client sends under these names is dropped.
 const ACCESS_HEADERS = new Set(["cf-access-jwt-assertion", "cf-access-token"]);
 
@@ -161,12 +176,23 @@ workerPort = await freePort();
 
 // Prefer the project's own wrangler, run by this Node directly (no shell shims, works on Windows).
 const localWrangler = path.join(process.cwd(), "node_modules", "wrangler", "bin", "wrangler.js");
-const [command, prefix] = existsSync(localWrangler) ? [process.execPath, [localWrangler]] : ["npx", ["--yes", "wrangler"]];
+const [command, prefix] = existsSync(localWrangler)
+  ? [process.execPath, [localWrangler]]
+  : ["npx", ["--yes", "wrangler"]];
 const wranglerArgs = [
-  ...prefix, "dev", "--ip", "127.0.0.1", "--port", String(workerPort),
-  "--var", `TEAM_DOMAIN:${teamDomain()}`, "--var", `POLICY_AUD:${aud}`,
+  ...prefix,
+  "dev",
+  "--ip",
+  "127.0.0.1",
+  "--port",
+  String(workerPort),
+  "--var",
+  `TEAM_DOMAIN:${teamDomain()}`,
+  "--var",
+  `POLICY_AUD:${aud}`,
   // Its hotkeys and "Ready on" URL point at the internal port, which bypasses the emulator.
-  "--show-interactive-dev-session=false", ...wranglerExtra,
+  "--show-interactive-dev-session=false",
+  ...wranglerExtra,
 ];
 const isWindows = process.platform === "win32";
 // On POSIX, wrangler gets its own process group so that one signal reaches it and workerd/esbuild.
@@ -179,7 +205,10 @@ const child = spawn(command, wranglerArgs, {
 });
 // Pass wrangler's output through, flagging its own URL: connecting there skips the emulator (401).
 const workerOrigin = `http://127.0.0.1:${workerPort}`;
-for (const [from, to] of [[child.stdout, process.stdout], [child.stderr, process.stderr]]) {
+for (const [from, to] of [
+  [child.stdout, process.stdout],
+  [child.stderr, process.stderr],
+]) {
   createInterface({ input: from, crlfDelay: Infinity }).on("line", (line) => {
     to.write(`${line.replaceAll(workerOrigin, `${workerOrigin} (internal, no Access: use ${teamDomain()})`)}\n`);
   });

@@ -1,0 +1,121 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
+import type { Config } from "../../src/config/config.js";
+import type { Feature } from "../../src/config/options.js";
+import { render } from "../../src/render/render.js";
+import type { TemplateSet } from "../../src/render/templates.js";
+import { repoTemplates } from "../support/memory.js";
+
+let templates: TemplateSet;
+beforeAll(async () => {
+  templates = await repoTemplates();
+});
+
+const meta = { generatorVersion: "0.1.0" };
+function project(features: Feature[], more: Partial<Config> = {}) {
+  const config: Config = { name: "srv", auth: "self-hosted", access: { emails: [], domains: [], idps: [] }, downstreams: [], lang: "ts", features, ...more };
+  const files = render(config, templates, meta);
+  const file = (path: string) => {
+    const text = files.get(path);
+    if (text === undefined) throw new Error(`${path} was not generated`);
+    return text;
+  };
+  return { files, file, packageJson: JSON.parse(file("package.json")) };
+}
+
+interface Workflow {
+  on: Record<string, unknown>;
+  permissions: Record<string, string>;
+  jobs: Record<string, { if?: string; needs?: string; permissions?: unknown; steps: { uses?: string; run?: string; env?: Record<string, string>; with?: Record<string, unknown> }[] }>;
+}
+
+describe("--features ci", () => {
+  const workflowOf = (features: Feature[], more: Partial<Config> = {}) =>
+    parseYaml(project(features, more).file(".github/workflows/ci.yml")) as Workflow;
+
+  it("checks every push and pull request, and deploys only a push to the default branch after the checks", () => {
+    const workflow = workflowOf(["ci"]);
+    expect(Object.keys(workflow.on).sort()).toEqual(["pull_request", "push"]);
+    expect(workflow.jobs.deploy!.needs).toBe("check");
+    expect(workflow.jobs.deploy!.if).toBe("github.event_name == 'push' && github.ref == format('refs/heads/{0}', github.event.repository.default_branch)");
+  });
+
+  it("has the least permissions, SHA-pinned actions, and no stored git credentials", () => {
+    const workflow = workflowOf(["ci", "tests", "lint"]);
+    expect(workflow.permissions).toEqual({ contents: "read" });
+    for (const [name, job] of Object.entries(workflow.jobs)) {
+      expect(job.permissions, name).toBeUndefined();
+      for (const step of job.steps.filter((s) => s.uses)) {
+        expect(step.uses, name).toMatch(/^actions\/(checkout|setup-node)@[0-9a-f]{40}$/);
+        if (step.uses!.startsWith("actions/checkout")) expect(step.with).toMatchObject({ "persist-credentials": false });
+      }
+    }
+  });
+
+  it("hands the Cloudflare secrets to the deploy step only", () => {
+    const text = project(["ci", "tests"]).file(".github/workflows/ci.yml");
+    const workflow = parseYaml(text) as Workflow;
+    expect(text.match(/\$\{\{ secrets\.[A-Z_]+ \}\}/g)).toEqual(["${{ secrets.CLOUDFLARE_API_TOKEN }}", "${{ secrets.CLOUDFLARE_ACCOUNT_ID }}"]);
+    const deploy = workflow.jobs.deploy!.steps.at(-1)!;
+    expect(deploy.run).toBe("npx wrangler deploy");
+    expect(deploy.env).toEqual({ CLOUDFLARE_API_TOKEN: "${{ secrets.CLOUDFLARE_API_TOKEN }}", CLOUDFLARE_ACCOUNT_ID: "${{ secrets.CLOUDFLARE_ACCOUNT_ID }}" });
+  });
+
+  it.each([
+    [["ci"], ["npm ci", "npm run typecheck"]],
+    [["ci", "lint"], ["npm ci", "npm run typecheck", "npm run lint"]],
+    [["ci", "tests", "lint"], ["npm ci", "npm run typecheck", "npm run lint", "npm test"]],
+  ] as [Feature[], string[]][])("with %j, the check job runs exactly the scripts the project has", (features, runs) => {
+    const { file, packageJson } = project(features);
+    const workflow = parseYaml(file(".github/workflows/ci.yml")) as Workflow;
+    const commands = workflow.jobs.check!.steps.flatMap((step) => (step.run ? [step.run] : []));
+    expect(commands).toEqual(runs);
+    for (const command of commands.filter((c) => c.startsWith("npm run "))) {
+      expect(packageJson.scripts, command).toHaveProperty(command.slice("npm run ".length));
+    }
+  });
+
+  it("says in the README which secrets to add", () => {
+    expect(project(["ci"]).file("README.md")).toMatch(/`CLOUDFLARE_API_TOKEN`[\s\S]*`CLOUDFLARE_ACCOUNT_ID`/);
+    expect(project([]).file("README.md")).not.toMatch(/Continuous integration/);
+  });
+});
+
+describe("--features lint", () => {
+  it("adds Biome, its settings and the lint and format scripts", () => {
+    const { file, packageJson } = project(["lint"]);
+    expect(packageJson.scripts).toMatchObject({ lint: "biome check", format: "biome check --write" });
+    expect(packageJson.devDependencies).toHaveProperty("@biomejs/biome");
+    const settings = JSON.parse(file("biome.json"));
+    // What the tool writes and owns is left alone; everything else is checked.
+    expect(settings.files.includes).toEqual(["**", "!**/*.md", "!mcp-access.json", "!.mcp-access", "!worker-configuration.d.ts"]);
+    expect(file("README.md")).toMatch(/`npm run lint`/);
+  });
+
+  it("adds nothing without it", () => {
+    const { files, packageJson } = project([]);
+    expect(files.has("biome.json")).toBe(false);
+    expect(packageJson.scripts).not.toHaveProperty("lint");
+    expect(packageJson.devDependencies).not.toHaveProperty("@biomejs/biome");
+  });
+});
+
+describe("--features examples", () => {
+  it.each(["self-hosted", "saas"] as const)("%s: a resource and a prompt, registered with the caller's identity", (auth) => {
+    const { file } = project(["examples"], { auth });
+    const examples = file("src/examples.ts");
+    expect(examples).toMatch(/server\.registerResource\(\s*"profile",\s*"profile:\/\/me"/);
+    expect(examples).toMatch(/server\.registerPrompt\(\s*"status_update"/);
+    expect(examples).toContain(auth === "saas" ? 'from "./access-oidc"' : 'from "./access"');
+    const server = file("src/server.ts");
+    expect(server).toContain('import { registerExamples } from "./examples";');
+    expect(server).toContain("registerExamples(server, identity);");
+  });
+
+  it("leaves no trace without it", () => {
+    const { files, file } = project([]);
+    expect(files.has("src/examples.ts")).toBe(false);
+    expect(file("src/server.ts")).not.toMatch(/examples/i);
+    expect(file("README.md")).not.toMatch(/## Examples/);
+  });
+});
