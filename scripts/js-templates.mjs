@@ -93,7 +93,7 @@ export function toJavaScript(source, name, { handlebars, renames = new Map() }) 
   const hbs = handlebars ? protectHandlebars(source, name) : noHandlebars(source);
   let code = convert(hbs.code, name, hbs);
   code = renameMentions(code, name, renames);
-  code = removeEmptyBlocks(code, hbs.tags);
+  code = removeEmptyBlocks(code, hbs.blocks);
   try {
     transformSync(code, { loader: "js", format: "esm", sourcefile: name });
   } catch (error) {
@@ -226,32 +226,28 @@ function protectHandlebars(source, name) {
 }
 
 /**
- * Blocks that conversion left with nothing inside (`{{#if x}}` around a type-only import) go.
+ * Blocks that conversion left with nothing inside (`{{#if x}}…{{else}}…{{/if}}` around type-only
+ * imports) go, tags and all.
  * @param {string} code
- * @param {Tag[]} tags
+ * @param {Block[]} blocks
  */
-function removeEmptyBlocks(code, tags) {
-  let previous;
-  do {
-    previous = code;
-    code = code.replace(/^[ \t]*\/\/@@HBS(\d+)@@\n(?:[ \t]*\n)*[ \t]*\/\/@@HBS(\d+)@@\n/gm, (whole, open, close) =>
-      tags[Number(open)].kind === "open" && tags[Number(close)].kind === "close" && Number(close) === nextClose(tags, Number(open)) ? "" : whole,
-    );
-  } while (code !== previous);
-  return code;
-}
-
-/**
- * @param {Tag[]} tags
- * @param {number} open
- */
-function nextClose(tags, open) {
-  let depth = 0;
-  for (let index = open; index < tags.length; index++) {
-    if (tags[index].kind === "open") depth++;
-    if (tags[index].kind === "close" && --depth === 0) return index;
+function removeEmptyBlocks(code, blocks) {
+  const lines = code.split("\n");
+  const markerOf = (/** @type {string} */ line) => /^[ \t]*\/\/@@HBS(\d+)@@[ \t]*$/.exec(line)?.[1];
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const block of blocks) {
+      const open = lines.findIndex((line) => markerOf(line) === String(block.open));
+      const close = lines.findIndex((line) => markerOf(line) === String(block.close));
+      if (open < 0 || close < open) continue;
+      const elses = block.elses.map(String);
+      if (lines.slice(open + 1, close).every((line) => !line.trim() || elses.includes(markerOf(line) ?? ""))) {
+        lines.splice(open, close - open + 1);
+        changed = true;
+      }
+    }
   }
-  return -1;
+  return lines.join("\n");
 }
 
 // ─── TypeScript → JavaScript ────────────────────────────────────────────────────────────────
@@ -265,10 +261,21 @@ function nextClose(tags, open) {
  */
 
 /**
+ * A branch of a Handlebars block that a line written elsewhere (JSDoc, an `@import`) must stay in:
+ * the block's tags, and which branch (0 before any `{{else}}`, 1 after the first…).
+ * @typedef {object} Condition
+ * @property {number} id
+ * @property {string} helper
+ * @property {string} open
+ * @property {string[]} elses
+ * @property {string} close
+ * @property {number} branch
+ */
+
+/**
  * @typedef {object} DocLine
  * @property {string} text
- * @property {string[]} wrap own-line tags that open the line's conditions, in order
- * @property {string[]} unwrap and those that close them
+ * @property {Condition[]} path the conditions it is under, outermost first
  */
 
 const REMOVED_MODIFIERS = new Set([
@@ -321,19 +328,25 @@ function convert(code, name, hbs) {
    */
   function conditions(node, at) {
     const start = node.getStart(sf);
-    const wrap = [];
-    const unwrap = [];
+    /** @type {Condition[]} */
+    const path = [];
     for (const block of blocks) {
       const encloses = (/** @type {number} */ pos) => block.start < pos && pos < block.end;
       if (!encloses(start) || encloses(at)) continue;
       if (block.helper !== "if" && block.helper !== "unless") {
         throw new Error(`${where(start)}: a type inside {{#${block.helper}}} cannot be written into JSDoc outside it; move it out of the block`);
       }
-      wrap.push(hbs.tags[block.open].text);
-      for (const [i, elsePos] of block.elseAt.entries()) if (elsePos < start) wrap.push(hbs.tags[block.elses[i]].text);
-      unwrap.unshift(hbs.tags[block.close].text);
+      path.push({
+        id: block.open,
+        helper: block.helper,
+        open: hbs.tags[block.open].text,
+        elses: block.elses.map((index) => hbs.tags[index].text),
+        close: hbs.tags[block.close].text,
+        branch: block.elseAt.filter((pos) => pos < start).length,
+      });
     }
-    return { wrap, unwrap };
+    // Blocks come in the order they open: outermost first.
+    return { path };
   }
 
   /**
@@ -731,17 +744,8 @@ function convert(code, name, hbs) {
     // Past the own-line tags that close blocks of imports.
     for (let match; (match = /^[ \t]*\/\/@@HBS(\d+)@@\n/.exec(code.slice(at))) && hbs.tags[Number(match[1])].kind === "close"; ) at += match[0].length;
     const lines = imports.map(({ module, clause, node }) => ({ text: `@import ${clause} from ${module}`, ...conditions(node, at) }));
-    // One comment per module; those under a condition inside its block, consecutive ones sharing it.
-    const comment = lines
-      .map((line, index) => {
-        const same = (/** @type {DocLine | undefined} */ other) => other?.wrap.join() === line.wrap.join();
-        return [
-          ...(same(lines[index - 1]) ? [] : line.wrap.map(tagLine)),
-          importComment(line.text),
-          ...(same(lines[index + 1]) ? [] : line.unwrap.map(tagLine)),
-        ].join("\n");
-      })
-      .join("\n");
+    // One comment per module; those under a condition inside its block.
+    const comment = conditionalLines(lines, (line) => importComment(line.text), tagLine).join("\n");
     const blankAfter = /^[ \t]*\n/.test(code.slice(at));
     edit(at, at, `\n${comment}\n${blankAfter ? "" : "\n"}`, -2);
   }
@@ -777,8 +781,8 @@ function usedNames(clause, used) {
 }
 
 /**
- * A JSDoc comment from the lines of an existing one and new tag lines (each wrapped in the
- * own-line tags of its conditions, written as markers that `restore` turns back into tags).
+ * A JSDoc comment from the lines of an existing one and new tag lines (each in the own-line tags
+ * of its conditions, written as markers that `restore` turns back into tags).
  * @param {string[]} existing
  * @param {DocLine[]} added
  * @param {string} indent
@@ -794,47 +798,69 @@ function docComment(existing, added, indent, inline) {
     const param = /^@param (\{[\s\S]*\}) \[?([\w$]+)/.exec(line.text);
     const returns = /^@returns (\{[\s\S]*\})$/.exec(line.text);
     const pattern = param ? new RegExp(`^@param\\s+\\[?${param[2].replace(/\$/g, "\\$")}\\b`) : returns ? /^@returns?(\s|$)/ : undefined;
-    const index = pattern && !line.wrap.length ? lines.findIndex((text) => pattern.test(text)) : -1;
+    const index = pattern && !line.path.length ? lines.findIndex((text) => pattern.test(text)) : -1;
     const type = param?.[1] ?? returns?.[1];
     if (index >= 0 && type) lines[index] = lines[index].replace(/^@(\w+)\s*/, `@$1 ${type} `).trimEnd();
     else rest.push(line);
   }
   /** @type {DocLine[]} */
-  const body = [...lines.map((text) => ({ text, wrap: [], unwrap: [] })), ...rest];
-  const conditional = body.filter((line) => line.wrap.length);
-  const plain = body.filter((line) => !line.wrap.length);
+  const body = [...lines.map((text) => ({ text, path: [] })), ...rest];
+  const conditional = body.filter((line) => line.path.length);
+  const plain = body.filter((line) => !line.path.length);
   if (!conditional.length && body.length === 1 && !body[0].text.includes("\n")) return `/** ${body[0].text} */`;
   // One line that is always there and more under one {{#if}}: a one-line comment when the
   // condition is false, rather than three lines around one.
-  const [first] = conditional;
+  const only = conditional[0]?.path[0];
   if (
     !inline &&
-    first &&
+    only &&
     plain.length === 1 &&
     !plain[0].text.includes("\n") &&
-    first.wrap.length === 1 &&
-    /^\{\{~?\s*#(if|unless)\b/.test(first.wrap[0]) &&
-    conditional.every((line) => line.wrap.join() === first.wrap.join())
+    conditional.every((line) => line.path.length === 1 && line.path[0].id === only.id && line.path[0].branch === 0) &&
+    (only.helper === "if" || only.helper === "unless") &&
+    only.elses.length === 0
   ) {
-    const full = docComment([], body.map((line) => ({ ...line, wrap: [], unwrap: [] })), indent, false);
-    return [tagLine(first.wrap[0]), full, tagLine("{{else}}"), `/** ${plain[0].text} */`, tagLine(first.unwrap[0])].join(`\n${indent}`);
+    const full = docComment([], body.map((line) => ({ ...line, path: [] })), indent, false);
+    return [tagLine(only.open), full, tagLine("{{else}}"), `/** ${plain[0].text} */`, tagLine(only.close)].join(`\n${indent}`);
   }
-  const out = ["/**"];
-  const marker = (/** @type {string} */ tag) => ` * ${tagLine(tag)}`;
-  /** @type {DocLine | undefined} */
-  let group;
-  for (const line of body) {
-    // Consecutive lines under the same conditions share one block.
-    if (group?.wrap.join() !== line.wrap.join()) {
-      if (group) out.push(...group.unwrap.map(marker));
-      out.push(...line.wrap.map(marker));
-    }
-    group = line;
-    out.push(...line.text.split("\n").map((text) => (text ? ` * ${text}` : " *")));
-  }
-  if (group) out.push(...group.unwrap.map(marker));
-  out.push(" */");
+  const out = [
+    "/**",
+    ...conditionalLines(
+      body,
+      (line) => line.text.split("\n").map((text) => (text ? ` * ${text}` : " *")).join(`\n${indent}`),
+      (tag) => ` * ${tagLine(tag)}`,
+    ),
+    " */",
+  ];
   return out.join(`\n${inline ? "" : indent}`);
+}
+
+/**
+ * Lines under conditions, with the tags around them: consecutive lines under the same conditions
+ * share a block, and a line in a later branch of the block just left follows an `{{else}}`.
+ * @param {DocLine[]} lines
+ * @param {(line: DocLine) => string} render
+ * @param {(tag: string) => string} marker
+ * @returns {string[]}
+ */
+function conditionalLines(lines, render, marker) {
+  /** @type {string[]} */
+  const out = [];
+  /** @type {Condition[]} */
+  let open = [];
+  const same = (/** @type {Condition} */ a, /** @type {Condition} */ b) => a.id === b.id && a.branch === b.branch;
+  for (const line of [...lines, undefined]) {
+    const path = line?.path ?? [];
+    let k = 0;
+    while (k < open.length && k < path.length && same(open[k], path[k])) k++;
+    const sibling = k < open.length && k < path.length && open[k].id === path[k].id && path[k].branch > open[k].branch;
+    for (const condition of open.slice(sibling ? k + 1 : k).reverse()) out.push(marker(condition.close));
+    if (sibling) out.push(...path[k].elses.slice(open[k].branch, path[k].branch).map(marker));
+    for (const condition of path.slice(sibling ? k + 1 : k)) out.push(...[condition.open, ...condition.elses.slice(0, condition.branch)].map(marker));
+    if (line) out.push(render(line));
+    open = path;
+  }
+  return out;
 }
 
 /**

@@ -280,6 +280,42 @@ describe("TypeScript → JavaScript in Handlebars templates", () => {
     );
   });
 
+  it("puts the @imports of both branches of an {{#if}}…{{else}} in one block, and drops the block the imports left empty", () => {
+    const js = toJs(
+      lines(
+        'import type { McpServer } from "sdk";',
+        "{{#if selfHosted}}",
+        'import type { Identity } from "./access";',
+        "{{else}}",
+        'import type { Identity } from "./access-oidc";',
+        "{{/if}}",
+        "",
+        "export function register(server: McpServer, identity: Identity): void {",
+        "  server.use(identity);",
+        "}",
+      ),
+      { handlebars: true },
+    );
+    expect(js).toBe(
+      lines(
+        '/** @import { McpServer } from "sdk" */',
+        "{{#if selfHosted}}",
+        '/** @import { Identity } from "./access" */',
+        "{{else}}",
+        '/** @import { Identity } from "./access-oidc" */',
+        "{{/if}}",
+        "",
+        "/**",
+        " * @param {McpServer} server",
+        " * @param {Identity} identity",
+        " */",
+        "export function register(server, identity) {",
+        "  server.use(identity);",
+        "}",
+      ),
+    );
+  });
+
   it("writes a one-line comment when only one line is left without the condition", () => {
     const js = toJs(lines("export function f(a: number{{#if b}}, b: string{{/if}}) {", "  return a;", "}"), { handlebars: true });
     expect(js).toBe(

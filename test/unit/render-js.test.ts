@@ -81,7 +81,7 @@ function typeScriptOnlySyntax(code: string): string[] {
 
 describe("--lang js", () => {
   it.each(combinations)("%s: every .js file is an ES module in plain JavaScript, with no template leftovers", (_, config) => {
-    const files = render(config, templates, meta);
+    const files = render({ ...config, features: [...FEATURES] }, templates, meta);
     expect(jsFiles(files).length).toBeGreaterThan(0);
     for (const [path, code] of jsFiles(files)) {
       expect(() => transformSync(code, { loader: "js", format: "esm", sourcefile: path }), path).not.toThrow();
@@ -93,13 +93,15 @@ describe("--lang js", () => {
     }
   });
 
-  it.each(combinations)("%s: the TypeScript project's files, with .js for .ts and jsconfig.json for tsconfig.json", (_, config) => {
-    const js = [...render(config, templates, meta).keys()].sort();
-    const fromTs = [...render(asTypeScript(config), templates, meta).keys()]
-      .map((path) => (path === "tsconfig.json" ? "jsconfig.json" : path.replace(/^(src\/.*)\.ts$/, "$1.js")))
-      .sort();
-    expect(js).toEqual(fromTs);
-    expect(js.filter((path) => path.endsWith(".ts"))).toEqual([]);
+  it.each(combinations)("%s: the TypeScript project's files, with .js for .ts and jsconfig.json for tsconfig.json (with no optional part and with all)", (_, base) => {
+    for (const config of [base, { ...base, features: [...FEATURES] }]) {
+      const js = [...render(config, templates, meta).keys()].sort();
+      const fromTs = [...render(asTypeScript(config), templates, meta).keys()]
+        .map((path) => (path === "tsconfig.json" ? "jsconfig.json" : path.replace(/^(src\/.*)\.ts$/, "$1.js")))
+        .sort();
+      expect(js).toEqual(fromTs);
+      expect(js.filter((path) => path.endsWith(".ts"))).toEqual([]);
+    }
   });
 
   it("differs from the TypeScript project's package.json only by the typecheck script and typescript, and runs src/index.js", () => {
@@ -133,7 +135,8 @@ describe("--lang js", () => {
     }
   });
 
-  it.each(combinations)("%s: JSDoc gives the editor the types: a @typedef per TypeScript type, @param on every function parameter the TypeScript typed", (_, config) => {
+  it.each(combinations)("%s: JSDoc gives the editor the types: a @typedef per TypeScript type, @param on every function parameter the TypeScript typed", (_, base) => {
+    const config = { ...base, features: [...FEATURES] };
     const js = render(config, templates, meta);
     const tsFiles = render(asTypeScript(config), templates, meta);
     for (const [path, code] of jsFiles(js)) {
