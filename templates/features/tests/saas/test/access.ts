@@ -10,8 +10,15 @@ export const USER = { email: "ada@example.com", sub: "2f8c0a5e-2b0c-4c1e-9b7a-5d
 /** The test MCP client's redirect URI. Nothing is fetched there: the tests read the redirects. */
 const CLIENT_REDIRECT_URI = "http://127.0.0.1:33418/oauth/callback";
 
-/** Turns the claims of the ID token Access returns into the token. Tests that need a bad one pass their own. */
+/** Makes the ID token Access returns from its claims. */
 export type IdTokenSigner = (claims: JWTPayload) => Promise<string>;
+
+interface FakeAccessOptions {
+  /** Answers the Worker's requests to other origins, by origin: the downstream apps. */
+  apps?: Record<string, Handler>;
+  /** Makes the ID token from its claims. Tests of bad ID tokens pass their own. */
+  signIdToken?: IdTokenSigner;
+}
 
 async function s256(verifier: string): Promise<string> {
   return base64url.encode(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))));
@@ -23,17 +30,17 @@ async function s256(verifier: string): Promise<string> {
  * Access, the token endpoint checks the client secret, the redirect URI and the PKCE verifier.
  */
 export class FakeAccess {
-  /** Every request the Worker made, to Access and to the `others` origins. */
+  /** Every request the Worker made, to Access and to the apps. */
   readonly requests: Request[];
   /** The access token of the last sign-in: what downstream apps must receive. */
   accessToken = "";
   #signIdToken: IdTokenSigner;
   #pending: { code: string; nonce: string; challenge: string; redirectUri: string } | undefined;
 
-  constructor(signIdToken: IdTokenSigner = signAsAccess, others: Record<string, Handler> = {}) {
+  constructor({ apps = {}, signIdToken = signAsAccess }: FakeAccessOptions = {}) {
     this.#signIdToken = signIdToken;
     this.requests = stubNetwork({
-      ...others,
+      ...apps,
       [new URL(env.ACCESS_TOKEN_URL).origin]: (request) => this.#answer(request),
     });
   }

@@ -56,7 +56,7 @@ describe("a sign-in where Access's ID token is not valid", () => {
   ];
 
   it.each(badIdTokens)("ends with 400 and no grant: %s", async (_kind, signIdToken) => {
-    const { answer } = await signInUntilCallback(new FakeAccess(signIdToken));
+    const { answer } = await signInUntilCallback(new FakeAccess({ signIdToken }));
     expect(answer.status).toBe(400);
     expect(answer.headers.get("Location")).toBeNull();
     expect(warn).toHaveBeenCalledWith(expect.stringContaining("id_token rejected"));

@@ -9,7 +9,7 @@ let token: string;
 beforeEach(async () => {
   // Every app answers 200 with what it was asked.
   const app = (request: Request) => Response.json({ method: request.method, url: request.url });
-  access = new FakeAccess(undefined, Object.fromEntries(DOWNSTREAM_APPS.map(({ url }) => [new URL(url).origin, app])));
+  access = new FakeAccess({ apps: Object.fromEntries(DOWNSTREAM_APPS.map(({ url }) => [new URL(url).origin, app])) });
   token = await signIn(access);
 });
 

@@ -23,12 +23,12 @@ export function appTokenClaims(changes: JWTPayload = {}): JWTPayload {
 
 /**
  * Plays Cloudflare Access on the network: the certs endpoint of the team domain (a loopback address,
- * see vitest.config.ts) serves the key the tests sign with. `others` answers other origins.
+ * see vitest.config.ts) serves the key the tests sign with. `apps` answers other origins (by origin).
  * Returns the list the Worker's requests are recorded in.
  */
-export function stubAccess(others: Record<string, Handler> = {}): Request[] {
+export function stubAccess(apps: Record<string, Handler> = {}): Request[] {
   return stubNetwork({
-    ...others,
+    ...apps,
     [new URL(env.TEAM_DOMAIN).origin]: async (request) =>
       new URL(request.url).pathname === "/cdn-cgi/access/certs"
         ? Response.json(await accessJwks())
