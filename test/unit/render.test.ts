@@ -66,8 +66,6 @@ const combinations: [string, Config][] = [
       },
     },
   ],
-  ["self-hosted with tests and a downstream app", { ...base, features: ["tests"], downstreams: [{ name: "wiki", url: "https://wiki.example.com/api" }] }],
-  ["saas with tests and a downstream app", { ...base, auth: "saas", features: ["tests"], downstreams: [{ name: "wiki", url: "https://wiki.example.com/api" }] }],
 ];
 
 const combo = (name: string): Config => combinations.find(([label]) => label === name)![1];
@@ -144,45 +142,6 @@ describe("render", () => {
       expect(files.get("src/index.ts")).toContain(auth === "saas" ? '"Authorization", value: `Bearer ${upstream.accessToken}`' : '"Cf-Access-Token", value: token');
       expect(files.get("README.md")).toContain("| `call_crm` | `https://crm.example.com` (Access application: CRM \\<prod\\> \\| \\`x\\`) |");
     }
-  });
-
-  it("adds the project's own tests with the tests feature, for its mode and its downstream apps", () => {
-    const wiki = [{ name: "wiki", url: "https://wiki.example.com/api" }];
-    const testFiles = (files: Map<string, string>) => [...files.keys()].filter((path) => path.startsWith("test/") || path.startsWith("vitest")).sort();
-    const shared = ["test/access.ts", "test/auth.test.ts", "test/mcp.ts", "test/network.ts", "test/tokens.ts", "test/tsconfig.json", "vitest.config.ts"];
-    for (const auth of ["self-hosted", "saas"] as const) {
-      const files = render({ ...base, auth, features: ["tests"] }, templates, meta);
-      expect(testFiles(files), auth).toEqual(shared);
-      const withApps = render({ ...base, auth, features: ["tests"], downstreams: wiki }, templates, meta);
-      expect(testFiles(withApps), auth).toEqual([...shared.slice(0, 2), "test/downstream.test.ts", ...shared.slice(2)]);
-
-      const pkg = JSON.parse(files.get("package.json")!);
-      expect(pkg.scripts.test).toBe("vitest run");
-      expect(pkg.scripts.typecheck).toBe("wrangler types && tsc --noEmit && tsc --noEmit -p test");
-      expect(Object.keys(pkg.devDependencies)).toEqual(["@cloudflare/vitest-plugin", "typescript", "vitest", "wrangler"]);
-      expect(files.get("README.md")).toContain("## Tests");
-      expect(files.get("README.md")).toContain("| `npm test` |");
-      expect(withApps.get("README.md")).toContain("`test/downstream.test.ts`");
-      expect(files.get("README.md")).not.toContain("`test/downstream.test.ts`");
-
-      // Without the feature: no tests, no test runner, no mention.
-      const without = render({ ...base, auth, downstreams: wiki }, templates, meta);
-      expect(testFiles(without), auth).toEqual([]);
-      const plain = JSON.parse(without.get("package.json")!);
-      expect(plain.scripts).not.toHaveProperty("test");
-      expect(plain.scripts.typecheck).toBe("wrangler types && tsc --noEmit");
-      expect(plain.devDependencies).not.toHaveProperty("vitest");
-      expect(without.get("README.md")).not.toMatch(/## Tests|npm test|vitest/i);
-    }
-    // Each mode gets the tests of its own auth: Access's JWT header, or the OAuth flow and its secrets.
-    const selfHosted = render({ ...base, features: ["tests"], downstreams: wiki }, templates, meta);
-    const saas = render({ ...base, auth: "saas", features: ["tests"], downstreams: wiki }, templates, meta);
-    expect(selfHosted.get("test/auth.test.ts")).toContain("Cf-Access-Jwt-Assertion");
-    expect(selfHosted.get("test/downstream.test.ts")).toContain('get("Cf-Access-Token")');
-    expect(selfHosted.get("vitest.config.ts")).toContain("TEAM_DOMAIN");
-    expect(saas.get("test/auth.test.ts")).toContain("signIn(new FakeAccess())");
-    expect(saas.get("test/downstream.test.ts")).toContain('get("Authorization")');
-    expect(saas.get("vitest.config.ts")).toContain("ACCESS_CLIENT_SECRET");
   });
 
   it("puts the team and the placeholders where the Worker and the user expect them", () => {
