@@ -22,10 +22,10 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, dirname, join, relative } from "node:path";
+import { basename, dirname, join, posix, relative } from "node:path";
 import { transformSync } from "esbuild";
 import ts from "typescript";
-import { hasJsTwin, JS_TEMPLATES_DIR, jsTwinOf } from "./js-twins.mjs";
+import { hasJsTwin, JS_TEMPLATES_DIR, jsTwinOf, jsTwinPath } from "./js-twins.mjs";
 
 /** @typedef {import("./js-twins.mjs").ManifestEntry} ManifestEntry */
 
@@ -43,29 +43,36 @@ export function writeJsTemplates(templatesDir, options = {}) {
   // Mentions of the project's TypeScript files in comments and strings (`see index.ts`) follow them.
   /** @type {Map<string, string>} */
   const renames = new Map();
-  for (const entry of entries) {
-    const to = jsTwinOf(entry).path;
+  for (const entry of manifest.files) {
+    if (!hasJsTwin(entry) && !/(^|\/)tsconfig\.json$/.test(entry.path)) continue;
+    const to = jsTwinPath(entry.path);
     renames.set(entry.path, to);
     renames.set(basename(entry.path), basename(to));
   }
+  /** @type {Map<string, { code: string; restore: (text: string) => string; format: boolean }>} */
   const converted = new Map();
   for (const entry of entries) {
     const twin = jsTwinOf(entry);
     if (converted.has(twin.template)) continue;
     const source = readFileSync(join(templatesDir, entry.template), "utf8");
-    converted.set(twin.template, toJavaScript(source, entry.template, { handlebars: !entry.raw, renames }));
+    converted.set(
+      twin.template,
+      /\.json(\.hbs)?$/.test(entry.template)
+        ? { code: renameConfigPaths(source, entry.path, renames), restore: (text) => text, format: false }
+        : { ...toJavaScript(source, entry.template, { handlebars: !entry.raw, renames }), format: true },
+    );
   }
   const formatted = formatWithBiome(
-    new Map([...converted].map(([path, { code }]) => [path, code])),
+    new Map([...converted].filter(([, { format }]) => format).map(([path, { code }]) => [path, code])),
     JSON.parse(readFileSync(join(templatesDir, "features", "lint", "biome.json"), "utf8")),
     options.biome,
   );
   // Written only where different, each file renamed into place: a test run and a build may do
   // this at the same time, and neither may read half a file.
   const outDir = join(templatesDir, JS_TEMPLATES_DIR);
-  for (const [path, { restore }] of converted) {
+  for (const [path, { code, restore }] of converted) {
     const file = join(templatesDir, path);
-    const text = restore(formatted.get(path));
+    const text = restore(formatted.get(path) ?? code);
     if (existsSync(file) && readFileSync(file, "utf8") === text) continue;
     mkdirSync(dirname(file), { recursive: true });
     const temporary = `${file}.${process.pid}.tmp`;
@@ -79,6 +86,24 @@ export function writeJsTemplates(templatesDir, options = {}) {
     }
   }
   return [...converted.keys()];
+}
+
+/**
+ * test/tsconfig.json → test/jsconfig.json: the paths in it that name renamed files follow them
+ * (`"extends": "../tsconfig.json"` → `"../jsconfig.json"`, `"../vitest.config.ts"` → `.js`),
+ * relative to where the file is; the rest is the same.
+ * @param {string} source
+ * @param {string} path the file's path in the project
+ * @param {Map<string, string>} renames project paths → their JavaScript twins'
+ */
+function renameConfigPaths(source, path, renames) {
+  const dir = posix.dirname(path);
+  return source.replace(/"((?:\.{1,2}\/)[^"]*|[^"/]+\.(?:m?ts|json))"/g, (whole, value) => {
+    const to = renames.get(posix.normalize(posix.join(dir, value)));
+    if (!to) return whole;
+    const moved = posix.relative(dir, to);
+    return JSON.stringify(value.startsWith("./") && !moved.startsWith(".") ? `./${moved}` : moved);
+  });
 }
 
 /**
@@ -951,7 +976,7 @@ function renameMentions(code, name, renames) {
     if (seen.has(range.pos)) return;
     seen.add(range.pos);
     const text = code.slice(range.pos, range.end);
-    const renamed = text.replace(/(?<![\w./-])((?:[\w.-]+\/)*[\w-]+\.m?ts)\b/g, (path) => renames.get(path) ?? path);
+    const renamed = text.replace(/(?<![\w./-])((?:[\w.-]+\/)*[\w.-]+\.m?ts)\b/g, (path) => renames.get(path) ?? path);
     if (renamed !== text) edits.push({ start: range.pos, end: range.end, text: renamed });
   };
   /** @param {ts.Node} node */

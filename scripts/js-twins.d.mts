@@ -7,5 +7,6 @@ export interface ManifestEntry {
 }
 export const JS_TEMPLATES_DIR: string;
 export function hasJsTwin(entry: ManifestEntry): boolean;
+export function jsTwinPath(path: string): string;
 export function jsTwinOf(entry: ManifestEntry): ManifestEntry;
 export function withJsTwins(files: ManifestEntry[]): ManifestEntry[];

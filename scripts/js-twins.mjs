@@ -14,13 +14,20 @@ export const JS_TEMPLATES_DIR = "js";
  * @property {boolean} [raw]
  */
 
+const TSCONFIG = /(^|\/)tsconfig\.json(\.hbs)?$/;
+
 /**
- * Every TypeScript file of a project (.ts, .mts; not a .d.ts) that is not already for one
- * language only.
+ * Every TypeScript file of a project (.ts, .mts; not a .d.ts), and every tsconfig.json (test/'s),
+ * that is not already for one language only.
  * @param {ManifestEntry} entry
  */
 export function hasJsTwin(entry) {
-  return /\.m?ts$/.test(entry.path) && !/\.d\.m?ts$/.test(entry.path) && entry.when?.lang === undefined;
+  return ((/\.m?ts$/.test(entry.path) && !/\.d\.m?ts$/.test(entry.path)) || TSCONFIG.test(entry.path)) && entry.when?.lang === undefined;
+}
+
+/** `src/index.ts` → `src/index.js`, `x.mts` → `x.mjs`, `test/tsconfig.json` → `test/jsconfig.json`. @param {string} path */
+export function jsTwinPath(path) {
+  return path.replace(TSCONFIG, "$1jsconfig.json$2").replace(/\.(m?)ts(\.hbs)?$/, ".$1js$2");
 }
 
 /**
@@ -30,8 +37,8 @@ export function hasJsTwin(entry) {
  * @returns {ManifestEntry}
  */
 export function jsTwinOf(entry) {
-  const template = /\.m?ts(\.hbs)?$/.test(entry.template) ? entry.template.replace(/\.(m?)ts(\.hbs)?$/, ".$1js$2") : `${entry.template}.js`;
-  return { ...entry, path: entry.path.replace(/\.(m?)ts$/, ".$1js"), template: `${JS_TEMPLATES_DIR}/${template}`, when: { ...entry.when, lang: "js" } };
+  const template = /\.m?ts(\.hbs)?$/.test(entry.template) || TSCONFIG.test(entry.template) ? jsTwinPath(entry.template) : `${entry.template}.js`;
+  return { ...entry, path: jsTwinPath(entry.path), template: `${JS_TEMPLATES_DIR}/${template}`, when: { ...entry.when, lang: "js" } };
 }
 
 /**

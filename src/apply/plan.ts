@@ -48,11 +48,12 @@ export function planRegeneration({ snapshot, next, disk, blocked = new Map() }: 
 
 /**
  * The file another language gives the same part of the project: `src/index.ts` ↔ `src/index.js`,
- * `.mts` ↔ `.mjs`, `tsconfig.json` ↔ `jsconfig.json` (not `.d.ts` files, which both languages use).
+ * `.mts` ↔ `.mjs`, `tsconfig.json` ↔ `jsconfig.json`, also in a folder (not `.d.ts` files, which
+ * both languages use).
  */
 export function languageTwin(path: string): string | undefined {
-  if (path === "tsconfig.json") return "jsconfig.json";
-  if (path === "jsconfig.json") return "tsconfig.json";
+  const config = /^(.*\/)?([tj])sconfig\.json$/.exec(path);
+  if (config) return `${config[1] ?? ""}${config[2] === "t" ? "j" : "t"}sconfig.json`;
   const match = /^(.+)\.(m?)([tj])s$/.exec(path);
   if (!match || /\.d\.m?ts$/.test(path)) return undefined;
   return `${match[1]}.${match[2]}${match[3] === "t" ? "j" : "t"}s`;

@@ -135,7 +135,7 @@ export function workerHost(config: Config): string | undefined {
 
 function assertParses(path: string, text: string): void {
   // tsconfig.json and jsconfig.json are JSONC: comments are allowed in them.
-  const jsonc = path.endsWith(".jsonc") || /^[tj]sconfig\.json$/.test(path);
+  const jsonc = path.endsWith(".jsonc") || /(^|\/)[tj]sconfig\.json$/.test(path);
   if (path.endsWith(".json") && !jsonc) {
     JSON.parse(text);
   } else if (jsonc) {

@@ -74,6 +74,29 @@ describe("create, non-interactive", () => {
     expect(h.said.join("\n")).not.toMatch(/Replaced/);
   });
 
+  it("writes the project's own tests by default (the tests feature), and none with --features none", async () => {
+    const args = ["srv", ...complete, "--downstream", "wiki=https://wiki.example.com", "--no-install", "--no-git"];
+    const testFiles = (h: ReturnType<typeof harness>) =>
+      h.files().filter((path) => /^\/work\/srv\/(test\/|vitest\.config)/.test(path)).sort();
+    const byDefault = harness();
+    await create(parseArgv(args), byDefault.ctx);
+    expect(testFiles(byDefault)).toEqual([
+      "/work/srv/test/access.ts",
+      "/work/srv/test/auth.test.ts",
+      "/work/srv/test/downstream.test.ts",
+      "/work/srv/test/mcp.ts",
+      "/work/srv/test/network.ts",
+      "/work/srv/test/tokens.ts",
+      "/work/srv/test/tsconfig.json",
+      "/work/srv/vitest.config.ts",
+    ]);
+    expect(JSON.parse(byDefault.read("/work/srv/package.json")).scripts.test).toBe("vitest run");
+    const none = harness();
+    await create(parseArgv([...args, "--features", "none"]), none.ctx);
+    expect(testFiles(none)).toEqual([]);
+    expect(JSON.parse(none.read("/work/srv/package.json")).scripts).not.toHaveProperty("test");
+  });
+
   it("--pm overrides detection; --no-install and --no-git run nothing", async () => {
     const h = harness({ env: { npm_config_user_agent: "yarn/4.0.0" } });
     await create(parseArgv(["srv", ...complete, "--pm", "bun"]), h.ctx);
@@ -126,6 +149,14 @@ describe("create, non-interactive", () => {
       "/work/srv/src/access.js",
       "/work/srv/src/index.js",
       "/work/srv/src/server.js",
+      // The tests feature (on by default), in JavaScript too.
+      "/work/srv/test/access.js",
+      "/work/srv/test/auth.test.js",
+      "/work/srv/test/jsconfig.json",
+      "/work/srv/test/mcp.js",
+      "/work/srv/test/network.js",
+      "/work/srv/test/tokens.js",
+      "/work/srv/vitest.config.js",
     ]);
     expect(JSON.parse(h.read("/work/srv/mcp-access.json")).lang).toBe("js");
     expect(h.said).toContain('warn: "wrangler types" failed; run npx wrangler types for your editor\'s types.');
@@ -136,7 +167,7 @@ describe("create, non-interactive", () => {
     await create(parseArgv(["srv", ...complete, "--dry-run"]), h.ctx);
     expect(h.files()).toEqual([]);
     expect(h.commands).toEqual([]);
-    expect(h.said.join("\n")).toMatch(/Would write 12 files[\s\S]*wrangler.jsonc/);
+    expect(h.said.join("\n")).toMatch(/Would write 19 files[\s\S]*wrangler.jsonc/);
   });
 });
 

@@ -119,3 +119,43 @@ describe("--features examples", () => {
     expect(file("README.md")).not.toMatch(/## Examples/);
   });
 });
+
+describe("--features tests", () => {
+  const wiki = [{ name: "wiki", url: "https://wiki.example.com/api" }];
+  const testFiles = (files: Map<string, string>) => [...files.keys()].filter((path) => /^(test\/|vitest\.config)/.test(path)).sort();
+  const withoutApps = ["test/access.ts", "test/auth.test.ts", "test/mcp.ts", "test/network.ts", "test/tokens.ts", "test/tsconfig.json", "vitest.config.ts"];
+
+  it.each(["self-hosted", "saas"] as const)("%s: the tests of its own auth, one more file with downstream apps, npm test and its runner", (auth) => {
+    expect(testFiles(project(["tests"], { auth }).files)).toEqual(withoutApps);
+    const { files, file, packageJson } = project(["tests"], { auth, downstreams: wiki });
+    expect(testFiles(files)).toEqual([...withoutApps.slice(0, 2), "test/downstream.test.ts", ...withoutApps.slice(2)]);
+    expect(packageJson.scripts.test).toBe("vitest run");
+    // The tests are type-checked with the rest (test/tsconfig.json adds the test runner's types).
+    expect(packageJson.scripts.typecheck).toBe("wrangler types && tsc --noEmit && tsc --noEmit -p test");
+    expect(Object.keys(packageJson.devDependencies)).toEqual(["@cloudflare/vitest-plugin", "typescript", "vitest", "wrangler"]);
+    // Each mode's tests drive its own auth: the Access JWT header, or the Worker's OAuth flow and its secrets.
+    if (auth === "self-hosted") {
+      expect(file("test/auth.test.ts")).toContain('"Cf-Access-Jwt-Assertion": token');
+      expect(file("test/downstream.test.ts")).toContain('get("Cf-Access-Token")');
+      expect(file("vitest.config.ts")).toMatch(/TEAM_DOMAIN: "http:\/\/127\.0\.0\.1:\d+"/);
+    } else {
+      expect(file("test/auth.test.ts")).toContain("signIn(new FakeAccess())");
+      expect(file("test/downstream.test.ts")).toContain('get("Authorization")');
+      expect(file("vitest.config.ts")).toMatch(/const ACCESS_APP = "http:\/\/127\.0\.0\.1:\d+\//);
+    }
+    const readme = file("README.md");
+    expect(readme).toContain("## Tests");
+    expect(readme).toContain("| `npm test` |");
+    expect(readme).toContain("each `call_<name>` tool");
+    expect(project(["tests"], { auth }).file("README.md")).not.toContain("each `call_<name>` tool");
+  });
+
+  it.each(["self-hosted", "saas"] as const)("%s: leaves no trace without it", (auth) => {
+    const { files, file, packageJson } = project([], { auth, downstreams: wiki });
+    expect(testFiles(files)).toEqual([]);
+    expect(packageJson.scripts).not.toHaveProperty("test");
+    expect(packageJson.scripts.typecheck).toBe("wrangler types && tsc --noEmit");
+    expect(packageJson.devDependencies).not.toHaveProperty("vitest");
+    expect(file("README.md")).not.toMatch(/## Tests|npm test|vitest/i);
+  });
+});

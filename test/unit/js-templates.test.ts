@@ -29,11 +29,18 @@ describe("which templates get a JavaScript twin", () => {
     { path: "vitest.config.ts", template: "features/tests/vitest.config.ts.hbs", when: { feature: "tests" } },
     { path: "test/env.d.ts", template: "features/tests/env.d.ts", raw: true },
     { path: "src/only-ts.ts", template: "x/only-ts.ts", when: { lang: "ts" } },
-    { path: "tsconfig.json", template: "common/tsconfig.json", raw: true },
+    { path: "tsconfig.json", template: "common/tsconfig.json", raw: true, when: { lang: "ts" } },
+    { path: "test/tsconfig.json", template: "features/tests/test/tsconfig.json", raw: true, when: { feature: "tests" } },
   ];
 
-  it("every .ts and .mts file not already for one language, not .d.ts; the twin is JavaScript-only, the original TypeScript-only", () => {
-    expect(entries.filter(hasJsTwin).map((entry) => entry.path)).toEqual(["src/index.ts", "src/access.ts", "test/helpers.mts", "vitest.config.ts"]);
+  it("every .ts and .mts file and tsconfig.json not already for one language, not .d.ts; the twin is JavaScript-only, the original TypeScript-only", () => {
+    expect(entries.filter(hasJsTwin).map((entry) => entry.path)).toEqual(["src/index.ts", "src/access.ts", "test/helpers.mts", "vitest.config.ts", "test/tsconfig.json"]);
+    expect(jsTwinOf(entries.at(-1)!)).toEqual({
+      path: "test/jsconfig.json",
+      template: "js/features/tests/test/jsconfig.json",
+      raw: true,
+      when: { feature: "tests", lang: "js" },
+    });
     expect(jsTwinOf(entries[0]!)).toEqual({ path: "src/index.js", template: "js/self-hosted/src/index.js.hbs", when: { auth: "self-hosted", lang: "js" } });
     expect(jsTwinOf(entries[1]!)).toEqual({ path: "src/access.js", template: "js/self-hosted/src/access.js", raw: true, when: { lang: "js" } });
     expect(jsTwinOf(entries[2]!).path).toBe("test/helpers.mjs");
@@ -48,7 +55,9 @@ describe("which templates get a JavaScript twin", () => {
       "vitest.config.js js",
       "test/env.d.ts both",
       "src/only-ts.ts ts",
-      "tsconfig.json both",
+      "tsconfig.json ts",
+      "test/tsconfig.json ts",
+      "test/jsconfig.json js",
     ]);
   });
 

@@ -104,7 +104,9 @@ describe("regenerate in memory", () => {
     h.edit("mcp-access.json", '"lang": "ts"', '"lang": "js"');
     expect(await h.run()).toBe(0);
 
-    expect(files(h, /^src\/|config\.json$/)).toEqual(["jsconfig.json", "src/access.js", "src/index.js", "src/server.js", "src/tools.ts"]);
+    expect(files(h, /^src\/|config\.json$/)).toEqual(["jsconfig.json", "src/access.js", "src/index.js", "src/server.js", "src/tools.ts", "test/jsconfig.json"]);
+    // The tests feature's files (on by default) go the same way.
+    expect(files(h, /^test\/|^vitest/)).toEqual(["test/access.js", "test/auth.test.js", "test/jsconfig.json", "test/mcp.js", "test/network.js", "test/tokens.js", "vitest.config.js"]);
     const server = h.read("src/server.js");
     expect(server).toContain('/** @import { AccessIdentity } from "./access" */');
     expect(server).toContain("export function createServer(identity) {");
@@ -131,7 +133,7 @@ describe("regenerate in memory", () => {
     // And back: the same files in TypeScript, the tool still there.
     h.edit("mcp-access.json", '"lang": "js"', '"lang": "ts"');
     expect(await h.run()).toBe(0);
-    expect(files(h, /^src\/|config\.json$/)).toEqual(["src/access.ts", "src/index.ts", "src/server.ts", "src/tools.ts", "tsconfig.json"]);
+    expect(files(h, /^src\/|config\.json$/)).toEqual(["src/access.ts", "src/index.ts", "src/server.ts", "src/tools.ts", "test/tsconfig.json", "tsconfig.json"]);
     expect(h.read("src/server.ts")).toContain('import type { AccessIdentity } from "./access";');
     expect(h.read("src/server.ts")).toContain('server.registerTool("ping"');
     expect(JSON.parse(h.read("package.json")).scripts).toMatchObject({ hello: "echo hello", typecheck: expect.any(String) });

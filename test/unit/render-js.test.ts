@@ -97,7 +97,7 @@ describe("--lang js", () => {
     for (const config of [base, { ...base, features: [...FEATURES] }]) {
       const js = [...render(config, templates, meta).keys()].sort();
       const fromTs = [...render(asTypeScript(config), templates, meta).keys()]
-        .map((path) => (path === "tsconfig.json" ? "jsconfig.json" : path.replace(/^(src\/.*)\.ts$/, "$1.js")))
+        .map((path) => path.replace(/(^|\/)tsconfig\.json$/, "$1jsconfig.json").replace(/^((?:src|test)\/.*|vitest\.config)\.ts$/, "$1.js"))
         .sort();
       expect(js).toEqual(fromTs);
       expect(js.filter((path) => path.endsWith(".ts"))).toEqual([]);

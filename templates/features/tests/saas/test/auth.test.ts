@@ -1,0 +1,81 @@
+import { createExecutionContext } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import { beforeEach, describe, expect, it, type MockInstance, vi } from "vitest";
+import worker from "../src/index";
+import { FakeAccess, type IdTokenSigner, signIn, signInUntilCallback, USER } from "./access";
+import { callTool, mcpRequest, ORIGIN } from "./mcp";
+import { stubNetwork } from "./network";
+import { nowSeconds, publicKeyHmacToken, signAsAccess, unsignedToken } from "./tokens";
+
+let warn: MockInstance<typeof console.warn>;
+
+beforeEach(() => {
+  // Refusals are logged with their reason; the caller learns less.
+  warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+});
+
+describe("an MCP client that signed in through Access", () => {
+  it("reaches whoami, which answers with the email and sub of Access's ID token", async () => {
+    const token = await signIn(new FakeAccess());
+    const result = await callTool("whoami", {}, { Authorization: `Bearer ${token}` });
+    expect(result.structuredContent).toEqual(USER);
+  });
+});
+
+describe("a request without a valid MCP access token", () => {
+  beforeEach(() => {
+    // The Worker must answer these on its own, without reaching anything.
+    stubNetwork({});
+  });
+
+  it("is refused with 401, pointing to the protected resource metadata", async () => {
+    const response = await mcpRequest("tools/call", { name: "whoami", arguments: {} });
+    expect(response.status).toBe(401);
+    const metadata = `${ORIGIN}/.well-known/oauth-protected-resource/mcp`;
+    expect(response.headers.get("WWW-Authenticate")).toContain(`resource_metadata="${metadata}"`);
+    expect(await (await exports.default.fetch(metadata)).json()).toMatchObject({ resource: `${ORIGIN}/mcp` });
+  });
+
+  it("is refused with 401 for a token this Worker did not issue", async () => {
+    const headers = { Authorization: "Bearer not-a-token-of-this-worker" };
+    const response = await mcpRequest("tools/call", { name: "whoami", arguments: {} }, headers);
+    expect(response.status).toBe(401);
+  });
+});
+
+describe("a sign-in where Access's ID token is not valid", () => {
+  const hourAgo = () => nowSeconds() - 3600;
+  const badIdTokens: [string, IdTokenSigner][] = [
+    ["signed with a key Access did not publish", (claims) => signAsAccess(claims, "impostor")],
+    ["for another client", (claims) => signAsAccess({ ...claims, aud: "another-client" })],
+    ["from another issuer", (claims) => signAsAccess({ ...claims, iss: "https://another-team.cloudflareaccess.com" })],
+    ["expired", (claims) => signAsAccess({ ...claims, iat: hourAgo() - 300, exp: hourAgo() })],
+    ["from another sign-in (nonce)", (claims) => signAsAccess({ ...claims, nonce: "another-sign-in" })],
+    ["unsigned (alg: none)", async (claims) => unsignedToken(claims)],
+    ["HS256, keyed with Access's public key", (claims) => publicKeyHmacToken(claims)],
+  ];
+
+  it.each(badIdTokens)("ends with 400 and no grant: %s", async (_kind, signIdToken) => {
+    const { answer } = await signInUntilCallback(new FakeAccess({ signIdToken }));
+    expect(answer.status).toBe(400);
+    expect(answer.headers.get("Location")).toBeNull();
+    expect(warn).toHaveBeenCalledWith(expect.stringContaining("id_token rejected"));
+  });
+});
+
+describe.each([
+  "ACCESS_CLIENT_ID",
+  "ACCESS_CLIENT_SECRET",
+  "ACCESS_AUTHORIZATION_URL",
+  "ACCESS_TOKEN_URL",
+  "ACCESS_JWKS_URL",
+  "COOKIE_ENCRYPTION_KEY",
+] as const)("without %s", (name) => {
+  it("fails closed: 500 for every request", async () => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    const request = new Request<unknown, IncomingRequestCfProperties>(`${ORIGIN}/mcp`, { method: "POST" });
+    const response = await worker.fetch(request, { ...env, [name]: "" }, createExecutionContext());
+    expect(response.status).toBe(500);
+    expect(await response.text()).toContain(name);
+  });
+});
