@@ -21,8 +21,8 @@ export default async function setup() {
   // With the tests feature (the default, named here because project-tests.test.ts reuses these
   // installs for its projects): its devDependencies are in, and `npm run typecheck` checks its tests.
   await Promise.all([
-    generate(selfHostedProject, ["--auth", "self-hosted", "--team", "acme", "--allow-domain", "example.com", "--features", "tests", "--no-git"]),
-    generate(saasProject, ["--auth", "saas", "--team", "acme", "--allow-domain", "example.com", "--features", "tests", "--no-git"]),
+    generate(selfHostedProject, ["--auth", "self-hosted", "--team", "acme", "--allow-domain", "example.com", "--features", "tests,lint", "--no-git"]),
+    generate(saasProject, ["--auth", "saas", "--team", "acme", "--allow-domain", "example.com", "--features", "tests,lint", "--no-git"]),
   ]);
   console.log(`e2e: generated and installed the self-hosted and saas projects in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
