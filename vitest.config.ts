@@ -6,7 +6,8 @@ export default defineConfig({
     reporters: ["default", ["json", { outputFile: ".tmp/vitest-report.json" }]],
     projects: [
       {
-        test: { name: "unit", include: ["test/unit/**/*.test.ts"] },
+        // setup.ts derives the JavaScript templates from the TypeScript ones, as the build does.
+        test: { name: "unit", include: ["test/unit/**/*.test.ts"], globalSetup: ["test/unit/setup.ts"] },
       },
       {
         test: {

@@ -2,11 +2,15 @@
 // the published package has no runtime dependencies.
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { build } from "esbuild";
+import { writeJsTemplates } from "./js-templates.mjs";
 import { writeNotices } from "./notices.mjs";
 import { precompiledTemplates } from "./precompile.mjs";
 
 // Chunk names change with their contents: old ones must not linger and get published.
 rmSync("dist", { recursive: true, force: true });
+// templates/js/: the JavaScript templates (--lang js), derived from the TypeScript ones here so the
+// CLI needs no compiler; they are published with the others and precompiled below like them.
+writeJsTemplates("templates");
 const result = await build({
   entryPoints: ["src/cli.ts"],
   outdir: "dist",

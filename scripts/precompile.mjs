@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import Handlebars from "handlebars";
+import { withJsTwins } from "./js-twins.mjs";
 
 const COMPILE_OPTIONS = { strict: true, noEscape: true };
 
@@ -23,10 +24,14 @@ export function templateKey(source) {
   return `${text.length.toString(16)}-${hex(high)}${hex(low)}`;
 }
 
-/** Every compiled template and partial in `templatesDir`: its path, key, and spec as JavaScript source. */
+/**
+ * Every compiled template and partial in `templatesDir`: its path, key, and spec as JavaScript
+ * source. The JavaScript twins (scripts/js-templates.mjs) must have been written first.
+ */
 export function precompileTemplates(templatesDir) {
   const manifest = JSON.parse(readFileSync(join(templatesDir, "manifest.json"), "utf8"));
-  const paths = new Set([...manifest.files.filter((entry) => !entry.raw).map((entry) => entry.template), ...Object.values(manifest.partials ?? {})]);
+  const files = withJsTwins(manifest.files);
+  const paths = new Set([...files.filter((entry) => !entry.raw).map((entry) => entry.template), ...Object.values(manifest.partials ?? {})]);
   return [...paths].sort().map((path) => {
     const source = readFileSync(join(templatesDir, path), "utf8");
     return { path, key: templateKey(source), spec: Handlebars.precompile(source, { ...COMPILE_OPTIONS }) };

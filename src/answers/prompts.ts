@@ -1,6 +1,19 @@
 import type * as clack from "@clack/prompts";
 import type { Config, Downstream } from "../config/config.js";
-import { AUTH_MODE_HINTS, AUTH_MODES, type AuthMode, DEFAULT_FEATURES, FEATURE_HINTS, FEATURES, type Feature, IDP_TYPE_LABELS, IDP_TYPES } from "../config/options.js";
+import {
+  AUTH_MODE_HINTS,
+  AUTH_MODES,
+  type AuthMode,
+  DEFAULT_FEATURES,
+  FEATURE_HINTS,
+  FEATURES,
+  type Feature,
+  IDP_TYPE_LABELS,
+  IDP_TYPES,
+  LANGUAGE_LABELS,
+  LANGUAGES,
+  type Language,
+} from "../config/options.js";
 import * as check from "../config/validate.js";
 import type { RawAnswers } from "../config/validate.js";
 import { Cancelled } from "../errors.js";
@@ -12,7 +25,7 @@ export type Prompter = Pick<typeof clack, "text" | "select" | "multiselect" | "c
 /**
  * Asks for every answer the flags and the config file left open, in the
  * order of the issue: where, auth mode, team, who may sign in, identity
- * providers, downstream apps, optional parts. Each answer is checked by the same validator as its flag.
+ * providers, downstream apps, language, optional parts. Each answer is checked by the same validator as its flag.
  */
 export async function askMissing(
   p: Prompter,
@@ -79,6 +92,14 @@ export async function askMissing(
 
   filled.downstreams ??= await askDownstreams(p, ask);
 
+  filled.lang ??= await ask(
+    p.select<Language>({
+      message: "Language of the project",
+      options: LANGUAGES.map((lang) => ({ value: lang, label: LANGUAGE_LABELS[lang] })),
+      initialValue: "ts",
+    }),
+  );
+
   filled.features ??= await ask(
     p.multiselect<Feature>({
       message: "Optional parts (space to toggle, enter to accept)",
@@ -138,6 +159,7 @@ export function summarise(config: Config, directory: string): string {
     `directory  ${directory}`,
     `worker     ${config.name}`,
     `auth       ${config.auth}`,
+    `language   ${LANGUAGE_LABELS[config.lang]}`,
     `team       ${config.team ?? "(set later, when you provision)"}`,
     `sign-in    ${who.length ? who.join(", ") : "(nobody yet: add emails or domains before you provision)"}`,
     `idps       ${config.access.idps.length ? config.access.idps.join(", ") : "every identity provider of the account"}`,

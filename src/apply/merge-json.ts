@@ -8,7 +8,7 @@ import { type MergeInput, type MergeOutcome, mergeText, wholeFileConflict } from
  * They are merged key by key, so edits in different keys never conflict even
  * on neighbouring lines (the comma after the last property would).
  */
-export const JSON_MERGED_FILES: ReadonlySet<string> = new Set(["package.json", "wrangler.jsonc", "tsconfig.json"]);
+export const JSON_MERGED_FILES: ReadonlySet<string> = new Set(["package.json", "wrangler.jsonc", "tsconfig.json", "jsconfig.json"]);
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonPath = string[];

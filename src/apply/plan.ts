@@ -38,11 +38,65 @@ export interface PlanInput {
 
 export function planRegeneration({ snapshot, next, disk, blocked = new Map() }: PlanInput): Change[] {
   const paths = [...new Set([...next.keys(), ...snapshot.keys()])].sort();
+  const renamed = planRenames({ snapshot, next, disk, blocked });
   return paths.map((path) => {
     const reason = blocked.get(path);
     if (reason !== undefined) return { path, kind: "kept", note: `not touched: ${reason}` };
-    return planFile(path, snapshot.get(path), disk.get(path), next.get(path));
+    return renamed.get(path) ?? planFile(path, snapshot.get(path), disk.get(path), next.get(path));
   });
+}
+
+/**
+ * The file another language gives the same part of the project: `src/index.ts` ↔ `src/index.js`,
+ * `.mts` ↔ `.mjs`, `tsconfig.json` ↔ `jsconfig.json`, also in a folder (not `.d.ts` files, which
+ * both languages use).
+ */
+export function languageTwin(path: string): string | undefined {
+  const config = /^(.*\/)?([tj])sconfig\.json$/.exec(path);
+  if (config) return `${config[1] ?? ""}${config[2] === "t" ? "j" : "t"}sconfig.json`;
+  const match = /^(.+)\.(m?)([tj])s$/.exec(path);
+  if (!match || /\.d\.m?ts$/.test(path)) return undefined;
+  return `${match[1]}.${match[2]}${match[3] === "t" ? "j" : "t"}s`;
+}
+
+/**
+ * `"lang"` switched in mcp-access.json: each generated file whose language twin is generated now
+ * instead (`src/server.ts` → `src/server.js`) is renamed, and the user's edits go with it. The new
+ * file is merged three ways like any other (before: the old file's snapshot, yours: the old file,
+ * now: the new render), so edits the switch does not touch are kept and overlapping ones are
+ * marked; the old file then goes, since everything the user changed in it is in the new one. Left
+ * beside it, an edited `server.ts` would win over `server.js` (the bundler resolves `./server` to
+ * .ts first), and would run instead of the code the project now has. A carried-over edit may still
+ * be TypeScript, and the change list says to check. Not a rename: a twin already on disk (the
+ * user's own file), or a blocked path.
+ */
+function planRenames({ snapshot, next, disk, blocked = new Map() }: PlanInput): Map<string, Change> {
+  const changes = new Map<string, Change>();
+  for (const [from, before] of snapshot) {
+    const to = languageTwin(from);
+    if (!to || next.has(from) || !next.has(to) || snapshot.has(to) || disk.has(to) || blocked.has(from) || blocked.has(to)) continue;
+    const now = next.get(to)!;
+    const current = disk.get(from);
+    if (current === undefined) {
+      changes.set(from, { path: from, kind: "unchanged", snapshot: null });
+      changes.set(to, { path: to, kind: "kept", snapshot: now, note: `you deleted ${from}: it stays deleted` });
+    } else if (same(current, before)) {
+      changes.set(from, { path: from, kind: "deleted", current, write: null, snapshot: null, note: `replaced by ${to}` });
+      changes.set(to, { path: to, kind: "created", write: now, snapshot: now, note: `replaces ${from}` });
+    } else {
+      const merged = merge(to, { before, yours: current, now });
+      const language = /\.m?js$/.test(to) ? "JavaScript" : /\.m?ts$/.test(to) ? "TypeScript" : undefined;
+      const carried = `your edits to ${from} carried over${language ? `: check that they are ${language}` : ""}`;
+      changes.set(from, { path: from, kind: "deleted", current, write: null, snapshot: null, note: `replaced by ${to}, your edits with it` });
+      changes.set(
+        to,
+        merged.conflicts
+          ? { path: to, kind: "conflict", write: merged.text, snapshot: now, conflicts: merged.conflicts, note: carried }
+          : { path: to, kind: "merged", write: merged.text, snapshot: now, note: carried },
+      );
+    }
+  }
+  return changes;
 }
 
 /** True when applying the change writes or deletes anything, in the project or the snapshot. */

@@ -21,7 +21,9 @@ export function describeChanges(name: string, changes: readonly Change[]): strin
 }
 
 function noteOf(change: Change): string {
-  if (change.kind === "conflict") return `  (${change.conflicts} conflict${change.conflicts === 1 ? "" : "s"}: marked in the file)`;
+  if (change.kind === "conflict") {
+    return `  (${change.conflicts} conflict${change.conflicts === 1 ? "" : "s"}: marked in the file${change.note ? `; ${change.note}` : ""})`;
+  }
   return change.note ? `  (${change.note})` : "";
 }
 

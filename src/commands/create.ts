@@ -19,7 +19,7 @@ import type { TemplateLoader } from "../render/templates.js";
 import type { Exec } from "../steps/exec.js";
 import { type GitOutcome, initialiseGit } from "../steps/git.js";
 import { generateWorkerTypes, installDependencies } from "../steps/install.js";
-import { detectPackageManager, runScript } from "../steps/package-manager.js";
+import { detectPackageManager, runBin, runScript } from "../steps/package-manager.js";
 import type { Ui } from "../ui.js";
 
 /** Everything `create` touches, passed in: the real things in the CLI, memfs and fakes in unit tests. */
@@ -72,7 +72,11 @@ export async function create(args: ParsedArgs, ctx: CreateContext): Promise<void
 
   if (options.install) {
     await ctx.ui.step(`Installing dependencies with ${pm}`, () => installDependencies(ctx.exec, pm, target));
-    if (!(await generateWorkerTypes(ctx.exec, target))) ctx.ui.warn(`"wrangler types" failed; ${runScript(pm, "typecheck")} will write the types.`);
+    if (!(await generateWorkerTypes(ctx.exec, target))) {
+      // JavaScript projects have no typecheck script: the types are only for the editor.
+      const later = config.lang === "ts" ? `${runScript(pm, "typecheck")} will write the types` : `run ${runBin(pm, "wrangler types")} for your editor's types`;
+      ctx.ui.warn(`"wrangler types" failed; ${later}.`);
+    }
   }
   if (options.git) ctx.ui.info(GIT_OUTCOMES[await initialiseGit(ctx.exec, target)]);
   const deployed = await provisionIfWanted(provisioning, config, target, ctx, prompter);

@@ -8,7 +8,6 @@ import type { Config } from "./config.js";
  * An entry goes away when its feature lands.
  */
 const NOT_YET: { applies: (command: Command, config: Config | undefined, options: RunOptions) => boolean; what: string; instead: string }[] = [
-  { applies: (_, config) => config?.lang === "js", what: "--lang js", instead: "use --lang ts" },
   { applies: (_, config) => config?.domain !== undefined, what: "--domain", instead: "leave it out (the Worker serves on workers.dev)" },
 ];
 

@@ -5,6 +5,7 @@ export type AuthMode = (typeof AUTH_MODES)[number];
 
 export const LANGUAGES = ["ts", "js"] as const;
 export type Language = (typeof LANGUAGES)[number];
+export const LANGUAGE_LABELS: Record<Language, string> = { ts: "TypeScript", js: "JavaScript" };
 
 export const FEATURES = ["tests", "ci", "lint", "examples"] as const;
 export type Feature = (typeof FEATURES)[number];

@@ -4,6 +4,7 @@ import { CONFIG_FILE_NAME, CONFIG_SCHEMA_PATH, type Config, toConfigFile } from 
 import { UsageError } from "../errors.js";
 import { COMPILE_OPTIONS } from "./compile.js";
 import { jsonLiteral, markdownCode, markdownText, scriptJsonLiteral } from "./escape.js";
+import { JS_TEMPLATES_DIR } from "./js-twins.js";
 import type { ManifestEntry, TemplateSet } from "./templates.js";
 import { tidy } from "./tidy.js";
 
@@ -51,7 +52,12 @@ export function render(config: Config, templates: TemplateSet, meta: RenderMeta)
   for (const entry of templates.files) {
     if (!included(entry, config)) continue;
     const source = templates.sources.get(entry.template);
-    if (source === undefined) throw new Error(`template ${entry.template} is listed but was not loaded`);
+    if (source === undefined) {
+      const twin = entry.template.startsWith(`${JS_TEMPLATES_DIR}/`)
+        ? ` (the JavaScript version of a TypeScript template, which the build of create-mcp-access makes: this template set has none; use --lang ts)`
+        : "";
+      throw new Error(`template ${entry.template} is listed but was not loaded${twin}`);
+    }
     const text = entry.raw ? source : templateProblem(templates, entry, () => tidy(compile(entry.template, source)(view)));
     templateProblem(templates, entry, () => assertParses(entry.path, text));
     files.set(entry.path, text);
@@ -128,9 +134,11 @@ export function workerHost(config: Config): string | undefined {
 }
 
 function assertParses(path: string, text: string): void {
-  if (path.endsWith(".json") && !path.startsWith("tsconfig")) {
+  // tsconfig.json and jsconfig.json are JSONC: comments are allowed in them.
+  const jsonc = path.endsWith(".jsonc") || /(^|\/)[tj]sconfig\.json$/.test(path);
+  if (path.endsWith(".json") && !jsonc) {
     JSON.parse(text);
-  } else if (path.endsWith(".jsonc") || path.startsWith("tsconfig")) {
+  } else if (jsonc) {
     const errors: ParseError[] = [];
     parseJsonc(text, errors, { allowTrailingComma: false });
     if (errors.length) {

@@ -4,12 +4,15 @@ import type { Config } from "../config/config.js";
 import type { AuthMode, Feature, Language } from "../config/options.js";
 import type { FileSystem } from "../fs.js";
 import { type TemplateSpec, templateKey } from "./compile.js";
+import { JS_TEMPLATES_DIR, withJsTwins } from "./js-twins.js";
 import { precompiled as buildTable } from "./precompiled.js";
 
 /**
  * A template set: `manifest.json` lists every file a project can have, the
  * template it comes from and when it is included. Nothing outside the
  * manifest is rendered, so a template folder can hold notes and fixtures.
+ * Each TypeScript file also has a JavaScript twin (js-twins.ts), which the
+ * build derives from it.
  */
 export interface ManifestEntry {
   /** Path in the generated project, `/`-separated. */
@@ -23,6 +26,7 @@ export interface ManifestEntry {
 }
 
 export interface TemplateSet {
+  /** The manifest's files, with their JavaScript twins. */
   files: ManifestEntry[];
   /** Template path → its text. */
   sources: Map<string, string>;
@@ -54,7 +58,12 @@ export interface TemplateSet {
  */
 export type TemplateLoader = (config: Pick<Config, "template">, projectDir: string) => Promise<TemplateSet>;
 
-/** `table`: the build's precompiled templates (tests pass their own). */
+/**
+ * The bundled templates, with the JavaScript twin of each TypeScript file (js-twins.ts: the build
+ * derives them). A template from `--template` is rendered as its own manifest says
+ * (template-check.ts): its JavaScript files are entries with `"when": { "lang": "js" }`.
+ * `table`: the build's precompiled templates (tests pass their own).
+ */
 export async function loadTemplates(
   fs: FileSystem,
   templatesDir: string,
@@ -66,13 +75,21 @@ export async function loadTemplates(
     partials?: Record<string, string>;
   };
   const read = (path: string) => fs.readFile(join(templatesDir, path), "utf8");
+  const files = withJsTwins(manifest.files);
   const sources = new Map<string, string>();
   const partials = new Map<string, string>();
   await Promise.all([
-    ...manifest.files.map(async (entry) => sources.set(entry.template, await read(entry.template))),
+    ...files.map(async (entry) => {
+      try {
+        sources.set(entry.template, await read(entry.template));
+      } catch (error) {
+        // JavaScript twins exist where the build made them; without them, only --lang js fails (render says so).
+        if (!entry.template.startsWith(`${JS_TEMPLATES_DIR}/`) || (error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      }
+    }),
     ...Object.entries(manifest.partials ?? {}).map(async ([name, path]) => partials.set(name, await read(path))),
   ]);
-  return assembleTemplateSet(manifest.files, sources, partials, await fs.readFile(schemaPath, "utf8"), table);
+  return assembleTemplateSet(files, sources, partials, await fs.readFile(schemaPath, "utf8"), table);
 }
 
 /**
@@ -89,15 +106,17 @@ export async function assembleTemplateSet(
 ): Promise<TemplateSet> {
   const compiled = (source: string) => table[templateKey(source)];
   const precompiled = { templates: new Map<string, TemplateSpec>(), partials: new Map<string, TemplateSpec>() };
-  for (const entry of files) {
-    const spec = entry.raw ? undefined : compiled(sources.get(entry.template)!);
+  // Templates that were not read (JavaScript twins a template set does not have) are not counted.
+  const rendered = files.filter((entry) => !entry.raw && sources.has(entry.template));
+  for (const entry of rendered) {
+    const spec = compiled(sources.get(entry.template)!);
     if (spec) precompiled.templates.set(entry.template, spec);
   }
   for (const [name, source] of partials) {
     const spec = compiled(source);
     if (spec) precompiled.partials.set(name, spec);
   }
-  const templateCount = new Set(files.filter((entry) => !entry.raw).map((entry) => entry.template)).size;
+  const templateCount = new Set(rendered.map((entry) => entry.template)).size;
   const complete = precompiled.templates.size === templateCount && precompiled.partials.size === partials.size;
   const compiler = extra.compiler ?? (complete ? undefined : (await import("handlebars")).default);
   return { files, sources, partials, schema, precompiled, ...(compiler ? { compiler } : {}), ...(extra.origin ? { origin: extra.origin } : {}) };

@@ -15,7 +15,8 @@ export async function installDependencies(exec: Exec, pm: PackageManager, cwd: s
 /**
  * `wrangler types` writes worker-configuration.d.ts (the Env type and the
  * Workers runtime types), so the editor understands the project before the
- * first `npm run typecheck`. Not fatal: typecheck writes it again anyway.
+ * first `npm run typecheck` (in a JavaScript project, only the editor reads
+ * it, through jsconfig.json). Not fatal: typecheck writes it again anyway.
  */
 export async function generateWorkerTypes(exec: Exec, cwd: string): Promise<boolean> {
   const result = await exec(join(cwd, "node_modules", ".bin", "wrangler"), ["types"], {

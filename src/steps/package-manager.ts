@@ -10,6 +10,11 @@ export function detectPackageManager(userAgent: string | undefined): PackageMana
   return (PACKAGE_MANAGERS as readonly string[]).includes(name ?? "") ? (name as PackageManager) : "npm";
 }
 
+/** How to run a dependency's command (`wrangler types`) with each package manager. */
+export function runBin(pm: PackageManager, command: string): string {
+  return `${{ npm: "npx", pnpm: "pnpm exec", yarn: "yarn", bun: "bunx" }[pm]} ${command}`;
+}
+
 /** How to run a package.json script with each package manager. */
 export function runScript(pm: PackageManager, script: string): string {
   return pm === "npm" ? `npm run ${script}` : `${pm} ${script}`;

@@ -34,7 +34,7 @@ describe("bad input: exit 2, a message naming the value and the fix, nothing wri
     ["missing answers without --yes", ["srv", "--no-install"], /--auth <self-hosted\|saas>[\s\S]*--team <name\|url>[\s\S]*--allow-email/],
     ["missing directory without --yes", ["--auth", "self-hosted", "--team", "acme", "--allow-domain", "example.com"], /a directory \(the first argument\)/],
     ["config file that does not exist", ["srv", "--yes", "--config", "nope.json"], /Cannot read the config file .*nope.json.*no such file/],
-    ["javascript, not available yet", ["srv", ...complete, "--lang", "js"], /--lang js is not available yet/],
+    ["custom domain, not available yet", ["srv", ...complete, "--domain", "mcp.example.com"], /--domain is not available yet/],
     ["provisioning without an API token", ["srv", ...complete, "--provision"], /needs a Cloudflare API token in CLOUDFLARE_API_TOKEN[\s\S]*Access: Apps and Policies: Edit[\s\S]*Workers KV Storage: Edit/],
     ["provisioning with nobody allowed in", ["srv", "--auth", "self-hosted", "--provision", "--yes"], /Nobody would be allowed to sign in.*--allow-email/],
     ["--deploy without installing", ["srv", ...complete, "--provision", "--deploy", "--no-install"], /--deploy needs the project's dependencies/],

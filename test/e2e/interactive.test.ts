@@ -48,10 +48,13 @@ describe.skipIf(!hasTmux)("interactive create in a terminal", () => {
     terminal.press("Enter");
     await terminal.waitFor(/Add another downstream app\?/);
     terminal.press("Enter"); // No
+    await terminal.waitFor(/Language of the project[\s\S]*TypeScript[\s\S]*JavaScript/);
+    terminal.press("Down", "Enter"); // JavaScript
     await terminal.waitFor(/Optional parts[\s\S]*tests[\s\S]*examples/);
     terminal.press("Down", "Down", "Space", "Enter"); // tests is on already; add lint
     await terminal.waitFor(/Create the project\?/);
     expect(terminal.screen()).toMatch(/team\s+https:\/\/acme\.cloudflareaccess\.com/);
+    expect(terminal.screen()).toMatch(/language\s+JavaScript/);
     terminal.press("Enter");
     expect(await terminal.exitCode()).toBe(0);
     expect(JSON.parse(readFileSync(join(cwd, "my-app", "mcp-access.json"), "utf8"))).toMatchObject({
@@ -60,8 +63,10 @@ describe.skipIf(!hasTmux)("interactive create in a terminal", () => {
       team: "https://acme.cloudflareaccess.com",
       access: { emails: ["ada@example.com"], domains: ["example.org"], idps: ["github"] },
       downstreams: [{ name: "wiki", url: "https://wiki.example.com/api" }],
+      lang: "js",
       features: ["tests", "lint"],
     });
+    expect(readdirSync(join(cwd, "my-app", "src")).sort()).toEqual(["access.js", "downstream.js", "downstreams.js", "index.js", "server.js"]);
   });
 
   it("Ctrl-C at a prompt exits 130 and leaves nothing behind", async () => {
@@ -85,6 +90,8 @@ describe.skipIf(!hasTmux)("interactive create in a terminal", () => {
     await terminal.waitFor(/Identity providers allowed/);
     terminal.press("Enter");
     await terminal.waitFor(/call other Access-protected apps/);
+    terminal.press("Enter");
+    await terminal.waitFor(/Language of the project/);
     terminal.press("Enter");
     await terminal.waitFor(/Optional parts/);
     terminal.press("Enter");

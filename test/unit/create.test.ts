@@ -139,6 +139,29 @@ describe("create, non-interactive", () => {
     expect(h.commands).toEqual([]);
   });
 
+  it("--lang js writes the JavaScript project; a failed wrangler types points at the command, not a typecheck script", async () => {
+    const h = harness({ exec: async (command) => ({ code: command.endsWith("wrangler") ? 1 : 0, output: "" }) });
+    await create(parseArgv(["srv", ...complete, "--lang", "js", "--no-git"]), h.ctx);
+    const project = h.files().filter((path) => !path.includes("/.mcp-access/"));
+    expect(project.filter((path) => /\.[mc]?[jt]s$|config\.json$/.test(path)).sort()).toEqual([
+      "/work/srv/dev/access-emulator.mjs",
+      "/work/srv/jsconfig.json",
+      "/work/srv/src/access.js",
+      "/work/srv/src/index.js",
+      "/work/srv/src/server.js",
+      // The tests feature (on by default), in JavaScript too.
+      "/work/srv/test/access.js",
+      "/work/srv/test/auth.test.js",
+      "/work/srv/test/jsconfig.json",
+      "/work/srv/test/mcp.js",
+      "/work/srv/test/network.js",
+      "/work/srv/test/tokens.js",
+      "/work/srv/vitest.config.js",
+    ]);
+    expect(JSON.parse(h.read("/work/srv/mcp-access.json")).lang).toBe("js");
+    expect(h.said).toContain('warn: "wrangler types" failed; run npx wrangler types for your editor\'s types.');
+  });
+
   it("--dry-run lists files and writes nothing", async () => {
     const h = harness();
     await create(parseArgv(["srv", ...complete, "--dry-run"]), h.ctx);
@@ -185,6 +208,7 @@ describe("create, interactive", () => {
       "https://wiki.example.com/api/",
       "Company wiki",
       false,
+      "js",
       ["tests", "lint"],
       true,
     ]);
@@ -201,6 +225,7 @@ describe("create, interactive", () => {
       "text: Its base URL",
       "text: Its Access application's name (optional: found by the URL's host otherwise)",
       "confirm: Add another downstream app?",
+      "select: Language of the project",
       "multiselect: Optional parts (space to toggle, enter to accept)",
       "note",
       "confirm: Create the project?",
@@ -210,20 +235,39 @@ describe("create, interactive", () => {
       team: "https://acme.cloudflareaccess.com",
       access: { emails: ["ada@example.com"], domains: ["example.org"], idps: ["github"] },
       downstreams: [{ name: "wiki", url: "https://wiki.example.com/api", accessApp: "Company wiki" }],
+      lang: "js",
       features: ["tests", "lint"],
     });
+    expect(h.files()).toContain("/work/my-app/src/index.js");
+    expect(h.files()).not.toContain("/work/my-app/src/index.ts");
+  });
+
+  it("offers TypeScript first, and shows the language in the summary", async () => {
+    const options: { message: string; initialValue?: unknown; options?: { value: string; label: string }[] }[] = [];
+    const notes: string[] = [];
+    const { prompter } = scripted([[], false, "ts", [], true]);
+    const recording = {
+      ...prompter,
+      select: (o: never) => (options.push(o), prompter.select(o)),
+      note: (message: string) => (notes.push(message), prompter.note(message)),
+    } as Prompter;
+    await create(parseArgv(["srv", ...complete, "--no-install", "--no-git"]), harness({ prompter: recording }).ctx);
+    const language = options.find((o) => o.message === "Language of the project")!;
+    expect(language.initialValue).toBe("ts");
+    expect(language.options!.map((o) => o.label)).toEqual(["TypeScript", "JavaScript"]);
+    expect(notes[0]).toMatch(/^language {3}TypeScript$/m);
   });
 
   it("skips the questions flags answered", async () => {
     const { prompter, asked } = scripted([[], true]);
     const h = harness({ prompter });
-    await create(parseArgv(["srv", ...complete, "--downstream", "wiki=https://wiki.example.com", "--features", "none", "--no-install", "--no-git"]), h.ctx);
+    await create(parseArgv(["srv", ...complete, "--downstream", "wiki=https://wiki.example.com", "--lang", "js", "--features", "none", "--no-install", "--no-git"]), h.ctx);
     expect(asked).toEqual(["multiselect: Identity providers allowed to sign in (none selected: every one your account has)", "note", "confirm: Create the project?"]);
   });
 
   it.each([
     ["Ctrl-C at the auth question", ["srv", CANCEL]],
-    ["no at the confirmation", ["srv", "self-hosted", "", "", [], false, [], false]],
+    ["no at the confirmation", ["srv", "self-hosted", "", "", [], false, "ts", [], false]],
   ])("%s cancels and writes nothing", async (_, answers) => {
     const { prompter } = scripted(answers as unknown[]);
     const h = harness({ prompter });

@@ -26,6 +26,8 @@ const configs: Config[] = [
   { ...base, auth: "saas" },
   { ...base, team: "https://acme.cloudflareaccess.com", access: { emails: ["ada@example.com"], domains: ["example.com"], idps: ["github"] } },
   ...(["self-hosted", "saas"] as const).map((auth) => ({ ...base, auth, downstreams: [{ name: "wiki", url: "https://wiki.example.com" }] })),
+  // --lang js renders the JavaScript twins, precompiled like the rest.
+  ...(["self-hosted", "saas"] as const).map((auth) => ({ ...base, auth, lang: "js" as const, downstreams: [{ name: "wiki", url: "https://wiki.example.com" }] })),
 ];
 
 let table: Record<string, TemplateSpec>;

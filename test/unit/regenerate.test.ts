@@ -88,6 +88,87 @@ describe("regenerate in memory", () => {
     expect(await h.run("--check")).toBe(0);
   });
 
+  const pingTool = '  server.registerTool("ping", { description: "Replies pong." }, async () => ({ content: [{ type: "text", text: "pong" }] }));\n\n  return server;\n}';
+  const files = (h: { tree: () => Record<string, string | null> }, pattern: RegExp) =>
+    Object.keys(h.tree())
+      .map((path) => path.replace("/work/srv/", ""))
+      .filter((path) => pattern.test(path))
+      .sort();
+
+  it('switches the language ("lang": "ts" → "js"): each TypeScript file gives way to its JavaScript twin, with the edits made to it', async () => {
+    const h = await harness();
+    h.edit("src/server.ts", "  return server;\n}", pingTool);
+    h.edit("tsconfig.json", '"noEmit": true', '"noEmit": true,\n    "allowJs": true');
+    h.edit("package.json", '"dev": "node dev/access-emulator.mjs",', '"dev": "node dev/access-emulator.mjs",\n    "hello": "echo hello",');
+    h.write("src/tools.ts", "export const mine = 1;\n");
+    h.edit("mcp-access.json", '"lang": "ts"', '"lang": "js"');
+    expect(await h.run()).toBe(0);
+
+    expect(files(h, /^src\/|config\.json$/)).toEqual(["jsconfig.json", "src/access.js", "src/index.js", "src/server.js", "src/tools.ts", "test/jsconfig.json"]);
+    // The tests feature's files (on by default) go the same way.
+    expect(files(h, /^test\/|^vitest/)).toEqual(["test/access.js", "test/auth.test.js", "test/jsconfig.json", "test/mcp.js", "test/network.js", "test/tokens.js", "vitest.config.js"]);
+    const server = h.read("src/server.js");
+    expect(server).toContain('/** @import { AccessIdentity } from "./access" */');
+    expect(server).toContain("export function createServer(identity) {");
+    expect(server).toContain('server.registerTool("ping"');
+    expect(JSON.parse(h.read("package.json"))).toMatchObject({ scripts: { hello: "echo hello" } });
+    expect(JSON.parse(h.read("package.json")).scripts).not.toHaveProperty("typecheck");
+    expect(JSON.parse(h.read("package.json")).devDependencies).not.toHaveProperty("typescript");
+    expect(h.read("jsconfig.json")).toMatch(/"checkJs": true[\s\S]*"allowJs": true|"allowJs": true[\s\S]*"checkJs": true/);
+    expect(h.read("wrangler.jsonc")).toContain('"main": "src/index.js"');
+    // The snapshot follows: the new files' renders, the old ones' entries gone.
+    expect(files(h, /^\.mcp-access\/generated\/(src\/|[tj]sconfig)/)).toEqual([
+      ".mcp-access/generated/jsconfig.json.snapshot",
+      ".mcp-access/generated/src/access.js.snapshot",
+      ".mcp-access/generated/src/index.js.snapshot",
+      ".mcp-access/generated/src/server.js.snapshot",
+    ]);
+    expect(h.read(".mcp-access/generated/src/server.js.snapshot")).not.toContain("ping");
+    expect(h.output()).toMatch(/deleted +src\/server\.ts +\(replaced by src\/server\.js, your edits with it\)/);
+    expect(h.output()).toMatch(/merged +src\/server\.js +\(your edits to src\/server\.ts carried over: check that they are JavaScript\)/);
+    expect(h.output()).toMatch(/deleted +src\/access\.ts +\(replaced by src\/access\.js\)/);
+    expect(h.output()).toMatch(/created +src\/access\.js +\(replaces src\/access\.ts\)/);
+    expect(await h.run("--check")).toBe(0);
+
+    // And back: the same files in TypeScript, the tool still there.
+    h.edit("mcp-access.json", '"lang": "js"', '"lang": "ts"');
+    expect(await h.run()).toBe(0);
+    expect(files(h, /^src\/|config\.json$/)).toEqual(["src/access.ts", "src/index.ts", "src/server.ts", "src/tools.ts", "test/tsconfig.json", "tsconfig.json"]);
+    expect(h.read("src/server.ts")).toContain('import type { AccessIdentity } from "./access";');
+    expect(h.read("src/server.ts")).toContain('server.registerTool("ping"');
+    expect(JSON.parse(h.read("package.json")).scripts).toMatchObject({ hello: "echo hello", typecheck: expect.any(String) });
+    expect(await h.run("--check")).toBe(0);
+  });
+
+  it("switching the language, an edit the switch also changes is a conflict in the new file (exit 3); a deleted file stays deleted", async () => {
+    const h = await harness();
+    h.edit("src/server.ts", "export function createServer(identity: AccessIdentity): McpServer {", "export function createServer(identity: AccessIdentity, tag = \"v1\"): McpServer {");
+    h.volume.unlinkSync(join(h.root, "src/access.ts"));
+    h.edit("mcp-access.json", '"lang": "ts"', '"lang": "js"');
+    expect(await h.run()).toBe(3);
+    expect(h.volume.existsSync(join(h.root, "src/server.ts"))).toBe(false);
+    const server = h.read("src/server.js");
+    expect(server).toMatch(/<<<<<<< yours\n[\s\S]*export function createServer\(identity: AccessIdentity, tag = "v1"\): McpServer \{\n[\s\S]*=======\n[\s\S]*export function createServer\(identity\) \{\n>>>>>>> generated now\n/);
+    expect(h.output()).toMatch(/conflict +src\/server\.js +\(1 conflict: marked in the file; your edits to src\/server\.ts carried over: check that they are JavaScript\)/);
+    expect(h.volume.existsSync(join(h.root, "src/access.js"))).toBe(false);
+    expect(h.output()).toMatch(/kept +src\/access\.js +\(you deleted src\/access\.ts: it stays deleted\)/);
+    expect(h.read(".mcp-access/generated/src/access.js.snapshot")).toContain("export async function verifyAccessJwt(token, config)");
+    await expect(h.run()).rejects.toMatchObject({ exitCode: 3, details: ["src/server.js"] });
+  });
+
+  it("switching the language, a file of the user's with the new name is left alone (and so is the TypeScript one they edited)", async () => {
+    const h = await harness();
+    h.write("src/index.js", "// mine\n");
+    h.edit("src/server.ts", "  return server;\n}", pingTool);
+    h.edit("mcp-access.json", '"lang": "ts"', '"lang": "js"');
+    expect(await h.run()).toBe(0);
+    expect(h.read("src/index.js")).toBe("// mine\n");
+    expect(h.output()).toMatch(/kept +src\/index\.js +\(a file of yours has this name/);
+    // index.ts was not edited: it goes, as any file no longer generated.
+    expect(h.volume.existsSync(join(h.root, "src/index.ts"))).toBe(false);
+    expect(h.read("src/server.js")).toContain('server.registerTool("ping"');
+  });
+
   it("adds a downstream app: its tool arrives and the user's own tool stays", async () => {
     const h = await harness();
     h.edit(
@@ -240,8 +321,8 @@ describe("regenerate refuses bad input with exit 2, naming the value and the fix
 
   it("options mcp-access.json asks for that are not available yet", async () => {
     const h = await harness();
-    h.edit("mcp-access.json", '"lang": "ts"', '"lang": "js"');
-    await expect(h.run()).rejects.toMatchObject({ message: expect.stringMatching(/mcp-access.json asks for what this create-mcp-access cannot generate yet/), details: [expect.stringMatching(/--lang js is not available yet/)] });
+    h.edit("mcp-access.json", '"lang": "ts"', '"lang": "ts", "domain": "mcp.example.com"');
+    await expect(h.run()).rejects.toMatchObject({ message: expect.stringMatching(/mcp-access.json asks for what this create-mcp-access cannot generate yet/), details: [expect.stringMatching(/--domain is not available yet/)] });
   });
 
   it("answers given as flags: they belong in mcp-access.json", async () => {

@@ -40,12 +40,11 @@ export class AccessConfigError extends Error {
  */
 export class AccessSignInError extends Error {
   override readonly name = "AccessSignInError";
+  readonly transient: boolean;
 
-  constructor(
-    message: string,
-    readonly transient = false,
-  ) {
+  constructor(message: string, transient = false) {
     super(message);
+    this.transient = transient;
   }
 }
 

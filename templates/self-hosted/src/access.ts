@@ -22,12 +22,11 @@ export type AccessErrorCode = "missing_token" | "invalid_token" | "jwks_unavaila
  */
 export class AccessAuthError extends Error {
   override readonly name = "AccessAuthError";
+  readonly code: AccessErrorCode;
 
-  constructor(
-    readonly code: AccessErrorCode,
-    message: string,
-  ) {
+  constructor(code: AccessErrorCode, message: string) {
     super(message);
+    this.code = code;
   }
 }
 
