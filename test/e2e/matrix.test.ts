@@ -73,7 +73,8 @@ describe.each(variants)("$name", (variant) => {
     timings.set(`${variant.name} ${step}`, Date.now() - started);
   };
 
-  it.skipIf(variant.lang !== "ts")("type-checks (wrangler types, tsc --noEmit)", async () => {
+  // Only the checks that apply to this variant are registered, so none is reported as skipped.
+  if (variant.lang === "ts") it("type-checks (wrangler types, tsc --noEmit)", async () => {
     await timed("typecheck", async () => {
       const result = await run("npm", ["run", "typecheck"], { cwd: project() });
       expect(result.code, result.stdout + result.stderr).toBe(0);
@@ -90,7 +91,7 @@ describe.each(variants)("$name", (variant) => {
     });
   });
 
-  it.runIf(has("tests"))("passes its own tests (npm test, in the Workers runtime)", async () => {
+  if (has("tests")) it("passes its own tests (npm test, in the Workers runtime)", async () => {
     await timed("test", async () => {
       const result = await run("npm", ["test"], { cwd: project() });
       const output = result.stdout + result.stderr;
@@ -100,7 +101,7 @@ describe.each(variants)("$name", (variant) => {
     });
   });
 
-  it.runIf(has("lint"))("passes its own lint untouched (npm run lint)", async () => {
+  if (has("lint")) it("passes its own lint untouched (npm run lint)", async () => {
     await timed("lint", async () => {
       const result = await run("npm", ["run", "lint"], { cwd: project() });
       expect(result.code, result.stdout + result.stderr).toBe(0);
@@ -108,7 +109,7 @@ describe.each(variants)("$name", (variant) => {
   });
 
   // The examples' behaviour, through the official MCP client (self-hosted: a signed JWT is all it takes).
-  it.runIf(variant.auth === "self-hosted" && has("examples"))("serves the example resource and prompt for the caller", async () => {
+  if (variant.auth === "self-hosted" && has("examples")) it("serves the example resource and prompt for the caller", async () => {
     const access = await startFakeAccess();
     const port = await freePort();
     const wrangler = join(project(), "node_modules", ".bin", "wrangler");
