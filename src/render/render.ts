@@ -3,6 +3,7 @@ import { parse as parseJsonc, printParseErrorCode, type ParseError } from "jsonc
 import { CONFIG_FILE_NAME, CONFIG_SCHEMA_PATH, type Config, toConfigFile } from "../config/config.js";
 import { UsageError } from "../errors.js";
 import { COMPILE_OPTIONS } from "./compile.js";
+import { included } from "./conditions.js";
 import { jsonLiteral, markdownCode, markdownText, scriptJsonLiteral } from "./escape.js";
 import { JS_TEMPLATES_DIR } from "./js-twins.js";
 import type { ManifestEntry, TemplateSet } from "./templates.js";
@@ -84,16 +85,6 @@ function templateProblem<T>(templates: TemplateSet, entry: ManifestEntry, step: 
       `${entry.template}: ${what}`,
     ]);
   }
-}
-
-function included(entry: ManifestEntry, config: Config): boolean {
-  const when = entry.when ?? {};
-  return (
-    (when.auth === undefined || when.auth === config.auth) &&
-    (when.lang === undefined || when.lang === config.lang) &&
-    (when.feature === undefined || config.features.includes(when.feature)) &&
-    (when.downstreams === undefined || when.downstreams === config.downstreams.length > 0)
-  );
 }
 
 /**

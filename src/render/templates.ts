@@ -4,6 +4,7 @@ import type { Config } from "../config/config.js";
 import type { AuthMode, Feature, Language } from "../config/options.js";
 import type { FileSystem } from "../fs.js";
 import { type TemplateSpec, templateKey } from "./compile.js";
+import { included } from "./conditions.js";
 import { JS_TEMPLATES_DIR, withJsTwins } from "./js-twins.js";
 import { precompiled as buildTable } from "./precompiled.js";
 
@@ -56,19 +57,21 @@ export interface TemplateSet {
  * resolved against `projectDir` or anything giget fetches. `run.ts` supplies
  * the real one; tests pass their own.
  */
-export type TemplateLoader = (config: Pick<Config, "template">, projectDir: string) => Promise<TemplateSet>;
+export type TemplateLoader = (config: Config, projectDir: string) => Promise<TemplateSet>;
 
 /**
  * The bundled templates, with the JavaScript twin of each TypeScript file (js-twins.ts: the build
  * derives them). A template from `--template` is rendered as its own manifest says
  * (template-check.ts): its JavaScript files are entries with `"when": { "lang": "js" }`.
- * `table`: the build's precompiled templates (tests pass their own).
+ * `table`: the build's precompiled templates (tests pass their own). `only`: read just the
+ * templates this config renders (a third of them), rather than every one a project could have.
  */
 export async function loadTemplates(
   fs: FileSystem,
   templatesDir: string,
   schemaPath: string,
   table: Readonly<Record<string, TemplateSpec>> = buildTable,
+  only?: Config,
 ): Promise<TemplateSet> {
   const manifest = JSON.parse(await fs.readFile(join(templatesDir, "manifest.json"), "utf8")) as {
     files: ManifestEntry[];
@@ -79,7 +82,7 @@ export async function loadTemplates(
   const sources = new Map<string, string>();
   const partials = new Map<string, string>();
   await Promise.all([
-    ...files.map(async (entry) => {
+    ...files.filter((entry) => !only || included(entry, only)).map(async (entry) => {
       try {
         sources.set(entry.template, await read(entry.template));
       } catch (error) {

@@ -1,13 +1,14 @@
 import * as fsp from "node:fs/promises";
 import { join } from "node:path";
+import type { Config } from "../../src/config/config.js";
 import type { FileSystem } from "../../src/fs.js";
 import { loadTemplates, type TemplateSet } from "../../src/render/templates.js";
 import type { Ui } from "../../src/ui.js";
 import { repoRoot } from "./processes.js";
 
-/** This repository's templates, as the CLI loads them. */
-export function repoTemplates(): Promise<TemplateSet> {
-  return loadTemplates(fsp as unknown as FileSystem, join(repoRoot, "templates"), join(repoRoot, "schema", "mcp-access.schema.json"));
+/** This repository's templates, as the CLI loads them (`only`: just what this config renders). */
+export function repoTemplates(only?: Config): Promise<TemplateSet> {
+  return loadTemplates(fsp as unknown as FileSystem, join(repoRoot, "templates"), join(repoRoot, "schema", "mcp-access.schema.json"), undefined, only);
 }
 
 /** A UI that prints nothing and keeps every line it was given, in order, for assertions; `steps` records step labels too. */

@@ -165,6 +165,12 @@ describe("render", () => {
     expect(readme).toContain("`github`, `okta`");
   });
 
+  it.each(combinations)("%s: renders the same from a set that read only this config's templates", async (_, config) => {
+    const only = await repoTemplates(config);
+    expect(only.sources.size).toBeLessThan(templates.sources.size);
+    expect(render(config, only, meta)).toEqual(render(config, templates, meta));
+  });
+
   it("is pure: the same config renders the same files", () => {
     expect(render(base, templates, meta)).toEqual(render(base, templates, meta));
   });
