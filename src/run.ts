@@ -45,7 +45,7 @@ export async function run(args: ParsedArgs, version: string): Promise<number> {
   const templates: TemplateLoader = async (config, projectDir) => {
     if (config.template === undefined) {
       const { loadTemplates } = await import("./render/templates.js");
-      return loadTemplates(fs, join(root, "templates"), schemaPath);
+      return loadTemplates(fs, join(root, "templates"), schemaPath, undefined, config);
     }
     // --template: the checks of a third-party template (and giget, to fetch one) load only for it.
     const { loadCustomTemplates } = await import("./render/custom-templates.js");
@@ -85,6 +85,8 @@ export async function run(args: ParsedArgs, version: string): Promise<number> {
       });
     }
     if (interactive) ui.intro("create-mcp-access");
+    // With nothing to ask, rendering comes next for sure: start loading it beside create.
+    if (!interactive) void import("./render/render.js").then(() => import("./render/templates.js"));
     const { create } = await import("./commands/create.js");
     await create(args, {
       cwd: process.cwd(),
