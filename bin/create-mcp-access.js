@@ -9,14 +9,6 @@ if (running[0] < required[0] || (running[0] === required[0] && running[1] < requ
   );
   process.exit(1);
 }
-// Node keeps the compiled bundle in its cache folder (under the OS temp directory), so every run
-// after the first starts faster. A Node without the API, or a folder it cannot write, runs as before.
-var nodeModule = process.getBuiltinModule("node:module");
-if (nodeModule.enableCompileCache) {
-  try {
-    nodeModule.enableCompileCache();
-  } catch (error) {}
-}
 import("../dist/cli.js")
   .then(function (cli) {
     return cli.main();
