@@ -3,8 +3,8 @@ import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type FakeAccess, startFakeAccess } from "../support/access.js";
-import { cleanEnv, freePort, runCli, type Service, startService, waitForHttp } from "../support/processes.js";
+import { type FakeAccess, startFakeAccess, startSelfHostedWorker } from "../support/access.js";
+import { runCli, type Service } from "../support/processes.js";
 import { e2eRoot, selfHostedProject } from "../support/project.js";
 import { startRecorder } from "../support/recorder.js";
 
@@ -45,14 +45,7 @@ describe("downstream apps (self-hosted)", () => {
     const project = join(root, "srv");
     // Same dependencies as the shared self-hosted project: reuse its install.
     symlinkSync(join(selfHostedProject, "node_modules"), join(project, "node_modules"));
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    worker = startService(
-      join(project, "node_modules", ".bin", "wrangler"),
-      ["dev", "--ip", "127.0.0.1", "--port", String(port), "--var", `TEAM_DOMAIN:${access.teamDomain}`, "--var", `POLICY_AUD:${access.aud}`],
-      { cwd: project, env: cleanEnv({ CI: "true" }) },
-    );
-    await waitForHttp(`${base}/`, worker);
+    ({ base, worker } = await startSelfHostedWorker(project, access));
   });
   afterAll(async () => {
     await worker?.stop();

@@ -2,9 +2,9 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } fr
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type FakeAccess, startFakeAccess } from "../support/access.js";
+import { type FakeAccess, startFakeAccess, startSelfHostedWorker } from "../support/access.js";
 import { callWhoami } from "../support/mcp.js";
-import { cleanEnv, freePort, repoRoot, run, runCli, type Service, startService, waitForHttp } from "../support/processes.js";
+import { cleanEnv, repoRoot, run, runCli, type Service } from "../support/processes.js";
 import { e2eRoot } from "../support/project.js";
 
 /**
@@ -93,14 +93,7 @@ describe("the generated self-hosted JavaScript Worker under wrangler dev", () =>
 
   beforeAll(async () => {
     access = await startFakeAccess();
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    worker = startService(
-      join(dir, "node_modules", ".bin", "wrangler"),
-      ["dev", "--ip", "127.0.0.1", "--port", String(port), "--var", `TEAM_DOMAIN:${access.teamDomain}`, "--var", `POLICY_AUD:${access.aud}`],
-      { cwd: dir, env: cleanEnv({ CI: "true" }) },
-    );
-    await waitForHttp(`${base}/`, worker);
+    ({ base, worker } = await startSelfHostedWorker(dir, access));
   });
   afterAll(async () => {
     await worker?.stop();

@@ -5,9 +5,9 @@ import { parseArgv } from "../../src/answers/args.js";
 import { notYetAvailable } from "../../src/config/availability.js";
 import type { Config } from "../../src/config/config.js";
 import { AUTH_MODES, FEATURES, type Feature, LANGUAGES, type Language } from "../../src/config/options.js";
-import { startFakeAccess } from "../support/access.js";
+import { startFakeAccess, startSelfHostedWorker } from "../support/access.js";
 import { readExamples } from "../support/mcp.js";
-import { cleanEnv, freePort, run, runCli, startService, waitForHttp } from "../support/processes.js";
+import { run, runCli } from "../support/processes.js";
 import { e2eRoot, saasProject, selfHostedProject } from "../support/project.js";
 
 /**
@@ -111,14 +111,10 @@ describe.each(variants)("$name", (variant) => {
   // The examples' behaviour, through the official MCP client (self-hosted: a signed JWT is all it takes).
   if (variant.auth === "self-hosted" && has("examples")) it("serves the example resource and prompt for the caller", async () => {
     const access = await startFakeAccess();
-    const port = await freePort();
-    const wrangler = join(project(), "node_modules", ".bin", "wrangler");
-    const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--var", `TEAM_DOMAIN:${access.teamDomain}`, "--var", `POLICY_AUD:${access.aud}`];
-    const worker = startService(wrangler, args, { cwd: project(), env: cleanEnv({ CI: "true" }) });
+    const { base, worker } = await startSelfHostedWorker(project(), access);
     try {
-      await waitForHttp(`http://127.0.0.1:${port}/`, worker);
       const claims = { email: "grace@example.com", sub: "sub-grace" };
-      const examples = await readExamples(`http://127.0.0.1:${port}/mcp`, { "Cf-Access-Jwt-Assertion": access.token({ claims }) });
+      const examples = await readExamples(`${base}/mcp`, { "Cf-Access-Jwt-Assertion": access.token({ claims }) });
       expect(examples.resources).toEqual(["profile://me"]);
       expect(examples.profile).toEqual(claims);
       expect(examples.prompts).toEqual(["status_update"]);

@@ -2,7 +2,7 @@ import { readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type FakeAccess, startFakeAccess } from "../support/access.js";
+import { type FakeAccess, startFakeAccess, startSelfHostedWorker } from "../support/access.js";
 import { callWhoami } from "../support/mcp.js";
 import { cleanEnv, freePort, run, type Service, startService, waitForHttp } from "../support/processes.js";
 import { selfHostedProject as project } from "../support/project.js";
@@ -35,14 +35,7 @@ describe("the generated self-hosted Worker under wrangler dev", () => {
 
   beforeAll(async () => {
     access = await startFakeAccess();
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    worker = startService(
-      wrangler,
-      ["dev", "--ip", "127.0.0.1", "--port", String(port), "--var", `TEAM_DOMAIN:${access.teamDomain}`, "--var", `POLICY_AUD:${access.aud}`],
-      { cwd: project, env: cleanEnv({ CI: "true" }) },
-    );
-    await waitForHttp(`${base}/`, worker);
+    ({ base, worker } = await startSelfHostedWorker(project, access));
   });
   afterAll(async () => {
     await worker?.stop();

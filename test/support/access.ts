@@ -1,6 +1,8 @@
 import { createHmac, generateKeyPairSync, type KeyObject, randomBytes, sign } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { cleanEnv, freePort, type Service, startService, waitForHttp } from "./processes.js";
 
 /**
  * Plays Cloudflare Access for a test: a JWKS at /cdn-cgi/access/certs on a
@@ -89,4 +91,25 @@ function signature(input: string, signWith: TokenOptions["signWith"], key: KeyOb
     default:
       return sign("sha256", Buffer.from(input), key).toString("base64url");
   }
+}
+
+/**
+ * A generated self-hosted project under `wrangler dev` on a free loopback port, trusting `access`:
+ * TEAM_DOMAIN and POLICY_AUD are passed as vars, as the project's own emulator does.
+ */
+export async function startSelfHostedWorker(project: string, access: FakeAccess): Promise<{ base: string; worker: Service }> {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const worker = startService(
+    join(project, "node_modules", ".bin", "wrangler"),
+    ["dev", "--ip", "127.0.0.1", "--port", String(port), "--var", `TEAM_DOMAIN:${access.teamDomain}`, "--var", `POLICY_AUD:${access.aud}`],
+    { cwd: project, env: cleanEnv({ CI: "true" }) },
+  );
+  try {
+    await waitForHttp(`${base}/`, worker);
+  } catch (error) {
+    await worker.stop();
+    throw error;
+  }
+  return { base, worker };
 }
