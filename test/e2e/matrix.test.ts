@@ -6,7 +6,9 @@ import { notYetAvailable } from "../../src/config/availability.js";
 import type { Config } from "../../src/config/config.js";
 import { AUTH_MODES, FEATURES, type Feature, LANGUAGES, type Language } from "../../src/config/options.js";
 import { startFakeAccess, startSelfHostedWorker } from "../support/access.js";
-import { readExamples } from "../support/mcp.js";
+import { examplesOf, readExamples } from "../support/mcp.js";
+import { Browser, connectWithOAuth, RedirectTarget, signInThroughBrowser, TestOAuthProvider } from "../support/oauth.js";
+import { startSaasDev } from "../support/saas.js";
 import { run, runCli } from "../support/processes.js";
 import { e2eRoot, saasProject, selfHostedProject } from "../support/project.js";
 
@@ -122,6 +124,35 @@ describe.each(variants)("$name", (variant) => {
     } finally {
       await worker.stop();
       await access.close();
+    }
+  });
+
+  // saas: the real sign-in, as in saas-dev.test.ts, through the project's own npm run dev and its emulator.
+  if (variant.auth === "saas" && has("examples")) it("serves the example resource and prompt for the signed-in caller", async () => {
+    const [dev, target] = await Promise.all([startSaasDev(project()), RedirectTarget.start()]);
+    try {
+      const browser = new Browser();
+      const provider = new TestOAuthProvider({
+        redirectUri: target.uri,
+        clientName: "matrix",
+        authorize: async (url) => {
+          const steps = await signInThroughBrowser(browser, url.href, "grace@example.com");
+          await fetch(steps.callback.location!);
+          return target.hits.at(-1)!.get("code")!;
+        },
+      });
+      const client = await connectWithOAuth(`${dev.origin}/mcp`, provider);
+      try {
+        const examples = await examplesOf(client);
+        expect(examples.resources).toEqual(["profile://me"]);
+        expect(examples.profile.email).toBe("grace@example.com");
+        expect(examples.prompts).toEqual(["status_update"]);
+        expect(examples.promptText).toBe("Draft a three-sentence status update about the launch. Sign it as grace@example.com.");
+      } finally {
+        await client.close();
+      }
+    } finally {
+      await Promise.all([dev.stop(), target.close()]);
     }
   });
 
