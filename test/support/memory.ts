@@ -6,6 +6,14 @@ import { loadTemplates, type TemplateSet } from "../../src/render/templates.js";
 import type { Ui } from "../../src/ui.js";
 import { repoRoot } from "./processes.js";
 
+/** The smallest valid Config: a self-hosted TypeScript project named srv, nothing optional; `more` overrides. */
+export function configWith(more: Partial<Config> = {}): Config {
+  return { name: "srv", auth: "self-hosted", access: { emails: [], domains: [], idps: [] }, downstreams: [], lang: "ts", features: [], ...more };
+}
+
+/** What render() is told about the generator in tests. */
+export const renderMeta = { generatorVersion: "0.1.0" };
+
 /** This repository's templates, as the CLI loads them (`only`: just what this config renders). */
 export function repoTemplates(only?: Config): Promise<TemplateSet> {
   return loadTemplates(fsp as unknown as FileSystem, join(repoRoot, "templates"), join(repoRoot, "schema", "mcp-access.schema.json"), undefined, only);

@@ -4,17 +4,15 @@ import type { Config } from "../../src/config/config.js";
 import type { Feature } from "../../src/config/options.js";
 import { render } from "../../src/render/render.js";
 import type { TemplateSet } from "../../src/render/templates.js";
-import { repoTemplates } from "../support/memory.js";
+import { configWith, renderMeta, repoTemplates } from "../support/memory.js";
 
 let templates: TemplateSet;
 beforeAll(async () => {
   templates = await repoTemplates();
 });
 
-const meta = { generatorVersion: "0.1.0" };
 function project(features: Feature[], more: Partial<Config> = {}) {
-  const config: Config = { name: "srv", auth: "self-hosted", access: { emails: [], domains: [], idps: [] }, downstreams: [], lang: "ts", features, ...more };
-  const files = render(config, templates, meta);
+  const files = render(configWith({ features, ...more }), templates, renderMeta);
   const file = (path: string) => {
     const text = files.get(path);
     if (text === undefined) throw new Error(`${path} was not generated`);

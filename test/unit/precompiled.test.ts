@@ -8,7 +8,7 @@ import type { FileSystem } from "../../src/fs.js";
 import { type TemplateSpec, templateKey } from "../../src/render/compile.js";
 import { render } from "../../src/render/render.js";
 import { loadTemplates, type TemplateSet } from "../../src/render/templates.js";
-import { repoTemplates } from "../support/memory.js";
+import { configWith, repoTemplates } from "../support/memory.js";
 import { repoRoot } from "../support/processes.js";
 
 /**
@@ -20,7 +20,7 @@ const templatesDir = join(repoRoot, "templates");
 const schemaPath = join(repoRoot, "schema", "mcp-access.schema.json");
 const meta = { generatorVersion: "0.1.0" };
 
-const base: Config = { name: "srv", auth: "self-hosted", access: { emails: [], domains: [], idps: [] }, downstreams: [], lang: "ts", features: [] };
+const base = configWith();
 const configs: Config[] = [
   base,
   { ...base, auth: "saas" },

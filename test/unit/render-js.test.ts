@@ -12,7 +12,7 @@ import { FEATURES } from "../../src/config/options.js";
 import { render } from "../../src/render/render.js";
 import type { FileSystem } from "../../src/fs.js";
 import { loadTemplates, type TemplateSet } from "../../src/render/templates.js";
-import { repoTemplates } from "../support/memory.js";
+import { configWith, renderMeta, repoTemplates } from "../support/memory.js";
 import { repoRoot } from "../support/processes.js";
 
 /**
@@ -23,9 +23,9 @@ let templates: TemplateSet;
 beforeAll(async () => {
   templates = await repoTemplates();
 });
-const meta = { generatorVersion: "0.1.0" };
+const meta = renderMeta;
 
-const ts_: Config = { name: "srv", auth: "self-hosted", access: { emails: [], domains: [], idps: [] }, downstreams: [], lang: "ts", features: [] };
+const ts_ = configWith();
 const wiki: Downstream = { name: "wiki", url: "https://wiki.example.com/api" };
 const crm: Downstream = { name: "crm", url: "https://crm.example.com", accessApp: "CRM" };
 const combinations: [string, Config][] = (["self-hosted", "saas"] as const).flatMap((auth) =>

@@ -1,6 +1,6 @@
 import { parse as parseJsonc } from "jsonc-parser";
 import { beforeAll, describe, expect, it } from "vitest";
-import { repoTemplates } from "../support/memory.js";
+import { configWith, renderMeta, repoTemplates } from "../support/memory.js";
 import type { Config } from "../../src/config/config.js";
 import { render } from "../../src/render/render.js";
 import type { TemplateSet } from "../../src/render/templates.js";
@@ -10,15 +10,8 @@ beforeAll(async () => {
   templates = await repoTemplates();
 });
 
-const base: Config = {
-  name: "srv",
-  auth: "self-hosted",
-  access: { emails: [], domains: [], idps: [] },
-  downstreams: [],
-  lang: "ts",
-  features: [],
-};
-const meta = { generatorVersion: "0.1.0" };
+const base = configWith();
+const meta = renderMeta;
 
 /** Every combination the generator accepts today (the others stop at "not available yet"). */
 const combinations: [string, Config][] = [

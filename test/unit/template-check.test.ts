@@ -8,7 +8,7 @@ import type { FileSystem } from "../../src/fs.js";
 import { render } from "../../src/render/render.js";
 import { loadTemplateFolder } from "../../src/render/template-check.js";
 import type { TemplateSet } from "../../src/render/templates.js";
-import { repoTemplates } from "../support/memory.js";
+import { configWith, renderMeta, repoTemplates } from "../support/memory.js";
 import { repoRoot } from "../support/processes.js";
 
 /** A third-party template in memory, at /t, checked as `--template` checks it. */
@@ -38,15 +38,8 @@ async function problemsOf(files: Record<string, string>, options?: Parameters<ty
 const manifest = (files: unknown[], extra: Record<string, unknown> = {}) => JSON.stringify({ files, ...extra });
 const entry = (path: string, more: Record<string, unknown> = {}) => ({ path, template: "a.hbs", ...more });
 
-const base: Config = {
-  name: "srv",
-  auth: "self-hosted",
-  access: { emails: [], domains: [], idps: [] },
-  downstreams: [],
-  lang: "ts",
-  features: [],
-};
-const meta = { generatorVersion: "0.1.0" };
+const base = configWith();
+const meta = renderMeta;
 
 describe("a template that passes", () => {
   it("renders its files, with partials, conditions and raw files", async () => {
