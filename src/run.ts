@@ -45,7 +45,7 @@ export async function run(args: ParsedArgs, version: string): Promise<number> {
   const templates: TemplateLoader = async (config, projectDir) => {
     if (config.template === undefined) {
       const { loadTemplates } = await import("./render/templates.js");
-      return loadTemplates(fs, join(root, "templates"), schemaPath, undefined, config);
+      return loadTemplates(fs, join(root, "templates"), schemaPath, { only: config });
     }
     // --template: the checks of a third-party template (and giget, to fetch one) load only for it.
     const { loadCustomTemplates } = await import("./render/custom-templates.js");

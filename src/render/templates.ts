@@ -70,8 +70,7 @@ export async function loadTemplates(
   fs: FileSystem,
   templatesDir: string,
   schemaPath: string,
-  table: Readonly<Record<string, TemplateSpec>> = buildTable,
-  only?: Config,
+  { table = buildTable, only }: { table?: Readonly<Record<string, TemplateSpec>>; only?: Config } = {},
 ): Promise<TemplateSet> {
   const manifest = JSON.parse(await fs.readFile(join(templatesDir, "manifest.json"), "utf8")) as {
     files: ManifestEntry[];

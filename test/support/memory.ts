@@ -16,7 +16,7 @@ export const renderMeta = { generatorVersion: "0.1.0" };
 
 /** This repository's templates, as the CLI loads them (`only`: just what this config renders). */
 export function repoTemplates(only?: Config): Promise<TemplateSet> {
-  return loadTemplates(fsp as unknown as FileSystem, join(repoRoot, "templates"), join(repoRoot, "schema", "mcp-access.schema.json"), undefined, only);
+  return loadTemplates(fsp as unknown as FileSystem, join(repoRoot, "templates"), join(repoRoot, "schema", "mcp-access.schema.json"), { only });
 }
 
 /** A UI that prints nothing and keeps every line it was given, in order, for assertions; `steps` records step labels too. */

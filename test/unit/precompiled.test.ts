@@ -40,7 +40,7 @@ beforeAll(async () => {
 
 describe("precompiled templates", () => {
   it("cover every template and partial: the CLI never loads the compiler for its own templates", async () => {
-    const templates = await loadTemplates(fsp as unknown as FileSystem, templatesDir, schemaPath, table);
+    const templates = await loadTemplates(fsp as unknown as FileSystem, templatesDir, schemaPath, { table });
     expect(templates.compiler).toBeUndefined();
     expect(templates.precompiled.templates.size).toBe(templates.files.filter((entry) => !entry.raw).length);
     expect(templates.precompiled.partials.size).toBe(templates.partials.size);
@@ -49,7 +49,7 @@ describe("precompiled templates", () => {
   });
 
   it("render exactly what compiling at run time renders", async () => {
-    const templates = await loadTemplates(fsp as unknown as FileSystem, templatesDir, schemaPath, table);
+    const templates = await loadTemplates(fsp as unknown as FileSystem, templatesDir, schemaPath, { table });
     expect(compiledAtRunTime.compiler).toBeDefined();
     for (const config of configs) {
       expect(render(config, templates, meta)).toEqual(render(config, compiledAtRunTime, meta));
@@ -65,7 +65,7 @@ describe("precompiled templates", () => {
     files[join("/t", "common/gitignore.hbs")] += "edited-after-the-build/\n";
     files["/schema.json"] = compiledAtRunTime.schema;
     const volume = Volume.fromJSON(files);
-    const templates = await loadTemplates(volume.promises as unknown as FileSystem, "/t", "/schema.json", table);
+    const templates = await loadTemplates(volume.promises as unknown as FileSystem, "/t", "/schema.json", { table });
     expect(templates.precompiled.templates.has("common/gitignore.hbs")).toBe(false);
     expect(templates.compiler).toBeDefined();
     expect(render(base, templates, meta).get(".gitignore")).toContain("edited-after-the-build/");

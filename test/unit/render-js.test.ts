@@ -190,7 +190,7 @@ describe("--lang js", () => {
       if (entry.isFile() && !path.startsWith(join(dir, "js"))) files[join("/t", path.slice(dir.length))] = readFileSync(path, "utf8");
     }
     const volume = Volume.fromJSON(files);
-    const set = await loadTemplates(volume.promises as unknown as FileSystem, "/t", "/schema.json", {});
+    const set = await loadTemplates(volume.promises as unknown as FileSystem, "/t", "/schema.json", { table: {} });
     expect(render(ts_, set, meta).get("src/index.ts")).toBe(render(ts_, templates, meta).get("src/index.ts"));
     expect(() => render({ ...ts_, lang: "js" }, set, meta)).toThrow(/js\/.* is listed but was not loaded \(the JavaScript version of a TypeScript template.*use --lang ts\)/);
   });
