@@ -85,8 +85,6 @@ export async function run(args: ParsedArgs, version: string): Promise<number> {
       });
     }
     if (interactive) ui.intro("create-mcp-access");
-    // With nothing to ask, rendering comes next for sure: start loading it beside create.
-    if (!interactive) void import("./render/render.js").then(() => import("./render/templates.js"));
     const { create } = await import("./commands/create.js");
     await create(args, {
       cwd: process.cwd(),
