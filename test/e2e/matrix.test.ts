@@ -5,7 +5,7 @@ import type { Config } from "../../src/config/config.js";
 import { AUTH_MODES, FEATURES, type Feature, LANGUAGES, type Language } from "../../src/config/options.js";
 import { startFakeAccess, startSelfHostedWorker } from "../support/access.js";
 import { examplesOf, readExamples } from "../support/mcp.js";
-import { Browser, connectWithOAuth, RedirectTarget, signInThroughBrowser, TestOAuthProvider } from "../support/oauth.js";
+import { browserSignIn, connectWithOAuth, RedirectTarget, TestOAuthProvider } from "../support/oauth.js";
 import { startSaasDev } from "../support/saas.js";
 import { run, runCli } from "../support/processes.js";
 import { e2eRoot, saasProject, selfHostedProject } from "../support/project.js";
@@ -126,16 +126,7 @@ describe.each(variants)("$name", (variant) => {
   if (variant.auth === "saas" && has("examples")) it("serves the example resource and prompt for the signed-in caller", async () => {
     const [dev, target] = await Promise.all([startSaasDev(project()), RedirectTarget.start()]);
     try {
-      const browser = new Browser();
-      const provider = new TestOAuthProvider({
-        redirectUri: target.uri,
-        clientName: "matrix",
-        authorize: async (url) => {
-          const steps = await signInThroughBrowser(browser, url.href, "grace@example.com");
-          await fetch(steps.callback.location!);
-          return target.hits.at(-1)!.get("code")!;
-        },
-      });
+      const provider = new TestOAuthProvider({ redirectUri: target.uri, clientName: "matrix", authorize: browserSignIn(target, "grace@example.com") });
       const client = await connectWithOAuth(`${dev.origin}/mcp`, provider);
       try {
         const examples = await examplesOf(client);

@@ -7,6 +7,7 @@ import {
   approve,
   authorizationRequest,
   Browser,
+  browserSignIn,
   connectWithOAuth,
   formField,
   initializeWith,
@@ -134,15 +135,10 @@ describe("an MCP client signs in through the Worker and Access", () => {
   });
 
   it("the official SDK client registers, the browser consents and signs in at Access, and whoami returns the email typed there", async () => {
-    const browser = new Browser();
     provider = new TestOAuthProvider({
       redirectUri: target.uri,
       clientName: HOSTILE_NAME,
-      authorize: async (url) => {
-        steps = await signInThroughBrowser(browser, url.href, "alice@example.com");
-        await fetch(steps.callback.location!); // the browser lands on the client's redirect URI
-        return target.hits.at(-1)!.get("code")!;
-      },
+      authorize: browserSignIn(target, "alice@example.com", (seen) => (steps = seen)),
     });
     client = await connectWithOAuth(mcpUrl(), provider, recordingFetch);
     workerTokens.push(...provider.issued.flatMap((tokens) => [tokens.access_token, tokens.refresh_token ?? ""]));

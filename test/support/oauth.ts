@@ -131,6 +131,20 @@ export async function signInThroughBrowser(browser: Browser, authorizeUrl: strin
   return { consent, approval, accessPage, accessAnswer, callback };
 }
 
+/**
+ * A TestOAuthProvider's `authorize` that plays the browser: signs in as `email`, lands on the
+ * client's redirect URI (`target`), and returns the code it received. `seen` gets the steps.
+ */
+export function browserSignIn(target: RedirectTarget, email: string, seen?: (steps: SignInSteps) => void): (url: URL) => Promise<string> {
+  const browser = new Browser();
+  return async (url) => {
+    const steps = await signInThroughBrowser(browser, url.href, email);
+    seen?.(steps);
+    await fetch(steps.callback.location!);
+    return target.hits.at(-1)!.get("code")!;
+  };
+}
+
 /** The MCP client's loopback redirect URI: a tiny server that records what it was sent. */
 export class RedirectTarget {
   readonly hits: URLSearchParams[] = [];
