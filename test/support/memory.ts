@@ -1,5 +1,8 @@
 import * as fsp from "node:fs/promises";
+import { createFsFromVolume, Volume } from "memfs";
 import { join } from "node:path";
+import { parseArgv } from "../../src/answers/args.js";
+import { create } from "../../src/commands/create.js";
 import type { Config } from "../../src/config/config.js";
 import type { FileSystem } from "../../src/fs.js";
 import { loadTemplates, type TemplateSet } from "../../src/render/templates.js";
@@ -34,4 +37,23 @@ export function recordingUi(said: string[], options: { steps?: boolean } = {}): 
     },
     outro: (message) => said.push(message),
   };
+}
+
+/**
+ * A project made by `create` in memory: `/work/srv` from `argv` (answers only: the directory,
+ * --no-install and --no-git are added). The volume is returned for assertions.
+ */
+export async function createdInMemory(argv: string[], templates: TemplateSet, ui: Ui): Promise<{ volume: Volume; fs: FileSystem; root: string }> {
+  const volume = Volume.fromJSON({ "/work/.keep": "" }, "/");
+  const fs = createFsFromVolume(volume).promises as unknown as FileSystem;
+  await create(parseArgv(["srv", ...argv, "--no-install", "--no-git"]), {
+    cwd: "/work",
+    env: {},
+    fs,
+    exec: async () => ({ code: 0, output: "" }),
+    ui,
+    loadTemplates: async () => templates,
+    generatorVersion: renderMeta.generatorVersion,
+  });
+  return { volume, fs, root: "/work/srv" };
 }

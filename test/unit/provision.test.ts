@@ -1,22 +1,20 @@
-import * as fsp from "node:fs/promises";
 import { join } from "node:path";
 import { parse as parseJsonc } from "jsonc-parser";
 import { createFsFromVolume, Volume } from "memfs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { recordingUi } from "../support/memory.js";
+import { createdInMemory, recordingUi, repoTemplates } from "../support/memory.js";
 import { parseArgv } from "../../src/answers/args.js";
 import { create } from "../../src/commands/create.js";
 import { provisionCommand } from "../../src/commands/provision.js";
 import { Cancelled, ConflictError, ExitCode, RuntimeFailure, UsageError } from "../../src/errors.js";
 import type { FileSystem } from "../../src/fs.js";
 import type { DeployRequest, ProvisionPrompter } from "../../src/provision/context.js";
-import { loadTemplates, type TemplateSet } from "../../src/render/templates.js";
+import type { TemplateSet } from "../../src/render/templates.js";
 import { ACCOUNT, ApiFailure, FakeApi } from "../support/fake-api.js";
-import { repoRoot } from "../support/processes.js";
 
 let templates: TemplateSet;
 beforeAll(async () => {
-  templates = await loadTemplates(fsp as unknown as FileSystem, join(repoRoot, "templates"), join(repoRoot, "schema", "mcp-access.schema.json"));
+  templates = await repoTemplates();
 });
 
 const TOKEN = "unit-test-api-token-0123456789";
@@ -24,30 +22,18 @@ const COOKIE_KEY = "c".repeat(64);
 
 /** A project made by create in memory, and provision run on it against the fake API and a recording deployer. */
 async function harness(createArgs: string[], options: { api?: FakeApi; prompter?: ProvisionPrompter; env?: Record<string, string> } = {}) {
-  const volume = Volume.fromJSON({ "/work/.keep": "" }, "/");
-  const fs = createFsFromVolume(volume).promises as unknown as FileSystem;
   const said: string[] = [];
   const ui = recordingUi(said, { steps: true });
-  const exec = async () => ({ code: 0, output: "" });
-  await create(parseArgv(["srv", ...createArgs, "--no-install", "--no-git"]), {
-    cwd: "/work",
-    env: {},
-    fs,
-    exec,
-    ui,
-    loadTemplates: async () => templates,
-    generatorVersion: "0.1.0",
-  });
+  const { volume, fs, root } = await createdInMemory(createArgs, templates, ui);
   said.length = 0;
   const api = options.api ?? new FakeApi();
   const deploys: DeployRequest[] = [];
-  const root = "/work/srv";
   const run = (...argv: string[]) =>
     provisionCommand(parseArgv(["provision", ...argv]), {
       cwd: root,
       env: options.env ?? { CLOUDFLARE_API_TOKEN: TOKEN },
       fs,
-      exec,
+      exec: async () => ({ code: 0, output: "" }),
       ui,
       ...(options.prompter ? { prompter: options.prompter } : {}),
       loadTemplates: async () => templates,

@@ -1,12 +1,9 @@
 import { join } from "node:path";
-import { createFsFromVolume, Volume } from "memfs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { recordingUi, repoTemplates } from "../support/memory.js";
+import { createdInMemory, recordingUi, repoTemplates } from "../support/memory.js";
 import { parseArgv } from "../../src/answers/args.js";
-import { create } from "../../src/commands/create.js";
 import { regenerate, type RegenerateContext } from "../../src/commands/regenerate.js";
 import { Cancelled, ConflictError, UsageError } from "../../src/errors.js";
-import type { FileSystem } from "../../src/fs.js";
 import type { TemplateSet } from "../../src/render/templates.js";
 
 let templates: TemplateSet;
@@ -16,22 +13,10 @@ beforeAll(async () => {
 
 /** A project made by create in memory, and regenerate run on it. */
 async function harness() {
-  const volume = Volume.fromJSON({ "/work/.keep": "" }, "/");
-  const fs = createFsFromVolume(volume).promises as unknown as FileSystem;
   const said: string[] = [];
   const ui = recordingUi(said);
-  const exec = async () => ({ code: 0, output: "" });
-  await create(parseArgv(["srv", "--auth", "self-hosted", "--team", "acme", "--allow-domain", "example.com", "--no-install", "--no-git"]), {
-    cwd: "/work",
-    env: {},
-    fs,
-    exec,
-    ui,
-    loadTemplates: async () => templates,
-    generatorVersion: "0.1.0",
-  });
+  const { volume, fs, root } = await createdInMemory(["--auth", "self-hosted", "--team", "acme", "--allow-domain", "example.com"], templates, ui);
   said.length = 0;
-  const root = "/work/srv";
   const ctx = (overrides: Partial<RegenerateContext> = {}): RegenerateContext => ({
     cwd: root,
     env: {},
