@@ -25,9 +25,12 @@ import { tmpdir } from "node:os";
 import { basename, dirname, join, posix, relative } from "node:path";
 import { transformSync } from "esbuild";
 import ts from "typescript";
-import { hasJsTwin, JS_TEMPLATES_DIR, jsTwinOf, jsTwinPath } from "./js-twins.mjs";
+import { importFromSrc } from "./from-src.mjs";
 
-/** @typedef {import("./js-twins.mjs").ManifestEntry} ManifestEntry */
+/** @typedef {import("../src/render/templates.ts").ManifestEntry} ManifestEntry */
+
+// The CLI's own rule for which files have a JavaScript twin and what it is called.
+const { hasJsTwin, JS_TEMPLATES_DIR, jsTwinOf, jsTwinPath } = await importFromSrc("src/render/js-twins.ts");
 
 /**
  * Writes the JavaScript twin of every template that has one into `templatesDir`/js/, replacing

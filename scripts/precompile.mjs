@@ -1,28 +1,16 @@
 // The build-time half of src/render/precompiled.ts: Handlebars.precompile() of
 // every template that templates/manifest.json renders (files that are not raw,
 // and partials), as a module the bundle includes instead of the empty table.
-// Keys and options must match src/render/compile.ts (a unit test checks); where
-// they do not, the CLI compiles at run time: slower, same output.
+// Keys and options come from src/render/compile.ts itself; a template whose key
+// is not in the table (edited since the build) is compiled at run time.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import Handlebars from "handlebars";
-import { withJsTwins } from "./js-twins.mjs";
+import { importFromSrc } from "./from-src.mjs";
 
-const COMPILE_OPTIONS = { strict: true, noEscape: true };
-
-// The same function as templateKey() in src/render/compile.ts (see there for why not SHA-256).
-export function templateKey(source) {
-  const text = `handlebars ${JSON.stringify(COMPILE_OPTIONS)}\n${source}`;
-  let low = 0x811c9dc5;
-  let high = 0xcbf29ce4;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    low = Math.imul(low ^ code, 0x01000193);
-    high = Math.imul(high ^ code ^ (low >>> 16), 0x85ebca6b);
-  }
-  const hex = (lane) => (lane >>> 0).toString(16).padStart(8, "0");
-  return `${text.length.toString(16)}-${hex(high)}${hex(low)}`;
-}
+// The CLI's own key and twin rule, so the table's keys are exactly the ones it looks up.
+const { COMPILE_OPTIONS, templateKey } = await importFromSrc("src/render/compile.ts");
+const { withJsTwins } = await importFromSrc("src/render/js-twins.ts");
 
 /**
  * Every compiled template and partial in `templatesDir`: its path, key, and spec as JavaScript

@@ -11,7 +11,7 @@ export const COMPILE_OPTIONS = { strict: true, noEscape: true } as const;
 
 /**
  * The key of a template in the build's precompiled table: its source and the compile options.
- * scripts/precompile.mjs computes the same; a template whose key is not in the table (edited,
+ * scripts/precompile.mjs builds the table with this very function; a template whose key is not in the table (edited,
  * from elsewhere, or the options changed) is compiled when it renders, so the table only ever
  * makes rendering faster, never different.
  *

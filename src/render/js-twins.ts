@@ -6,8 +6,8 @@ import type { ManifestEntry } from "./templates.js";
  * TypeScript file of the manifest (.ts, .mts; not a .d.ts) that is not already for one language
  * has a twin: `src/index.ts` from `self-hosted/src/index.ts.hbs` is TypeScript-only, and
  * `src/index.js` from `js/self-hosted/src/index.js.hbs` JavaScript-only. A tsconfig.json that is
- * not for one language (test/'s) has a jsconfig.json twin the same way. scripts/js-twins.mjs has
- * the same rule for the build; a unit test checks that the two agree.
+ * not for one language (test/'s) has a jsconfig.json twin the same way. The build uses this
+ * module too (scripts/from-src.mjs), so the two cannot disagree.
  */
 export const JS_TEMPLATES_DIR = "js";
 

@@ -3,7 +3,6 @@ import { join } from "node:path";
 import Handlebars from "handlebars";
 import { describe, expect, it } from "vitest";
 import { formatWithBiome, toJavaScript } from "../../scripts/js-templates.mjs";
-import * as build from "../../scripts/js-twins.mjs";
 import { hasJsTwin, jsTwinOf, withJsTwins } from "../../src/render/js-twins.js";
 import type { ManifestEntry } from "../../src/render/templates.js";
 import { repoRoot } from "../support/processes.js";
@@ -59,12 +58,6 @@ describe("which templates get a JavaScript twin", () => {
       "test/tsconfig.json ts",
       "test/jsconfig.json js",
     ]);
-  });
-
-  it("is the same rule in the build (scripts/js-twins.mjs) as in the CLI, on these entries and on the real manifest", () => {
-    const manifest = JSON.parse(readFileSync(join(repoRoot, "templates", "manifest.json"), "utf8")) as { files: ManifestEntry[] };
-    for (const files of [entries, manifest.files]) expect(build.withJsTwins(files)).toEqual(withJsTwins(files));
-    expect(build.JS_TEMPLATES_DIR).toBe("js");
   });
 });
 
