@@ -54,7 +54,16 @@ function hasDuplicateKeys(text: string): boolean {
   return duplicate;
 }
 
+function hasProtoKey(text: string): boolean {
+  let found = false;
+  visit(text, { onObjectProperty: (name) => void (found ||= name === "__proto__") }, { allowTrailingComma: true });
+  return found;
+}
+
 function mergeByKey({ before, yours, now }: MergeInput): MergeOutcome | undefined {
+  // jsonc-parser builds plain objects, where a `__proto__` key sets the prototype instead of
+  // becoming a key: such a file would lose the key here, so the line merge takes it.
+  if ([before, yours, now].some(hasProtoKey)) return undefined;
   const [base, mine, next] = [before, yours, now].map((text) => parseObject(toLf(text)));
   if (!base || !mine || !next) return undefined;
   let text = toLf(yours);
@@ -80,7 +89,8 @@ function mergeByKey({ before, yours, now }: MergeInput): MergeOutcome | undefine
 function changes(before: Json | undefined, now: Json | undefined, path: JsonPath = []): { path: JsonPath; value: Json | undefined }[] {
   if (isObject(before) && isObject(now)) {
     const keys = new Set([...Object.keys(before), ...Object.keys(now)]);
-    return [...keys].flatMap((key) => changes(before[key], now[key], [...path, key]));
+    // Own keys only: a key one side lacks is absent there, not Object.prototype's `toString`.
+    return [...keys].flatMap((key) => changes(valueAt(before, [key]), valueAt(now, [key]), [...path, key]));
   }
   return equal(before, now) ? [] : [{ path, value: now }];
 }

@@ -57,6 +57,20 @@ describe("mergeJson: package.json", () => {
     expect(merged.text).toContain('<<<<<<< yours\n    "zod": "^3.0.0"\n||||||| generated before\n    "zod": "^4.6.7"\n=======\n    "zod": "^4.7.0"\n>>>>>>> generated now');
   });
 
+  it("reads keys named like Object.prototype's members (toString, constructor, __proto__) as plain keys", () => {
+    // A custom template may name a script so; a key added or dropped must not be taken for the prototype's.
+    const before = json({ ...pkgBefore, scripts: { ...pkgBefore.scripts, toString: "a" } });
+    const yours = json({ ...pkgBefore, scripts: { ...pkgBefore.scripts, toString: "a" }, version: "1.0.0" });
+    const now = `${JSON.stringify({ ...pkgBefore, scripts: { ...pkgBefore.scripts, constructor: "b" } }, null, 2).replace('"dev"', '"__proto__": "c",\n    "dev"')}\n`;
+    const merged = mergeJson({ before, yours, now });
+    expect(merged.conflicts).toBe(0);
+    const scripts = JSON.parse(merged.text).scripts;
+    expect(Object.hasOwn(scripts, "toString")).toBe(false);
+    expect(Object.hasOwn(scripts, "__proto__")).toBe(true);
+    expect(scripts).toMatchObject({ constructor: "b", dev: pkgBefore.scripts.dev });
+    expect(JSON.parse(merged.text).version).toBe("1.0.0");
+  });
+
   it("keeps the user's indentation and CRLF line endings", () => {
     const yours = withEol(`${JSON.stringify({ ...pkgBefore, version: "1.0.0" }, null, "\t")}\n`, "\r\n");
     const now = json({ ...pkgBefore, dependencies: { ...pkgBefore.dependencies, jose: "^6.2.17" } });
