@@ -166,13 +166,17 @@ function refusalReason(req) {
     if (name === "host") hosts.push(req.rawHeaders[i + 1].toLowerCase());
     if (name === "origin") origins.push(req.rawHeaders[i + 1]);
   }
-  if (hosts.length !== 1 || !allowedHosts().has(hosts[0])) return `Host ${JSON.stringify(hosts.join(", "))} is not this emulator`;
+  if (hosts.length !== 1 || !allowedHosts().has(hosts[0])) {
+    return `Host ${JSON.stringify(hosts.join(", "))} is not this emulator`;
+  }
   if (origins.length > 1 || (origins.length === 1 && !allowedOrigins().has(origins[0]))) {
     return `Origin ${JSON.stringify(origins.join(", "))} is not an MCP client this emulator serves`;
   }
   // A page's no-cors request (an <img>, a form) carries no Origin, but browsers mark where it came from.
   const site = req.headers["sec-fetch-site"];
-  if (origins.length === 0 && site !== undefined && site !== "same-origin" && site !== "none") return `a ${site} request from a web page`;
+  if (origins.length === 0 && site !== undefined && site !== "same-origin" && site !== "none") {
+    return `a ${site} request from a web page`;
+  }
   return undefined;
 }
 
