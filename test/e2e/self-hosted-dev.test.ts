@@ -116,17 +116,18 @@ describe("npm run dev (self-hosted)", () => {
     expectRefusedByEmulator(await post(headers));
   });
 
+  // The headers are made once the port is known (the table itself is read before beforeAll runs).
   it.each([
-    ["a rebinding host on its port", [["host", `evil.example:${port}`]]],
-    ["a rebinding host with no port", [["host", "evil.example"]]],
-    ["localhost on another port", [["host", "localhost:3000"]]],
-    ["a second Host", [["host", `127.0.0.1:${port}`], ["host", `evil.example:${port}`]]],
-    ["X-Forwarded-Host", [["x-forwarded-host", "evil.example"]]],
-    ["Forwarded", [["forwarded", "host=evil.example;proto=https"]]],
-    ["X-Forwarded-Proto", [["x-forwarded-proto", "https"]]],
-    ["MF-Original-URL (miniflare's own)", [["mf-original-url", "https://evil.example/mcp"]]],
-  ] as [string, [string, string][]][])("refuses %s without signing or forwarding it", async (_, headers) => {
-    expectRefusedByEmulator(await post(headers));
+    ["a rebinding host on its port", (port: number) => [["host", `evil.example:${port}`]]],
+    ["a rebinding host with no port", () => [["host", "evil.example"]]],
+    ["localhost on another port", () => [["host", "localhost:3000"]]],
+    ["a second Host", (port: number) => [["host", `127.0.0.1:${port}`], ["host", `evil.example:${port}`]]],
+    ["X-Forwarded-Host", () => [["x-forwarded-host", "evil.example"]]],
+    ["Forwarded", () => [["forwarded", "host=evil.example;proto=https"]]],
+    ["X-Forwarded-Proto", () => [["x-forwarded-proto", "https"]]],
+    ["MF-Original-URL (miniflare's own)", () => [["mf-original-url", "https://evil.example/mcp"]]],
+  ] as [string, (port: number) => [string, string][]][])("refuses %s without signing or forwarding it", async (_, headers) => {
+    expectRefusedByEmulator(await post(headers(port)));
   });
 
   it("refuses an absolute-form request target naming another host", async () => {

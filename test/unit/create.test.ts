@@ -24,7 +24,9 @@ function harness(options: { files?: Record<string, string>; env?: Record<string,
     options.exec ??
     (async (command, args) => {
       commands.push([command.replace(/^.*node_modules\/\.bin\//, ".bin/"), ...args].join(" "));
-      // Like git outside any repository: rev-parse fails, everything else works.
+      // Like git outside any repository: rev-parse fails, everything else works, and every path
+      // asked about is untracked and not ignored.
+      if (args.includes("ls-files")) return { code: 0, output: args.slice(args.indexOf("--") + 1).join("\0") };
       return { code: args[0] === "rev-parse" ? 128 : 0, output: "" };
     });
   const ctx: CreateContext = {
@@ -56,9 +58,14 @@ describe("create, non-interactive", () => {
       "git --version",
       "git rev-parse --is-inside-work-tree",
       "git init --quiet",
-      "git add --all",
+      expect.stringMatching(/^git --literal-pathspecs ls-files --others --exclude-standard -z -- .*src\/index\.ts.* package-lock\.json/),
+      expect.stringMatching(/^git --literal-pathspecs add -- /),
       "git commit --quiet -m Initial commit from create-mcp-access",
     ]);
+    // Only what this run wrote (and the install's lock file), never `git add --all`.
+    const added = h.commands.find((command) => command.includes(" add -- "))!.split(" -- ")[1]!.split(" ");
+    expect(added).toEqual(expect.arrayContaining(["src/index.ts", "mcp-access.json", ".mcp-access/generated/src/index.ts.snapshot", "pnpm-lock.yaml"]));
+    expect(added).toHaveLength(h.files().length + 5);
     expect(h.said.at(-2)).toMatch(/Next steps:\ncd srv\npnpm dev/);
   });
 
