@@ -18,7 +18,7 @@ import type { FileSystem } from "../fs.js";
 import type { FileMap } from "../render/render.js";
 import type { TemplateLoader } from "../render/templates.js";
 import type { Exec } from "../steps/exec.js";
-import { type GitOutcome, initialiseGit } from "../steps/git.js";
+import { type GitOutcome, initialiseGit, LOCK_FILES } from "../steps/git.js";
 import { generateWorkerTypes, installDependencies } from "../steps/install.js";
 import { detectPackageManager, runBin, runScript } from "../steps/package-manager.js";
 import type { Ui } from "../ui.js";
@@ -88,7 +88,7 @@ export async function create(args: ParsedArgs, ctx: CreateContext): Promise<void
     }
   }
   if (options.git) {
-    const { outcome, ignored } = await initialiseGit(ctx.exec, target, toWrite.keys());
+    const { outcome, ignored } = await initialiseGit(ctx.exec, target, [...toWrite.keys()], options.install ? LOCK_FILES[pm] : []);
     ctx.ui.info(GIT_OUTCOMES[outcome]);
     if (ignored.length) ctx.ui.warn(`Not committed, because the directory's ignore rules exclude them: ${ignored.join(", ")}`);
   }

@@ -174,14 +174,20 @@ describe("create --force and git: nothing the directory ignored is committed", (
     expect(readFileSync(join(srv, "id_rsa"), "utf8")).toBe("PRIVATE KEY\n");
   });
 
-  it("does not commit a generated file the directory's rules ignore, and says so", async () => {
+  it("does not commit a generated file the directory's rules or the user's global excludes ignore, and says so", async () => {
     writeFileSync(join(srv, ".gitignore"), "*.md\n");
-    const result = await runCli(["srv", ...answers, "--force"], { cwd, env: gitIdentity });
+    writeFileSync(join(outside, "excludes"), "wrangler.jsonc\n");
+    writeFileSync(join(outside, "gitconfig"), `[core]\n\texcludesFile = ${join(outside, "excludes")}\n`);
+    // A lock file of the user's own: this run installed nothing, so it is not the run's to commit.
+    writeFileSync(join(srv, "package-lock.json"), "{}\n");
+    const result = await runCli(["srv", ...answers, "--force"], { cwd, env: { ...gitIdentity, GIT_CONFIG_GLOBAL: join(outside, "gitconfig") } });
     expect(result.code, result.stdout + result.stderr).toBe(0);
     const tracked = git(srv, "ls-files").split("\n");
     expect(tracked).not.toContain("README.md");
+    expect(tracked).not.toContain("wrangler.jsonc");
+    expect(tracked).not.toContain("package-lock.json");
     expect(tracked).toContain("src/index.ts");
-    expect(result.stdout + result.stderr).toMatch(/not committed.*README\.md/is);
+    expect(result.stdout + result.stderr).toMatch(/not committed.*README\.md, wrangler\.jsonc/is);
   });
 
   it("a second create --force keeps the merged .gitignore as it is", async () => {

@@ -58,14 +58,14 @@ describe("create, non-interactive", () => {
       "git --version",
       "git rev-parse --is-inside-work-tree",
       "git init --quiet",
-      expect.stringMatching(/^git --literal-pathspecs ls-files --others --exclude-standard -z -- .*src\/index\.ts.* package-lock\.json/),
+      expect.stringMatching(/^git --literal-pathspecs ls-files --others --exclude-standard -z -- .*src\/index\.ts.* pnpm-lock\.yaml$/),
       expect.stringMatching(/^git --literal-pathspecs add -- /),
       "git commit --quiet -m Initial commit from create-mcp-access",
     ]);
     // Only what this run wrote (and the install's lock file), never `git add --all`.
     const added = h.commands.find((command) => command.includes(" add -- "))!.split(" -- ")[1]!.split(" ");
     expect(added).toEqual(expect.arrayContaining(["src/index.ts", "mcp-access.json", ".mcp-access/generated/src/index.ts.snapshot", "pnpm-lock.yaml"]));
-    expect(added).toHaveLength(h.files().length + 5);
+    expect(added).toHaveLength(h.files().length + 1);
     expect(h.said.at(-2)).toMatch(/Next steps:\ncd srv\npnpm dev/);
   });
 
