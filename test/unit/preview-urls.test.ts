@@ -61,5 +61,9 @@ describe("preview URLs", () => {
     const wrangler = wranglerOf(volume.readFileSync(join(root, "wrangler.jsonc"), "utf8") as string);
     expect(wrangler.preview_urls).toBe(false);
     expect(wrangler.routes).toEqual(["mcp.example.com/*"]);
+    // The self-hosted dev emulator, never edited, comes up to date too: it refuses other origins.
+    if (JSON.parse(files.get("mcp-access.json")!).auth === "self-hosted") {
+      expect(volume.readFileSync(join(root, "dev/access-emulator.mjs"), "utf8")).toContain("function refusalReason(req)");
+    }
   });
 });
