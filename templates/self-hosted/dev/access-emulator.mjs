@@ -172,7 +172,8 @@ function refusalReason(req) {
   if (origins.length > 1 || (origins.length === 1 && !allowedOrigins().has(origins[0]))) {
     return `Origin ${JSON.stringify(origins.join(", "))} is not an MCP client this emulator serves`;
   }
-  // A page's no-cors request (an <img>, a form) carries no Origin, but browsers mark where it came from.
+  // A page's no-cors GET (an <img>, a <script>, a followed link) carries no Origin, but browsers
+  // mark where it came from.
   const site = req.headers["sec-fetch-site"];
   if (origins.length === 0 && site !== undefined && site !== "same-origin" && site !== "none") {
     return `a ${site} request from a web page`;
@@ -185,7 +186,7 @@ const server = http.createServer((req, res) => {
   if (refusal) {
     // Logged for the developer; JSON.stringify keeps a hostile header from writing escape codes.
     console.warn(`dev: refused ${req.method} ${JSON.stringify(req.url)}: ${refusal}`);
-    res.writeHead(403, { "content-type": "text/plain" });
+    res.writeHead(403, { "content-type": "text/plain; charset=utf-8", "x-content-type-options": "nosniff" });
     res.end(`Refused by the local Access emulator: ${refusal}. It answers only MCP clients on this machine.\n`);
     return;
   }
