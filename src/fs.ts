@@ -14,6 +14,8 @@ export interface FileSystem {
   stat(path: string): Promise<{ isDirectory(): boolean; mode: number }>;
   /** Like stat, but about a symbolic link itself: regenerate never follows one (SPEC §7). */
   lstat(path: string): Promise<{ isDirectory(): boolean; isFile(): boolean; isSymbolicLink(): boolean; mode: number }>;
+  /** Where a symbolic link points, for messages that name it. */
+  readlink(path: string): Promise<string>;
 }
 
 export async function exists(fs: FileSystem, path: string): Promise<boolean> {

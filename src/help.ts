@@ -39,7 +39,8 @@ Run
   --no-git                        do not create a git repository
   --dry-run                       show what would be written (regenerate: the changes, with diffs;
                                   provision: every API call and command); write or change nothing
-  --force                         write into a non-empty directory (same-name files are replaced, none deleted);
+  --force                         write into a non-empty directory (same-name files are replaced, none deleted;
+                                  never through a symbolic link; an existing .gitignore keeps its rules);
                                   regenerate: run although conflict markers remain from the last run
   --check                         regenerate only: list the changes with diffs, write nothing, and exit 1
                                   if anything would change (a CI drift check)

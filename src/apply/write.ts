@@ -2,7 +2,7 @@ import { basename, dirname, join } from "node:path";
 import { UsageError } from "../errors.js";
 import { exists, type FileSystem } from "../fs.js";
 import type { FileMap } from "../render/render.js";
-import { isSafeRelativePath } from "./project-path.js";
+import { inspectProjectPath, isSafeRelativePath } from "./project-path.js";
 
 export type TargetState = "missing" | "empty" | "non-empty";
 
@@ -10,8 +10,19 @@ export type TargetState = "missing" | "empty" | "non-empty";
 const IGNORABLE = new Set([".git"]);
 
 export async function inspectTarget(fs: FileSystem, target: string): Promise<TargetState> {
-  if (!(await exists(fs, target))) return "missing";
-  if (!(await fs.stat(target)).isDirectory()) {
+  const info = await fs.lstat(target).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT") return undefined;
+    throw error;
+  });
+  if (!info) return "missing";
+  // Everything would land wherever the link points: name that folder itself, knowingly.
+  if (info.isSymbolicLink()) {
+    throw new UsageError(
+      `${JSON.stringify(target)} is a symbolic link (to ${JSON.stringify(await fs.readlink(target))}); create does not write through links. ` +
+        "Give the folder it points to as the directory, or choose another directory.",
+    );
+  }
+  if (!info.isDirectory()) {
     throw new UsageError(`${JSON.stringify(target)} exists and is not a directory: choose another directory.`);
   }
   const entries = (await fs.readdir(target)).filter((entry) => !IGNORABLE.has(entry));
@@ -28,6 +39,26 @@ export async function checkTarget(fs: FileSystem, target: string, force: boolean
     );
   }
   return state;
+}
+
+/**
+ * With --force the directory holds things of its own. A symbolic link at, or
+ * on the way to, any path the project writes is refused before anything is
+ * written (SPEC §7): moving a file into place follows links in its folders,
+ * and a link can point anywhere, back into the project included. So is a
+ * folder where a file goes, or a file where a folder goes, which would stop
+ * the write half way. Links and files on other paths are left as they are.
+ */
+export async function assertNothingInTheWay(fs: FileSystem, target: string, paths: Iterable<string>): Promise<void> {
+  const found = await Promise.all([...paths].map((path) => inspectProjectPath(fs, target, path)));
+  const reasons = new Map<string, string>();
+  for (const path of found) if (path.state === "blocked") reasons.set(path.at, path.reason);
+  if (!reasons.size) return;
+  throw new UsageError(
+    `Cannot write the project into ${JSON.stringify(target)}: ${[...reasons.values()].join(", ")}. ` +
+      "create never writes through a symbolic link (it could lead out of the project) and never replaces a folder with a file. " +
+      "Remove the link or move that path aside (a real folder in place of a linked one is fine), or choose another directory.",
+  );
 }
 
 export interface WriteResult {
@@ -47,6 +78,7 @@ export async function writeProject(fs: FileSystem, target: string, files: FileMa
   // Templates are checked long before this (a --template is third-party content); this is the last line.
   for (const path of files.keys()) if (!isSafeRelativePath(path)) throw new Error(`refusing to write ${JSON.stringify(path)}: not a path inside the project`);
   const state = await inspectTarget(fs, target);
+  if (state !== "missing") await assertNothingInTheWay(fs, target, files.keys());
   await fs.mkdir(dirname(target), { recursive: true });
   // A fresh, unguessable name (mkdtemp): nothing else can be in it or be made to look like it.
   const staging = await fs.mkdtemp(join(dirname(target), `.${basename(target)}.staging-`));

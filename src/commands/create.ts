@@ -3,8 +3,9 @@ import type { ParsedArgs, RunOptions } from "../answers/args.js";
 import { readConfigFile } from "../answers/config-file.js";
 import { askMissing, confirmSummary, type Prompter } from "../answers/prompts.js";
 import { merge, requireAnswers, withDefaults, type Layer } from "../answers/resolve.js";
+import { keepExistingIgnoreRules } from "../apply/gitignore.js";
 import { SNAPSHOT_DIR, withSnapshot } from "../apply/snapshot.js";
-import { checkTarget, type TargetState, writeProject } from "../apply/write.js";
+import { assertNothingInTheWay, checkTarget, type TargetState, writeProject } from "../apply/write.js";
 import { assertAvailable } from "../config/availability.js";
 import type { Config } from "../config/config.js";
 import { templateForProject } from "../config/template-source.js";
@@ -17,7 +18,7 @@ import type { FileSystem } from "../fs.js";
 import type { FileMap } from "../render/render.js";
 import type { TemplateLoader } from "../render/templates.js";
 import type { Exec } from "../steps/exec.js";
-import { type GitOutcome, initialiseGit } from "../steps/git.js";
+import { type GitOutcome, initialiseGit, LOCK_FILES } from "../steps/git.js";
 import { generateWorkerTypes, installDependencies } from "../steps/install.js";
 import { detectPackageManager, runBin, runScript } from "../steps/package-manager.js";
 import type { Ui } from "../ui.js";
@@ -61,14 +62,22 @@ export async function create(args: ParsedArgs, ctx: CreateContext): Promise<void
   // Loaded after the questions: the first prompt must not wait for the renderer (SPEC §8).
   const { render } = await import("../render/render.js");
   const files = render(config, await ctx.loadTemplates(config, target), { generatorVersion: ctx.generatorVersion });
+  // The snapshot goes in the same staged write: regenerate merges against it later (SPEC §6).
+  const toWrite = withSnapshot(files);
+  let keptIgnoreRules = false;
+  if (state !== "missing") {
+    // --force: the directory's own things (links, a .gitignore) are checked before anything is written.
+    await assertNothingInTheWay(ctx.fs, target, toWrite.keys());
+    keptIgnoreRules = await keepExistingIgnoreRules(ctx.fs, target, toWrite);
+  }
   if (options.dryRun) return describeDryRun(ctx.ui, files, target, state, pm, options, provisioning);
 
-  // The snapshot goes in the same staged write: regenerate merges against it later (SPEC §6).
-  const written = await writeProject(ctx.fs, target, withSnapshot(files));
+  const written = await writeProject(ctx.fs, target, toWrite);
   if (state === "missing") ctx.onCreated?.(target);
   ctx.ui.success(`Wrote ${files.size} files to ${target}`);
-  const replaced = written.replaced.filter((path) => !path.startsWith(`${SNAPSHOT_DIR}/`));
+  const replaced = written.replaced.filter((path) => !path.startsWith(`${SNAPSHOT_DIR}/`) && !(keptIgnoreRules && path === ".gitignore"));
   if (replaced.length) ctx.ui.warn(`Replaced existing files (--force): ${replaced.join(", ")}`);
+  if (keptIgnoreRules) ctx.ui.info("Kept every rule of the .gitignore that was there, after the generated ones.");
 
   if (options.install) {
     await ctx.ui.step(`Installing dependencies with ${pm}`, () => installDependencies(ctx.exec, pm, target));
@@ -78,7 +87,11 @@ export async function create(args: ParsedArgs, ctx: CreateContext): Promise<void
       ctx.ui.warn(`"wrangler types" failed; ${later}.`);
     }
   }
-  if (options.git) ctx.ui.info(GIT_OUTCOMES[await initialiseGit(ctx.exec, target)]);
+  if (options.git) {
+    const { outcome, ignored } = await initialiseGit(ctx.exec, target, [...toWrite.keys()], options.install ? LOCK_FILES[pm] : []);
+    ctx.ui.info(GIT_OUTCOMES[outcome]);
+    if (ignored.length) ctx.ui.warn(`Not committed, because the directory's ignore rules exclude them: ${ignored.join(", ")}`);
+  }
   const deployed = await provisionIfWanted(provisioning, config, target, ctx, prompter);
   ctx.ui.note(nextSteps(config, directory, pm, options.install, deployed), "Next steps");
   ctx.ui.outro(`Your MCP server ${config.name} is ready. README.md says how to connect Claude, Cursor, VS Code and MCP Inspector.`);

@@ -4,6 +4,7 @@ import { recordingUi, repoTemplates } from "../support/memory.js";
 import { parseArgv } from "../../src/answers/args.js";
 import type { Prompter } from "../../src/answers/prompts.js";
 import { create, type CreateContext } from "../../src/commands/create.js";
+import { regenerate } from "../../src/commands/regenerate.js";
 import { Cancelled, RuntimeFailure, UsageError } from "../../src/errors.js";
 import type { FileSystem } from "../../src/fs.js";
 import type { TemplateSet } from "../../src/render/templates.js";
@@ -24,7 +25,9 @@ function harness(options: { files?: Record<string, string>; env?: Record<string,
     options.exec ??
     (async (command, args) => {
       commands.push([command.replace(/^.*node_modules\/\.bin\//, ".bin/"), ...args].join(" "));
-      // Like git outside any repository: rev-parse fails, everything else works.
+      // Like git outside any repository: rev-parse fails, everything else works, and every path
+      // asked about is untracked and not ignored.
+      if (args.includes("ls-files")) return { code: 0, output: args.slice(args.indexOf("--") + 1).join("\0") };
       return { code: args[0] === "rev-parse" ? 128 : 0, output: "" };
     });
   const ctx: CreateContext = {
@@ -39,7 +42,7 @@ function harness(options: { files?: Record<string, string>; env?: Record<string,
   };
   const files = () => Object.keys(volume.toJSON()).filter((path) => path !== "/work/.keep");
   const read = (path: string) => volume.readFileSync(path, "utf8") as string;
-  return { ctx, commands, said, files, read };
+  return { ctx, commands, said, files, read, volume };
 }
 
 const complete = ["--auth", "self-hosted", "--team", "acme", "--allow-email", "ada@example.com"];
@@ -56,9 +59,14 @@ describe("create, non-interactive", () => {
       "git --version",
       "git rev-parse --is-inside-work-tree",
       "git init --quiet",
-      "git add --all",
+      expect.stringMatching(/^git --literal-pathspecs ls-files --others --exclude-standard -z -- .*src\/index\.ts.* pnpm-lock\.yaml$/),
+      expect.stringMatching(/^git --literal-pathspecs add -- /),
       "git commit --quiet -m Initial commit from create-mcp-access",
     ]);
+    // Only what this run wrote (and the install's lock file), never `git add --all`.
+    const added = h.commands.find((command) => command.includes(" add -- "))!.split(" -- ")[1]!.split(" ");
+    expect(added).toEqual(expect.arrayContaining(["src/index.ts", "mcp-access.json", ".mcp-access/generated/src/index.ts.snapshot", "pnpm-lock.yaml"]));
+    expect(added).toHaveLength(h.files().length + 1);
     expect(h.said.at(-2)).toMatch(/Next steps:\ncd srv\npnpm dev/);
   });
 
@@ -168,6 +176,30 @@ describe("create, non-interactive", () => {
     expect(h.files()).toEqual([]);
     expect(h.commands).toEqual([]);
     expect(h.said.join("\n")).toMatch(/Would write 19 files[\s\S]*wrangler.jsonc/);
+  });
+
+  it("--force keeps the rules of an existing .gitignore, and regenerate treats them as the user's edit", async () => {
+    const h = harness({ files: { "/work/srv/.gitignore": "secrets/\nid_rsa\n", "/work/srv/id_rsa": "key" } });
+    await create(parseArgv(["srv", ...complete, "--no-install", "--no-git", "--force"]), h.ctx);
+    const gitignore = h.read("/work/srv/.gitignore");
+    expect(gitignore).toMatch(/^node_modules\/\n[\s\S]*\nsecrets\/\nid_rsa\n$/);
+    // The snapshot holds what was generated, so their lines are an edit regenerate keeps.
+    expect(h.read("/work/srv/.mcp-access/generated/.gitignore.snapshot")).not.toContain("secrets/");
+    expect(h.said).toContain("Kept every rule of the .gitignore that was there, after the generated ones.");
+    expect(h.said.join("\n")).not.toMatch(/Replaced existing files.*\.gitignore/);
+    const ctx = { cwd: "/work/srv", env: {}, fs: h.ctx.fs, ui: h.ctx.ui, print: () => {}, loadTemplates: h.ctx.loadTemplates, generatorVersion: "0.1.0" };
+    expect(await regenerate(parseArgv(["regenerate", "--check"]), ctx)).toBe(0);
+    expect(h.read("/work/srv/.gitignore")).toBe(gitignore);
+  });
+
+  it("--force --dry-run refuses a symbolic link on a path it would write, like the real run", async () => {
+    const h = harness({ files: { "/work/srv/notes.txt": "mine", "/elsewhere/.keep": "" } });
+    h.volume.symlinkSync("/elsewhere", "/work/srv/src");
+    const before = h.volume.toJSON();
+    await expect(create(parseArgv(["srv", ...complete, "--force", "--dry-run"]), h.ctx)).rejects.toThrow(/src is a symbolic link/);
+    await expect(create(parseArgv(["srv", ...complete, "--force"]), h.ctx)).rejects.toThrow(UsageError);
+    expect(h.volume.toJSON()).toEqual(before);
+    expect(h.commands).toEqual([]);
   });
 });
 

@@ -1,5 +1,6 @@
 import { Volume, createFsFromVolume } from "memfs";
 import { describe, expect, it } from "vitest";
+import { mergeGitignore } from "../../src/apply/gitignore.js";
 import { checkTarget, writeProject } from "../../src/apply/write.js";
 import { UsageError } from "../../src/errors.js";
 import type { FileSystem } from "../../src/fs.js";
@@ -76,5 +77,55 @@ describe("writeProject", () => {
     };
     await expect(writeProject(failing, "/home/app", project)).rejects.toThrow(/ENOSPC/);
     expect(volume.toJSON()).toEqual({ "/home/.keep": "" });
+  });
+});
+
+describe("writeProject into a directory with symbolic links (SPEC §7)", () => {
+  it.each([
+    ["a linked folder on the way", (volume: Volume) => volume.symlinkSync("/elsewhere", "/app/src"), "src is a symbolic link"],
+    ["a linked file", (volume: Volume) => volume.symlinkSync("/elsewhere/theirs", "/app/package.json"), "package.json is a symbolic link"],
+    ["a dangling link", (volume: Volume) => volume.symlinkSync("/nowhere/file", "/app/package.json"), "package.json is a symbolic link"],
+    ["a link back into the project", (volume: Volume) => volume.symlinkSync("/app/lib", "/app/src"), "src is a symbolic link"],
+    ["a folder where a file goes", (volume: Volume) => volume.mkdirSync("/app/package.json"), "package.json is not a regular file"],
+    ["a file where a folder goes", (volume: Volume) => volume.writeFileSync("/app/src", "x"), "src is a file where a folder is expected"],
+  ] as const)("refuses %s, writing nothing anywhere", async (_, arrange, message) => {
+    const { fs, volume } = memoryFs({ "/app/notes.txt": "mine", "/app/lib/a.ts": "a", "/elsewhere/theirs": "theirs" });
+    arrange(volume);
+    const before = volume.toJSON();
+    const error = await writeProject(fs, "/app", project).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as Error).message).toContain(message);
+    expect(volume.toJSON()).toEqual(before);
+  });
+
+  it("refuses a target that is itself a link, naming where it points", async () => {
+    const { fs, volume } = memoryFs({ "/elsewhere/.keep": "" });
+    volume.symlinkSync("/elsewhere", "/app");
+    await expect(checkTarget(fs, "/app", true)).rejects.toThrow(/"\/app" is a symbolic link \(to "\/elsewhere"\)/);
+    await expect(writeProject(fs, "/app", project)).rejects.toThrow(UsageError);
+    expect(volume.toJSON()).toEqual({ "/elsewhere/.keep": "" });
+  });
+
+  it("leaves a link on a path it does not write alone", async () => {
+    const { fs, volume } = memoryFs({ "/app/notes.txt": "mine", "/elsewhere/.keep": "" });
+    volume.symlinkSync("/elsewhere", "/app/docs");
+    await writeProject(fs, "/app", project);
+    expect(volume.readlinkSync("/app/docs")).toBe("/elsewhere");
+    expect(volume.readFileSync("/app/src/index.ts", "utf8")).toBe("export {};\n");
+  });
+});
+
+describe("the .gitignore of a directory written into with --force", () => {
+  const ours = "node_modules/\n.dev.vars\n";
+  it("keeps every line of theirs, after ours, so their rules decide last", () => {
+    const merged = mergeGitignore(ours, "secrets/\n!node_modules/keep\nid_rsa");
+    expect(merged.startsWith(ours)).toBe(true);
+    expect(merged.endsWith("secrets/\n!node_modules/keep\nid_rsa\n")).toBe(true);
+  });
+
+  it("is merged once: a merged file stays as it is", () => {
+    const merged = mergeGitignore(ours, "secrets/\n");
+    expect(mergeGitignore(ours, merged)).toBe(merged);
+    expect(mergeGitignore(ours, ours)).toBe(ours);
   });
 });

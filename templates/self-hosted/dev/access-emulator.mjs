@@ -6,7 +6,9 @@
 // team's public keys at `<TEAM_DOMAIN>/cdn-cgi/access/certs`. This script plays that part on
 // loopback so the Worker's own, unchanged validation code runs locally:
 //   - it serves a JWKS at http://127.0.0.1:<port>/cdn-cgi/access/certs (the dev TEAM_DOMAIN);
-//   - it proxies every other request to `wrangler dev`, adding a JWT for the dev identity.
+//   - it proxies every other request to `wrangler dev`, adding a JWT for the dev identity;
+//   - it answers only MCP clients on this machine: a web page open in the developer's browser
+//     (another localhost port, a DNS-rebinding host) gets a 403 and nothing is signed for it.
 // No dependencies: Node >= 22.12 only.
 
 import { spawn, spawnSync } from "node:child_process";
@@ -129,7 +131,65 @@ let publicPort = requestedPort;
 let workerPort = 0;
 const teamDomain = () => `http://127.0.0.1:${publicPort}`;
 
+// Browsers let any web page send requests to loopback ports, and this proxy signs whatever it
+// forwards as the dev user: a page that can make it forward a request is acting as that user.
+// A real MCP client sends no Origin (a CLI, a desktop app) or is MCP Inspector's web page, so
+// every other origin is refused, port and scheme included (a Storybook on localhost:6006 is not
+// a client). The Host must name this emulator, or a DNS-rebinding page (evil.example resolved to
+// 127.0.0.1) could pass as same-origin.
+const INSPECTOR_ORIGINS = ["http://localhost:6274", "http://127.0.0.1:6274"];
+const allowedHosts = () => new Set([`127.0.0.1:${publicPort}`, `localhost:${publicPort}`]);
+const allowedOrigins = () => new Set([...[...allowedHosts()].map((host) => `http://${host}`), ...INSPECTOR_ORIGINS]);
+// Headers that tell a server behind a proxy which URL the client used. No MCP client sends them,
+// and wrangler dev or miniflare (`MF-*`) may believe them, so a request carrying one is refused.
+const FORWARDING_HEADERS = new Set([
+  "forwarded",
+  "x-forwarded-host",
+  "x-forwarded-proto",
+  "x-forwarded-port",
+  "x-forwarded-for",
+  "x-original-url",
+  "x-original-host",
+  "x-rewrite-url",
+]);
+
+/** Why this request is not from an MCP client on this machine; undefined when it is one. */
+function refusalReason(req) {
+  // An absolute-form target (`POST http://other.example/mcp`) names a host of its own.
+  if (!req.url.startsWith("/")) return "the request target is not a path";
+  // From the raw headers: Node keeps only the first of two Host headers, but both would be forwarded.
+  const hosts = [];
+  const origins = [];
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i].toLowerCase();
+    if (FORWARDING_HEADERS.has(name) || name.startsWith("mf-")) return `a ${name} header`;
+    if (name === "host") hosts.push(req.rawHeaders[i + 1].toLowerCase());
+    if (name === "origin") origins.push(req.rawHeaders[i + 1]);
+  }
+  if (hosts.length !== 1 || !allowedHosts().has(hosts[0])) {
+    return `Host ${JSON.stringify(hosts.join(", "))} is not this emulator`;
+  }
+  if (origins.length > 1 || (origins.length === 1 && !allowedOrigins().has(origins[0]))) {
+    return `Origin ${JSON.stringify(origins.join(", "))} is not an MCP client this emulator serves`;
+  }
+  // A page's no-cors GET (an <img>, a <script>, a followed link) carries no Origin, but browsers
+  // mark where it came from.
+  const site = req.headers["sec-fetch-site"];
+  if (origins.length === 0 && site !== undefined && site !== "same-origin" && site !== "none") {
+    return `a ${site} request from a web page`;
+  }
+  return undefined;
+}
+
 const server = http.createServer((req, res) => {
+  const refusal = refusalReason(req);
+  if (refusal) {
+    // Logged for the developer; JSON.stringify keeps a hostile header from writing escape codes.
+    console.warn(`dev: refused ${req.method} ${JSON.stringify(req.url)}: ${refusal}`);
+    res.writeHead(403, { "content-type": "text/plain; charset=utf-8", "x-content-type-options": "nosniff" });
+    res.end(`Refused by the local Access emulator: ${refusal}. It answers only MCP clients on this machine.\n`);
+    return;
+  }
   if (req.url.split("?")[0] === "/cdn-cgi/access/certs") {
     res.writeHead(200, { "content-type": "application/json" });
     res.end(JSON.stringify({ keys: [jwk], public_cert: { kid, cert: "" }, public_certs: [] }));
