@@ -92,6 +92,32 @@ describe("the generated self-hosted Worker under wrangler dev", () => {
     expect(message.result.structuredContent).toEqual({ email: "grace@example.com", sub: "sub-grace" });
   });
 
+  it("locally, serves web pages only from the emulator's origin or MCP Inspector's, port included", async () => {
+    // The second line behind the dev emulator's own check: TEAM_DOMAIN is the emulator, which serves the Worker on its port.
+    const initialize = (origin: string) =>
+      fetch(`${base}/mcp`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+          origin,
+          "Cf-Access-Jwt-Assertion": access.token(),
+        },
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 1,
+          method: "initialize",
+          params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "e2e", version: "0" } },
+        }),
+      });
+    const emulator = new URL(access.teamDomain);
+    const allowed = [emulator.origin, `http://localhost:${emulator.port}`, "http://localhost:6274", "http://127.0.0.1:6274"];
+    const refused = ["http://localhost:3000", "http://127.0.0.1:6006", "http://localhost", `https://localhost:${emulator.port}`, "http://[::1]:6274", "null"];
+    const statuses = async (origins: string[]) => Promise.all(origins.map(async (origin) => [origin, (await initialize(origin)).status]));
+    expect(await statuses(allowed)).toEqual(allowed.map((origin) => [origin, 200]));
+    expect(await statuses(refused)).toEqual(refused.map((origin) => [origin, 403]));
+  });
+
   it("answers CORS preflight without auth", async () => {
     const response = await fetch(`${base}/mcp`, {
       method: "OPTIONS",
