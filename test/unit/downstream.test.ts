@@ -94,6 +94,10 @@ describe("targetUrl", () => {
     "/..∕secret",
     "/..⁄secret",
     "/..¥secret",
+    "/..₩secret",
+    "/。。/secret",
+    "/%EF%BC%85%32%65/x",
+    "/..；/secret",
     // what Windows trims to dots: trailing dots and spaces, stream names
     "/.. /secret",
     "/..%20/secret",

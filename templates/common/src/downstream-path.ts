@@ -45,8 +45,9 @@ const STRUCTURAL = /[\\;@%]/;
 // Control, format (zero-width), private-use and unassigned characters: no real path has them, and
 // servers drop or map them in ways that can join `.` and `.` into `..`.
 const INVISIBLE = /\p{C}/u;
-// Not mapped by NFKC, but mapped to `/` or `\` by Windows' "best fit" code-page conversion.
-const BEST_FIT_SEPARATORS = /[\u2215\u2044\u29f5\u2216\u00a5\u20a9\u3002\uff61]/u;
+// Left alone by NFKC, but read as `/`, `\` or `.` elsewhere: by Windows' "best fit" conversion to a
+// code page (∕ ⁄ ⧵ ∖), as the backslash of Japanese and Korean code pages (¥ ₩), as dots by IDNA (。 ｡).
+const LOOK_ALIKES = /[\u2215\u2044\u29f5\u2216\u00a5\u20a9\u3002\uff61]/u;
 
 function checkSegment(raw: string): void {
   let segment: string;
@@ -62,7 +63,7 @@ function checkSegment(raw: string): void {
   }
   // Full-width `．`, `／`, `‥` and friends become ASCII under NFKC, which some servers apply.
   const normalised = segment.normalize("NFKC");
-  if (countSpecial(normalised) !== countSpecial(segment) || BEST_FIT_SEPARATORS.test(segment)) {
+  if (countSpecial(normalised) !== countSpecial(segment) || LOOK_ALIKES.test(segment)) {
     throw new UnsafePathError("the path has a character that servers may read as . / or \\");
   }
   // `..`, `.`, and what Windows trims to them (`.. `, `...`); an NTFS stream suffix (`..::$DATA`)
