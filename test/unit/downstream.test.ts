@@ -347,3 +347,29 @@ describe.each([
     expect(sent).toEqual([]);
   });
 });
+
+describe("redactCredential, other Access tokens", () => {
+  const jwtWith = (claims: object, header: object = { alg: "RS256", kid: "k2" }) =>
+    [header, claims]
+      .map((part) => base64url(JSON.stringify(part)))
+      .concat(base64url(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(64)))))
+      .join(".");
+  const own = jwtWith({ aud: ["mcp"], iss: "http://127.0.0.1:8787", email: "ada@example.com" });
+
+  it.each([
+    ["the app's own Access JWT", jwtWith({ iss: "https://acme.cloudflareaccess.com", aud: ["wiki"], type: "app" })],
+    ["an Access for SaaS token", jwtWith({ iss: "https://acme.cloudflareaccess.com/cdn-cgi/access/sso/oidc/abc", sub: "x" })],
+    ["a token from the credential's issuer", jwtWith({ iss: "http://127.0.0.1:8787", aud: ["other"] })],
+  ])("removes %s that an echo shows", (_, other) => {
+    const { text, removed } = redactCredential(`cf-access-jwt-assertion: ${other}\ncookie: CF_Authorization=${other}`, own);
+    expect(text).toBe("cf-access-jwt-assertion: [credential removed]\ncookie: CF_Authorization=[credential removed]");
+    expect(removed).toBe(2);
+  });
+
+  it("keeps a JWT from another issuer", () => {
+    // Another header and other claims: where a JWT is the same as the credential for 12 characters
+    // or more (the same header, say), those are removed like any other piece of it.
+    const other = jwtWith({ sub: "x", iss: "https://accounts.example.com" }, { typ: "JWT", alg: "ES256" });
+    expect(redactCredential(`id_token: ${other}`, own)).toEqual({ text: `id_token: ${other}`, removed: 0 });
+  });
+});

@@ -18,8 +18,9 @@ export interface Redacted {
  *
  * Every piece of at least MIN_PIECE characters is removed, in the encodings an echo is likely to
  * use: as is (also cut at the size cap, or one segment of a JWT), JSON-escaped, percent-encoded,
- * hex, and base64 (of the token or of a whole header line, at any alignment). If the credential
- * still shows once other escapes are undone, the whole text is withheld.
+ * hex, and base64 (of the token or of a whole header line, at any alignment). So are JWTs from
+ * Access or from the credential's issuer. If the credential still shows once other escapes are
+ * undone, the whole text is withheld.
  */
 export function redactCredential(text: string, secret: string): Redacted {
   if (!secret) return { text, removed: 0 };
@@ -29,6 +30,15 @@ export function redactCredential(text: string, secret: string): Redacted {
     hidden.fill(1, start, end);
     return false;
   });
+  // The app's own Access application may add the user's JWT for that app (Cf-Access-Jwt-Assertion,
+  // CF_Authorization) to the requests it gets, and an echo shows it: a credential as well.
+  const issuers = [issuerHost(secret), "cloudflareaccess.com"];
+  for (const jwt of text.matchAll(JWT)) {
+    const host = issuerHost(jwt[0]);
+    if (host && issuers.some((issuer) => issuer && (host === issuer || host.endsWith(`.${issuer}`)))) {
+      hidden.fill(1, jwt.index, jwt.index + jwt[0].length);
+    }
+  }
   let result = "";
   let removed = 0;
   for (let start = 0; start < text.length; ) {
@@ -143,6 +153,19 @@ function unescapeLoosely(text: string): string {
       return point <= 0x10ffff ? String.fromCodePoint(point) : entity;
     })
     .replace(/\\(.)/g, "$1");
+}
+
+const JWT = /eyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]{16,}/g;
+
+/** The host of a JWT's `iss` claim, if `token` is a JWT that has one. */
+function issuerHost(token: string): string | undefined {
+  try {
+    const payload = token.split(".")[1] ?? "";
+    const claims = JSON.parse(atob(payload.replaceAll("-", "+").replaceAll("_", "/")));
+    return typeof claims?.iss === "string" ? new URL(claims.iss).host : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Lower-cases ASCII only, so every index still points at the same character. */
