@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { authorizationRequest, Browser, postToken, RedirectTarget, registerClient, signInThroughBrowser } from "../support/oauth.js";
 import { runCli } from "../support/processes.js";
 import { e2eRoot, saasProject } from "../support/project.js";
-import { startRecorder } from "../support/recorder.js";
+import { ECHOES, HUGE_BYTES, pieceOf, startDownstreamApp, waitFor } from "../support/downstream-app.js";
 import { type SaasDev, startSaasDev } from "../support/saas.js";
 
 type ToolResult = { isError?: boolean; content: { type: string; text: string }[] };
@@ -17,14 +17,14 @@ type ToolResult = { isError?: boolean; content: { type: string; text: string }[]
  * each user their own. Access tokens live 60 s here, Access's minimum.
  */
 describe("downstream apps (saas)", () => {
-  let app: Awaited<ReturnType<typeof startRecorder>>;
+  let app: Awaited<ReturnType<typeof startDownstreamApp>>;
   let dev: SaasDev;
   let target: RedirectTarget;
   let root: string;
   let clientId: string;
 
   beforeAll(async () => {
-    app = await startRecorder();
+    app = await startDownstreamApp((request) => String(request.headers.authorization).replace(/^Bearer /, ""));
     root = mkdtempSync(join(e2eRoot, "downstream-saas-"));
     const generated = await runCli(
       ["srv", "--auth", "saas", "--team", "acme", "--allow-domain", "example.com", "--no-install", "--no-git", "--downstream", `app=${app.origin}/api`],
@@ -118,6 +118,58 @@ describe("downstream apps (saas)", () => {
     expect(upstream).not.toBe(firstUpstream);
     expect(await ownerOf(upstream)).toBe("ada@example.com");
   }, 120_000);
+
+  describe("what comes back from the app", () => {
+    let lin: string;
+    beforeAll(async () => {
+      lin = (await signIn("lin@example.com")).access_token;
+    });
+
+    it("reads a huge body only up to the size cap, says so, and cancels the rest", async () => {
+      const result = await call(lin, { path: "/huge" });
+      expect(result.isError).toBeFalsy();
+      const text = result.content[0]!.text;
+      // Only short slices in the assertions: a failure must not print megabytes.
+      expect(text.slice(0, 40)).toMatch(/^GET \/api\/huge → 200/);
+      expect(text.slice(-100)).toMatch(/a{10}\n\n\[cut: it is longer than 65536 bytes; the first 65536 bytes are shown\]$/);
+      const stream = app.streams.huge.at(-1)!;
+      await waitFor(() => stream.closed);
+      expect(stream).toMatchObject({ closed: true, ended: false });
+      expect(stream.sent).toBeLessThan(HUGE_BYTES / 10);
+    });
+
+    it("ends a body that never finishes at the time cap, with what had arrived", async () => {
+      const result = await call(lin, { path: "/slow" });
+      expect(result.isError).toBeFalsy();
+      const text = result.content[0]!.text;
+      expect(text.slice(0, 40)).toMatch(/^GET \/api\/slow → 200/);
+      expect(text).toContain("tick ✓\ntick ✓\n");
+      expect(text).toMatch(/\[cut: it did not end within 15 s; the first \d+ bytes are shown\]$/);
+      const stream = app.streams.slow.at(-1)!;
+      await waitFor(() => stream.closed);
+      expect(stream).toMatchObject({ closed: true, ended: false });
+    });
+
+    it.each(ECHOES)("never returns the user's Access token: %s", async (_, args) => {
+      const result = await call(lin, args);
+      const upstream = app.requests.at(-1)!.headers.authorization!.replace(/^Bearer /, "");
+      expect(await ownerOf(`Bearer ${upstream}`)).toBe("lin@example.com");
+      const text = result.content.map((item) => item.text).join("\n");
+      expect(pieceOf(upstream, text)).toBeUndefined();
+      expect(text).toMatch(/The user's credential was removed from \d+ place\(s\) in this answer/);
+    });
+
+    it.each(["/../secret", "/..;/secret", "/%2e%2e;/secret", "/.;/x", "/%252e%252e/secret", "/%c0%ae%c0%ae/secret", "/．．/secret", "/..／secret", "/.. /secret", "/..%2fsecret"])(
+      "refuses the path %j before any request",
+      async (path) => {
+        const before = app.requests.length;
+        const result = await call(lin, { path });
+        expect(result.isError).toBe(true);
+        expect(result.content[0]!.text).toMatch(/^Refused to call app:/);
+        expect(app.requests.length).toBe(before);
+      },
+    );
+  });
 
   it("never puts a token in the Worker's or the emulator's output", async () => {
     const output = dev.service.output();

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FakeAccess, startFakeAccess, startSelfHostedWorker } from "../support/access.js";
 import { runCli, type Service } from "../support/processes.js";
 import { e2eRoot, selfHostedProject } from "../support/project.js";
+import { ECHOES, HUGE_BYTES, pieceOf, startDownstreamApp, waitFor } from "../support/downstream-app.js";
 import { startRecorder } from "../support/recorder.js";
 
 type ToolResult = { isError?: boolean; content: { type: string; text: string }[] };
@@ -16,7 +17,7 @@ type ToolResult = { isError?: boolean; content: { type: string; text: string }[]
  */
 describe("downstream apps (self-hosted)", () => {
   let access: FakeAccess;
-  let app: Awaited<ReturnType<typeof startRecorder>>;
+  let app: Awaited<ReturnType<typeof startDownstreamApp>>;
   let evil: Awaited<ReturnType<typeof startRecorder>>;
   let worker: Service;
   let base: string;
@@ -25,7 +26,7 @@ describe("downstream apps (self-hosted)", () => {
   beforeAll(async () => {
     access = await startFakeAccess();
     evil = await startRecorder();
-    app = await startRecorder((request, response) => {
+    app = await startDownstreamApp((request) => String(request.headers["cf-access-token"]), (request, response) => {
       if (request.url.startsWith("/api/redirect")) {
         response.writeHead(302, { location: `${evil.origin}/steal` }).end();
         return true;
@@ -103,6 +104,18 @@ describe("downstream apps (self-hosted)", () => {
     "/a\u0000b",
     "/a\nb",
     "javascript:alert(1)",
+    // forms that Tomcat, Jetty, Spring, IIS or a server decoding twice read as ..
+    "/..;/secret",
+    "/%2e%2e;/secret",
+    "/.;/x",
+    "/%252e%252e/secret",
+    "/%c0%ae%c0%ae/secret",
+    "/．．/secret",
+    "/..／secret",
+    "/.. /secret",
+    "/.../secret",
+    "/..%2fsecret",
+    "/..%5csecret",
   ])("refuses the path %j before any request", async (path) => {
     const before = app.requests.length;
     const result = await call(access.token(), { path });
@@ -139,6 +152,41 @@ describe("downstream apps (self-hosted)", () => {
       const email = new URL(request.url, "http://x").searchParams.get("email");
       expect(request.headers["cf-access-token"]).toBe(users.find((user) => user.email === email)!.token);
     }
+  });
+
+  it("reads a huge body only up to the size cap, says so, and cancels the rest", async () => {
+    const result = await call(access.token(), { path: "/huge" });
+    expect(result.isError).toBeFalsy();
+    const text = result.content[0]!.text;
+    // Only short slices in the assertions: a failure must not print megabytes.
+    expect(text.slice(0, 40)).toMatch(/^GET \/api\/huge → 200/);
+    expect(text.slice(-100)).toMatch(/a{10}\n\n\[cut: it is longer than 65536 bytes; the first 65536 bytes are shown\]$/);
+    expect(text.length).toBeLessThan(65536 + 200);
+    const stream = app.streams.huge.at(-1)!;
+    await waitFor(() => stream.closed);
+    expect(stream).toMatchObject({ closed: true, ended: false });
+    expect(stream.sent).toBeLessThan(HUGE_BYTES / 10);
+  });
+
+  it("ends a body that never finishes at the time cap, with what had arrived", async () => {
+    const result = await call(access.token(), { path: "/slow" });
+    expect(result.isError).toBeFalsy();
+    const text = result.content[0]!.text;
+    expect(text.slice(0, 40)).toMatch(/^GET \/api\/slow → 200/);
+    expect(text).toContain("tick ✓\ntick ✓\n");
+    expect(text).toMatch(/\[cut: it did not end within 15 s; the first \d+ bytes are shown\]$/);
+    const stream = app.streams.slow.at(-1)!;
+    await waitFor(() => stream.closed);
+    expect(stream).toMatchObject({ closed: true, ended: false });
+  });
+
+  it.each(ECHOES)("never returns the user's JWT: %s", async (_, args) => {
+    const token = access.token();
+    const result = await call(token, args);
+    expect(app.requests.at(-1)!.headers["cf-access-token"]).toBe(token);
+    const text = result.content.map((item) => item.text).join("\n");
+    expect(pieceOf(token, text)).toBeUndefined();
+    expect(text).toMatch(/The user's credential was removed from \d+ place\(s\) in this answer/);
   });
 
   it("never reaches any path outside the app's, and never logs a token", () => {

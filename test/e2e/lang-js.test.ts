@@ -18,7 +18,7 @@ import { e2eRoot } from "../support/project.js";
 const root = join(e2eRoot, "lang-js");
 const answers = ["--team", "acme", "--allow-domain", "example.com", "--no-git", "--features", "tests,lint,examples"];
 const modes = {
-  // With a downstream app: its two files are bundled, linted and type-checked too.
+  // With a downstream app: its files are bundled, linted and type-checked too.
   "self-hosted": ["--auth", "self-hosted", "--downstream", "wiki=https://wiki.example.com/api"],
   saas: ["--auth", "saas"],
 } as const;

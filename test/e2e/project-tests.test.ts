@@ -37,8 +37,8 @@ describe.each([
   {
     auth: "self-hosted",
     installed: selfHostedProject,
-    // whoami, 9 bad tokens, the CORS preflight, 2 missing settings, 2 per downstream app
-    count: 15,
+    // whoami, 9 bad tokens, the CORS preflight, 2 missing settings, 24 per downstream app
+    count: 37,
     file: "src/access.ts",
     check: /^\s*audience: config\.audience,\n/m,
     catches: "is refused with 401: a token for another Access application",
@@ -46,8 +46,8 @@ describe.each([
   {
     auth: "saas",
     installed: saasProject,
-    // whoami after a sign-in, 2 bad bearer tokens, 7 bad ID tokens, 6 missing secrets, 2 per downstream app
-    count: 18,
+    // whoami after a sign-in, 2 bad bearer tokens, 7 bad ID tokens, 6 missing secrets, 24 per downstream app
+    count: 40,
     file: "src/access-oidc.ts",
     check: /^\s*audience: config\.clientId,\n/m,
     catches: "ends with 400 and no grant: for another client",

@@ -91,6 +91,7 @@ describe("create, non-interactive", () => {
     expect(testFiles(byDefault)).toEqual([
       "/work/srv/test/access.ts",
       "/work/srv/test/auth.test.ts",
+      "/work/srv/test/downstream-app.ts",
       "/work/srv/test/downstream.test.ts",
       "/work/srv/test/mcp.ts",
       "/work/srv/test/network.ts",

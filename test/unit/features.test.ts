@@ -123,10 +123,10 @@ describe("--features tests", () => {
   const testFiles = (files: Map<string, string>) => [...files.keys()].filter((path) => /^(test\/|vitest\.config)/.test(path)).sort();
   const withoutApps = ["test/access.ts", "test/auth.test.ts", "test/mcp.ts", "test/network.ts", "test/tokens.ts", "test/tsconfig.json", "vitest.config.ts"];
 
-  it.each(["self-hosted", "saas"] as const)("%s: the tests of its own auth, one more file with downstream apps, npm test and its runner", (auth) => {
+  it.each(["self-hosted", "saas"] as const)("%s: the tests of its own auth, two more files with downstream apps, npm test and its runner", (auth) => {
     expect(testFiles(project(["tests"], { auth }).files)).toEqual(withoutApps);
     const { files, file, packageJson } = project(["tests"], { auth, downstreams: wiki });
-    expect(testFiles(files)).toEqual([...withoutApps.slice(0, 2), "test/downstream.test.ts", ...withoutApps.slice(2)]);
+    expect(testFiles(files)).toEqual([...withoutApps.slice(0, 2), "test/downstream-app.ts", "test/downstream.test.ts", ...withoutApps.slice(2)]);
     expect(packageJson.scripts.test).toBe("vitest run");
     // The tests are type-checked with the rest (test/tsconfig.json adds the test runner's types).
     expect(packageJson.scripts.typecheck).toBe("wrangler types && tsc --noEmit && tsc --noEmit -p test");

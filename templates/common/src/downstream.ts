@@ -1,6 +1,9 @@
 import type { CallToolResult, McpServer } from "@modelcontextprotocol/server";
 // Namespace import on purpose: it lets the bundler drop the parts of zod that are unused.
 import * as z from "zod";
+import { type BodyPart, readBody } from "./downstream-body";
+import { targetUrl, UnsafePathError } from "./downstream-path";
+import { redactCredential } from "./downstream-redact";
 
 /**
  * An Access-protected app this server calls for the signed-in user. Access lets the call through
@@ -19,8 +22,17 @@ export interface DownstreamCredential {
   value: string;
 }
 
+/** One tool call's arguments. */
+export interface DownstreamCall {
+  method: string;
+  path: string;
+  query?: Record<string, string | number | boolean>;
+  body?: unknown;
+}
+
+/** For the whole call: the answer's headers and its body. */
 const TIMEOUT_MS = 15_000;
-const MAX_BODY_CHARS = 64 * 1024;
+const MAX_BODY_BYTES = 64 * 1024;
 
 const callArguments = z.object({
   method: z.enum(["GET", "POST", "PUT", "PATCH", "DELETE"]).default("GET").describe("HTTP method"),
@@ -52,71 +64,33 @@ export function registerDownstreamTools(
   }
 }
 
-export class UnsafePathError extends Error {
-  override readonly name = "UnsafePathError";
-}
-
-/**
- * The URL a tool call may reach: the app's own origin, at or below its path. Every way a path could
- * step outside is refused before any request exists, because the request carries the user's token:
- * absolute and protocol-relative URLs, `..` and `.` segments (also percent-encoded), backslashes
- * (some servers read them as `/`), `@`, control characters, and `?`/`#` (query goes in `query`).
- */
-export function targetUrl(
-  app: DownstreamApp,
-  path: string,
-  query: Record<string, string | number | boolean> = {},
-): URL {
-  const base = new URL(app.url);
-  if (/[\\@?#]/.test(path) || hasControlCharacter(path)) {
-    throw new UnsafePathError("the path has a character that is not allowed (\\, @, ?, # or a control character)");
-  }
-  if (/^[a-z][a-z0-9+.-]*:/i.test(path) || path.startsWith("//")) {
-    throw new UnsafePathError("the path must be relative to the app, not a URL");
-  }
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(path);
-  } catch {
-    throw new UnsafePathError("the path has a malformed percent-encoding");
-  }
-  const segments = decoded.split("/");
-  if (
-    segments.some((segment) => segment === ".." || segment === ".") ||
-    decoded.includes("\\") ||
-    hasControlCharacter(decoded)
-  ) {
-    throw new UnsafePathError("the path may not contain . or .. segments");
-  }
-  const prefix = base.pathname.replace(/\/+$/, "");
-  const target = new URL(`${prefix}/${path.replace(/^\/+/, "")}`, base.origin);
-  // Belt and braces: whatever the parser made of it, it must still be inside the app.
-  if (target.origin !== base.origin || (target.pathname !== prefix && !target.pathname.startsWith(`${prefix}/`))) {
-    throw new UnsafePathError("the path leads outside the app");
-  }
-  for (const [key, value] of Object.entries(query)) target.searchParams.append(key, String(value));
-  return target;
-}
-
-/** C0 controls and DEL: no real path has them, and they are the stuff of header and log injection. */
-function hasControlCharacter(text: string): boolean {
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 0x20 || code === 0x7f) return true;
-  }
-  return false;
-}
-
 /**
  * Calls the app for the user and turns every outcome into a tool result: a refusal, an error status,
- * a redirect or a network failure is reported to the model (`isError`), never thrown, and never
- * with the credential in it. Redirects are not followed: the token must not travel to wherever a
- * `Location` header points.
+ * a redirect or a network failure is reported to the model (`isError`), never thrown. Redirects are
+ * not followed: the token must not travel to wherever a `Location` header points. The app's answer
+ * may quote the credential back (an echo endpoint, an error page): it is removed from everything
+ * the result says.
  */
 export async function callDownstream(
   app: DownstreamApp,
   credential: DownstreamCredential,
-  call: { method: string; path: string; query?: Record<string, string | number | boolean>; body?: unknown },
+  call: DownstreamCall,
+): Promise<CallToolResult> {
+  const result = await callApp(app, credential, call);
+  const secret = credential.value.replace(/^Bearer\s+/i, "");
+  const content = result.content.map((item) => {
+    if (item.type !== "text") return item;
+    const { text, removed } = redactCredential(item.text, secret);
+    const note = `\n\n[The user's credential was removed from ${removed} place(s) in this answer.]`;
+    return { ...item, text: removed ? text + note : text };
+  });
+  return { ...result, content };
+}
+
+async function callApp(
+  app: DownstreamApp,
+  credential: DownstreamCredential,
+  call: DownstreamCall,
 ): Promise<CallToolResult> {
   let url: URL;
   try {
@@ -132,6 +106,7 @@ export async function callDownstream(
   headers.set(credential.header, credential.value);
   if (call.body !== undefined) headers.set("Content-Type", "application/json");
 
+  const deadline = AbortSignal.timeout(TIMEOUT_MS);
   let response: Response;
   try {
     response = await fetch(url, {
@@ -139,7 +114,7 @@ export async function callDownstream(
       headers,
       body: call.body === undefined ? undefined : JSON.stringify(call.body),
       redirect: "manual",
-      signal: AbortSignal.timeout(TIMEOUT_MS),
+      signal: deadline,
     });
   } catch (error) {
     const reason =
@@ -158,11 +133,8 @@ export async function callDownstream(
     );
   }
   const contentType = response.headers.get("Content-Type") ?? "unknown";
-  const text = await response.text();
-  const shown =
-    text.length > MAX_BODY_CHARS
-      ? `${text.slice(0, MAX_BODY_CHARS)}\n[truncated: ${text.length - MAX_BODY_CHARS} more characters]`
-      : text;
+  const body = await readBody(response, MAX_BODY_BYTES, deadline);
+  const shown = body.cut ? `${body.text}\n\n[${cutNote(body.cut, body.bytes)}]` : body.text;
   const summary = `${call.method} ${url.pathname}${url.search} → ${status} (${contentType})`;
   if (response.ok) return { content: [{ type: "text", text: `${summary}\n\n${shown}` }] };
   const hint =
@@ -170,6 +142,16 @@ export async function callDownstream(
       ? ` ${app.name} refused the user's credential: does its Access application have a Linked App Token policy for this server?`
       : "";
   return failure(`${summary}.${hint}\n\n${shown}`);
+}
+
+/** Says that the body shown is not all of it, why, and how much of it was read. */
+function cutNote(cut: NonNullable<BodyPart["cut"]>, bytes: number): string {
+  const why = {
+    size: `it is longer than ${MAX_BODY_BYTES} bytes`,
+    time: `it did not end within ${TIMEOUT_MS / 1000} s`,
+    broken: "the connection failed",
+  }[cut];
+  return `cut: ${why}; the first ${bytes} bytes are shown`;
 }
 
 function failure(text: string): CallToolResult {

@@ -1,24 +1,26 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { DOWNSTREAM_APPS } from "../src/downstreams";
 import { FakeAccess, signIn } from "./access";
+import { ACCEPTED_PATHS, downstreamApp, ECHOES, type EndlessBody, pieceOf, REFUSED_PATHS } from "./downstream-app";
 import { callTool } from "./mcp";
 
 let access: FakeAccess;
 let token: string;
+let endless: EndlessBody;
 
 beforeEach(async () => {
-  // Every app answers 200 with what it was asked.
-  const app = (request: Request) => Response.json({ method: request.method, url: request.url });
+  endless = { chunks: 0, cancelled: false };
+  const app = downstreamApp(endless);
   access = new FakeAccess({ apps: Object.fromEntries(DOWNSTREAM_APPS.map(({ url }) => [new URL(url).origin, app])) });
   token = await signIn(access);
 });
 
 describe.each(DOWNSTREAM_APPS)("call_$name", ({ name, url }) => {
   const sentToApp = () => access.requests.filter((request) => new URL(request.url).origin === new URL(url).origin);
+  const call = (args: object) => callTool(`call_${name}`, args, { Authorization: `Bearer ${token}` });
 
   it("calls the app below its URL with the user's Access token, never the MCP client's", async () => {
-    const args = { path: "/items", query: { q: "test" } };
-    const result = await callTool(`call_${name}`, args, { Authorization: `Bearer ${token}` });
+    const result = await call({ path: "/items", query: { q: "test" } });
     expect(result.isError).toBeFalsy();
     const expected = new URL(url);
     expected.pathname = `${expected.pathname.replace(/\/+$/, "")}/items`;
@@ -27,9 +29,34 @@ describe.each(DOWNSTREAM_APPS)("call_$name", ({ name, url }) => {
     expect(sentToApp()[0]?.headers.get("Authorization")).toBe(`Bearer ${access.accessToken}`);
   });
 
-  it("refuses a path that leads outside the app, and calls nothing", async () => {
-    const result = await callTool(`call_${name}`, { path: "/../admin" }, { Authorization: `Bearer ${token}` });
+  it.each(REFUSED_PATHS)("refuses the path %j and calls nothing", async (path) => {
+    const result = await call({ path });
     expect(result.isError).toBe(true);
+    expect(result.content[0]?.text).toMatch(/^Refused to call/);
     expect(sentToApp()).toEqual([]);
+  });
+
+  it.each(ACCEPTED_PATHS)("calls the path %j", async (path) => {
+    const result = await call({ path });
+    expect(result.isError).toBeFalsy();
+    expect(sentToApp()).toHaveLength(1);
+  });
+
+  it("reads at most 64 KiB of a body, says so, and cancels the rest", async () => {
+    const result = await call({ path: "/endless" });
+    expect(result.isError).toBeFalsy();
+    expect(result.content[0]?.text.slice(-100)).toMatch(
+      /a\n\n\[cut: it is longer than 65536 bytes; the first 65536 bytes are shown\]$/,
+    );
+    expect(endless.cancelled).toBe(true);
+    expect(endless.chunks).toBeLessThan(10);
+  });
+
+  it.each(ECHOES)("never returns the user's Access token when the app quotes it %s", async (_, args) => {
+    const result = await call(args);
+    expect(sentToApp()[0]?.headers.get("Authorization")).toBe(`Bearer ${access.accessToken}`);
+    const text = result.content.map((item) => item.text).join("\n");
+    expect(pieceOf(access.accessToken, text)).toBeUndefined();
+    expect(text).toMatch(/credential was removed/);
   });
 });
