@@ -118,6 +118,7 @@ export interface CloudflareApi {
   deleteApp(accountId: string, id: string): Promise<void>;
   listKvNamespaces(accountId: string): Promise<KvNamespace[]>;
   createKvNamespace(accountId: string, title: string): Promise<KvNamespace>;
+  renameKvNamespace(accountId: string, id: string, title: string): Promise<KvNamespace>;
   /** Names of the Worker's secrets; undefined when there is no such Worker yet. */
   listWorkerSecrets(accountId: string, script: string): Promise<string[] | undefined>;
 }
@@ -142,6 +143,7 @@ export const API_CALLS: readonly ApiCall[] = [
   "deleteApp",
   "listKvNamespaces",
   "createKvNamespace",
+  "renameKvNamespace",
   "listWorkerSecrets",
 ] satisfies readonly ApiCall[];
 
@@ -202,6 +204,8 @@ export function routeOf(call: ApiCall, args: readonly unknown[]): Route {
       return get(`${account}/storage/kv/namespaces`, PERMISSIONS.workersKv);
     case "createKvNamespace":
       return write("POST", `${account}/storage/kv/namespaces`, PERMISSIONS.workersKv);
+    case "renameKvNamespace":
+      return write("PUT", `${account}/storage/kv/namespaces/${id}`, PERMISSIONS.workersKv);
     case "listWorkerSecrets":
       return get(`${account}/workers/scripts/${id}/secrets`, PERMISSIONS.workersScripts);
   }
@@ -218,6 +222,8 @@ export function bodyOf(call: ApiCall, args: readonly unknown[]): unknown {
       return args[2];
     case "createKvNamespace":
       return { title: args[1] };
+    case "renameKvNamespace":
+      return { title: args[2] };
     default:
       return undefined;
   }

@@ -65,5 +65,9 @@ export function dryRunApi(real: CloudflareApi, plan: PlannedCall[]): CloudflareA
       describe("createKvNamespace", args);
       return { id: `<id of the new KV namespace "${args[1]}">`, title: args[1] };
     },
+    renameKvNamespace: async (...args) => {
+      describe("renameKvNamespace", args);
+      return { id: args[1], title: args[2] };
+    },
   };
 }

@@ -98,6 +98,10 @@ export function sdkApi({ apiToken, baseURL, maxRetries }: SdkOptions): Cloudflar
       const { id } = await cf.kv.namespaces.create({ account_id, title });
       return { id, title };
     },
+    renameKvNamespace: async (account_id, id, title) => {
+      await cf.kv.namespaces.update(id, { account_id, title });
+      return { id, title };
+    },
     listWorkerSecrets: async (account_id, script) => {
       const secrets = await orUndefined(all(cf.workers.scripts.secrets.list(script, { account_id })));
       return secrets?.map((secret) => secret.name ?? "").filter(Boolean);

@@ -53,7 +53,7 @@ export class FakeApi implements CloudflareApi {
 
   /** Calls that change something. */
   mutations() {
-    return this.calls.filter(({ call }) => /^(create|update|delete)/.test(call));
+    return this.calls.filter(({ call }) => /^(create|update|delete|rename)/.test(call));
   }
 
   async #enter(call: ApiCall, args: unknown[]) {
@@ -153,6 +153,13 @@ export class FakeApi implements CloudflareApi {
     await this.#enter("createKvNamespace", [accountId, title]);
     const namespace = { id: hex(16), title };
     this.kvNamespaces.push(namespace);
+    return clone(namespace);
+  }
+  async renameKvNamespace(accountId: string, id: string, title: string) {
+    await this.#enter("renameKvNamespace", [accountId, id, title]);
+    const namespace = this.kvNamespaces.find((candidate) => candidate.id === id);
+    if (!namespace) throw new ApiFailure(404, [{ code: 10013, message: "namespace not found" }]);
+    namespace.title = title;
     return clone(namespace);
   }
   async listWorkerSecrets(accountId: string, script: string) {

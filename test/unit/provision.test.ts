@@ -53,7 +53,13 @@ async function harness(createArgs: string[], options: { api?: FakeApi; prompter?
   const config = () => JSON.parse(read("mcp-access.json"));
   const wrangler = () => parseJsonc(read("wrangler.jsonc"));
   const allFiles = () => Object.entries(volume.toJSON()).map(([path, text]) => `${path}\n${text}`).join("\n");
-  return { api, run, said, deploys, read, config, wrangler, allFiles, volume, root };
+  /** Changes mcp-access.json as a pull request could. */
+  const edit = (change: (config: any) => void) => {
+    const next = config();
+    change(next);
+    volume.writeFileSync(join(root, "mcp-access.json"), JSON.stringify(next, null, 2));
+  };
+  return { api, run, said, deploys, read, config, wrangler, allFiles, edit, volume, root };
 }
 
 const selfHosted = ["--auth", "self-hosted", "--team", "acme", "--allow-email", "ada@example.com", "--allow-domain", "example.com"];
@@ -153,19 +159,6 @@ describe("provision, self-hosted", () => {
     expect(h.api.policies[0]).toMatchObject({ session_duration: "6h", include: [{ email: { email: "grace@example.com" } }, { email_domain: { domain: "example.com" } }] });
     expect(h.api.apps[0]).toMatchObject({ oauth_configuration: { enabled: true } });
     expect(h.said.join("\n")).toMatch(/~ changed Access self-hosted app "srv \(MCP server\)": oauth_configuration/);
-  });
-
-  it("adopts an app the user made for the Worker's host, keeping its name, settings and policies", async () => {
-    const api = new FakeApi();
-    const theirs = await api.createPolicy(ACCOUNT, { name: "admins", decision: "allow", include: [{ email: { email: "root@example.com" } }] });
-    await api.createApp(ACCOUNT, { type: "self_hosted", name: "My MCP", domain: "srv.acme.workers.dev", session_duration: "2h", policies: [{ id: theirs.id }] });
-    const h = await harness(selfHosted, { api });
-    api.calls = [];
-    await h.run();
-    expect(mutationsOf(api)).toEqual(["createPolicy", "updateApp"]);
-    const [app] = api.apps;
-    expect(app).toMatchObject({ name: "My MCP", session_duration: "2h", oauth_configuration: { enabled: true } });
-    expect(app!.policies!.map((p) => p.name)).toEqual(["srv (MCP server): allowed users", "admins"]);
   });
 
   it("maps --idp types and ids to the account's IdPs, with Instant Auth for exactly one", async () => {
@@ -337,6 +330,247 @@ describe("provision, downstream apps", () => {
     api.calls = [];
     await h.run();
     expect(mutationsOf(api)).toEqual([]);
+  });
+});
+
+describe("provision changes nothing that is not this project's", () => {
+  const failure = async (h: Awaited<ReturnType<typeof harness>>, ...argv: string[]) => {
+    const error = await h.run(...argv).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RuntimeFailure);
+    return (error as RuntimeFailure).message;
+  };
+  const payrollPolicy = (api: FakeApi) => api.createPolicy(ACCOUNT, { name: "payroll admins", decision: "allow", include: [{ email: { email: "cfo@example.com" } }] });
+  const payrollApp = async (api: FakeApi, type: "self_hosted" | "saas" = "self_hosted") => {
+    const policy = await payrollPolicy(api);
+    const fields = type === "saas" ? { name: "HR portal", saas_app: { auth_type: "oidc" } } : { name: "Payroll", domain: "payroll.example.com" };
+    return api.createApp(ACCOUNT, { type, ...fields, session_duration: "1h", policies: [{ id: policy.id, precedence: 1 }] });
+  };
+
+  it("a recorded allow policy id naming someone else's policy: exit 1 before any change, naming it and the fix; its rules stay", async () => {
+    const api = new FakeApi();
+    const payroll = await payrollPolicy(api);
+    const h = await harness(selfHosted, { api });
+    h.edit((config) => (config.provisioned = { allowPolicyId: payroll.id }));
+    for (const argv of [["--dry-run"], []]) {
+      api.calls = [];
+      const message = await failure(h, ...argv);
+      expect(message).toContain(`provisioned.allowPolicyId names the Access policy "payroll admins" (${payroll.id})`);
+      expect(message).toContain('its name is "payroll admins", not "srv (MCP server): allowed users"');
+      expect(message).toMatch(/remove provisioned.allowPolicyId from mcp-access.json[\s\S]*--adopt/);
+      expect(mutationsOf(api)).toEqual([]);
+    }
+    expect(h.said.join("\n")).not.toMatch(/not sent/);
+    expect(api.policies).toEqual([expect.objectContaining({ name: "payroll admins", include: [{ email: { email: "cfo@example.com" } }] })]);
+  });
+
+  it("a recorded app id naming another app, self-hosted or saas: exit 1, the app untouched (no PUT planned either)", async () => {
+    for (const [auth, type] of [[selfHosted, "self_hosted"], [saas, "saas"]] as const) {
+      const api = new FakeApi();
+      const other = await payrollApp(api, type);
+      const before = structuredClone(api.apps);
+      const h = await harness(auth, { api });
+      h.edit((config) => (config.provisioned = { accessApp: { id: other.id } }));
+      for (const argv of [["--dry-run"], []]) {
+        api.calls = [];
+        const message = await failure(h, ...argv);
+        expect(message).toContain(`provisioned.accessApp.id names the Access application "${other.name}" (${other.id})`);
+        expect(message).toContain(`its name is "${other.name}", not "srv (MCP server)"`);
+        if (type === "self_hosted") expect(message).toContain("it does not protect srv.acme.workers.dev");
+        expect(message).toContain("remove provisioned.accessApp from mcp-access.json");
+        expect(mutationsOf(api)).toEqual([]);
+      }
+      expect(h.said.join("\n")).not.toMatch(/PUT/);
+      expect(api.apps).toEqual(before);
+    }
+  });
+
+  it("a recorded Linked App Token policy id naming someone else's policy: exit 1, nothing changed", async () => {
+    const api = new FakeApi();
+    const payroll = await payrollPolicy(api);
+    const wiki = await api.createApp(ACCOUNT, { type: "self_hosted", name: "Wiki", domain: "wiki.example.com", policies: [] });
+    const h = await harness([...selfHosted, "--downstream", "wiki=https://wiki.example.com"], { api });
+    h.edit((config) => (config.provisioned = { downstreams: { wiki: { appId: wiki.id, policyId: payroll.id } } }));
+    api.calls = [];
+    const message = await failure(h);
+    expect(message).toContain(`provisioned.downstreams.wiki.policyId names the Access policy "payroll admins" (${payroll.id})`);
+    expect(message).toContain('its name is "payroll admins", not "Allow requests from MCP server srv"');
+    expect(message).toContain('it is an "allow" policy, not "non_identity"');
+    expect(mutationsOf(api)).toEqual([]);
+  });
+
+  it("a recorded KV namespace id naming another namespace: exit 1, the Worker is not bound to it", async () => {
+    const api = new FakeApi();
+    const sessions = await api.createKvNamespace(ACCOUNT, "sessions");
+    const h = await harness(saas, { api });
+    h.edit((config) => (config.provisioned = { kvNamespaceId: sessions.id }));
+    api.calls = [];
+    const message = await failure(h);
+    expect(message).toContain(`provisioned.kvNamespaceId names the KV namespace "sessions" (${sessions.id})`);
+    expect(message).toContain('its title is "sessions", not "srv-OAUTH_KV"');
+    expect(mutationsOf(api)).toEqual([]);
+    expect(h.wrangler().kv_namespaces).not.toContainEqual(expect.objectContaining({ id: sessions.id }));
+  });
+
+  it("a recorded downstream app id naming an app that is not that downstream's: exit 1, the app untouched", async () => {
+    const api = new FakeApi();
+    const payroll = await payrollApp(api);
+    await api.createApp(ACCOUNT, { type: "self_hosted", name: "Wiki", domain: "wiki.example.com", policies: [] });
+    const before = structuredClone(api.apps);
+    const h = await harness([...selfHosted, "--downstream", "wiki=https://wiki.example.com/api"], { api });
+    h.edit((config) => (config.provisioned = { downstreams: { wiki: { appId: payroll.id, policyId: "0000" } } }));
+    api.calls = [];
+    const message = await failure(h);
+    expect(message).toContain(`provisioned.downstreams.wiki.appId names the Access application "Payroll" (${payroll.id})`);
+    expect(message).toContain("it does not protect wiki.example.com/api");
+    expect(message).toContain("Remove provisioned.downstreams.wiki from mcp-access.json");
+    expect(mutationsOf(api)).toEqual([]);
+    expect(api.apps).toEqual(before);
+  });
+
+  it("objects found by name or host get the same proof: someone's own app for the Worker's host, a policy of ours with another decision", async () => {
+    const api = new FakeApi();
+    const admins = await payrollPolicy(api);
+    const theirs = await api.createApp(ACCOUNT, { type: "self_hosted", name: "My MCP", domain: "srv.acme.workers.dev", policies: [{ id: admins.id }] });
+    const h = await harness(selfHosted, { api });
+    api.calls = [];
+    let message = await failure(h);
+    expect(message).toContain(`the Access application "My MCP" (${theirs.id}), found by the Worker's host srv.acme.workers.dev`);
+    expect(message).toContain('its name is "My MCP", not "srv (MCP server)"');
+    expect(mutationsOf(api)).toEqual([]);
+
+    api.apps = [];
+    const denied = await api.createPolicy(ACCOUNT, { name: "srv (MCP server): allowed users", decision: "deny" as never, include: [{ everyone: {} }] });
+    api.calls = [];
+    message = await failure(h);
+    expect(message).toContain(`the Access policy "srv (MCP server): allowed users" (${denied.id}), found by its name`);
+    expect(message).toContain('it is a "deny" policy, not "allow"');
+    expect(mutationsOf(api)).toEqual([]);
+  });
+
+  it("lists every object that is not ours in one error, before any change", async () => {
+    const api = new FakeApi();
+    const payroll = await payrollApp(api);
+    const h = await harness(selfHosted, { api });
+    h.edit((config) => (config.provisioned = { allowPolicyId: payroll.policies![0]!.id, accessApp: { id: payroll.id } }));
+    api.calls = [];
+    const message = await failure(h);
+    expect(message).toContain("provisioned.allowPolicyId names");
+    expect(message).toContain("provisioned.accessApp.id names");
+    expect(mutationsOf(api)).toEqual([]);
+  });
+
+  it("--adopt takes over what it lists: without a terminal only with --yes (else exit 2, no call); renamed, it is found again without --adopt", async () => {
+    const api = new FakeApi();
+    const admins = await payrollPolicy(api);
+    await api.createApp(ACCOUNT, { type: "self_hosted", name: "My MCP", domain: "srv.acme.workers.dev", session_duration: "2h", policies: [{ id: admins.id }] });
+    const h = await harness(selfHosted, { api });
+    api.calls = [];
+    const error = await h.run("--adopt").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as UsageError).message).toMatch(/--adopt without a terminal needs --yes too/);
+    expect(api.calls).toEqual([]);
+
+    expect(await h.run("--adopt", "--yes")).toBe(ExitCode.ok);
+    expect(mutationsOf(api)).toEqual(["createPolicy", "updateApp"]);
+    const [app] = api.apps;
+    expect(app).toMatchObject({ name: "srv (MCP server)", session_duration: "2h", oauth_configuration: { enabled: true } });
+    expect(app!.policies!.map((p) => p.name)).toEqual(["srv (MCP server): allowed users", "payroll admins"]);
+    expect(h.said.join("\n")).toMatch(/adopted[^\n]*"My MCP"/);
+
+    api.calls = [];
+    expect(await h.run()).toBe(ExitCode.ok);
+    expect(mutationsOf(api)).toEqual([]);
+  });
+
+  it("--adopt of a policy and a KV namespace gives each this project's name, so the next run proves them", async () => {
+    const api = new FakeApi();
+    const payroll = await payrollPolicy(api);
+    const sessions = await api.createKvNamespace(ACCOUNT, "sessions");
+    const h = await harness(saas, { api });
+    h.edit((config) => (config.provisioned = { allowPolicyId: payroll.id, kvNamespaceId: sessions.id }));
+    expect(await h.run("--adopt", "--yes")).toBe(ExitCode.ok);
+    expect(api.policies.find((p) => p.id === payroll.id)).toMatchObject({ name: "srv (MCP server): allowed users", decision: "allow" });
+    expect(api.kvNamespaces).toEqual([{ id: sessions.id, title: "srv-OAUTH_KV" }]);
+    expect(h.config().provisioned).toMatchObject({ allowPolicyId: payroll.id, kvNamespaceId: sessions.id });
+    api.calls = [];
+    expect(await h.run()).toBe(ExitCode.ok);
+    expect(mutationsOf(api)).toEqual([]);
+  });
+
+  it("in a terminal --adopt lists exactly what it would take over and asks; no changes nothing", async () => {
+    const api = new FakeApi();
+    const payroll = await payrollPolicy(api);
+    const asked: string[] = [];
+    let answer: unknown = false;
+    const prompter = {
+      select: async () => "",
+      multiselect: async () => [],
+      confirm: async ({ message }: { message: string }) => (asked.push(message), answer),
+      isCancel: (value: unknown) => typeof value === "symbol",
+    } as unknown as ProvisionPrompter;
+    const h = await harness([...selfHosted, "--idp", "github"], { api, prompter });
+    h.edit((config) => (config.provisioned = { allowPolicyId: payroll.id }));
+    api.calls = [];
+    await expect(h.run("--adopt")).rejects.toBeInstanceOf(Cancelled);
+    expect(asked).toHaveLength(1);
+    expect(asked[0]).toContain(`the Access policy "payroll admins" (${payroll.id})`);
+    expect(asked[0]).toContain('renamed "srv (MCP server): allowed users"');
+    expect(mutationsOf(api)).toEqual([]);
+
+    answer = true;
+    expect(await h.run("--adopt")).toBe(ExitCode.ok);
+    expect(mutationsOf(api)).toEqual(["updatePolicy", "createApp"]);
+  });
+
+  it("--dry-run --adopt shows the takeover in the plan, asks nothing and sends no write", async () => {
+    const api = new FakeApi();
+    const payroll = await payrollPolicy(api);
+    const prompter = { select: async () => "", multiselect: async () => [], isCancel: () => false } as unknown as ProvisionPrompter;
+    const h = await harness([...selfHosted, "--idp", "github"], { api, prompter });
+    h.edit((config) => (config.provisioned = { allowPolicyId: payroll.id }));
+    api.calls = [];
+    expect(await h.run("--dry-run", "--adopt")).toBe(ExitCode.ok);
+    expect(mutationsOf(api)).toEqual([]);
+    const plan = h.said.join("\n");
+    expect(plan).toMatch(new RegExp(`not sent {2}PUT {4}/accounts/${ACCOUNT}/access/policies/${payroll.id}\\n( {12}.*\\n)*? {14}"name": "srv \\(MCP server\\): allowed users"`));
+    expect(plan).toMatch(/would adopt the Access policy "payroll admins"/);
+  });
+
+  it("a recorded app of the other type (the mode changed) is left alone: a new app is made", async () => {
+    const api = new FakeApi();
+    const h = await harness(saas, { api });
+    await h.run();
+    const old = structuredClone(api.apps[0]!);
+    h.edit((config) => (config.auth = "self-hosted"));
+    api.calls = [];
+    expect(await h.run("--no-deploy")).toBe(ExitCode.ok);
+    expect(mutationsOf(api)).toEqual(["createApp"]);
+    expect(api.apps.find((app) => app.id === old.id)).toEqual(old);
+  });
+
+  it("a downstream app keeps its own policies (ids, precedence) and every other field when the Linked App Token policy is attached", async () => {
+    const api = new FakeApi();
+    const staff = await api.createPolicy(ACCOUNT, { name: "wiki staff", decision: "allow", include: [{ email_domain: { domain: "example.com" } }] });
+    const bots = await api.createPolicy(ACCOUNT, { name: "wiki bots", decision: "non_identity", include: [{ any_valid_service_token: {} }] });
+    const wiki = await api.createApp(ACCOUNT, {
+      type: "self_hosted",
+      name: "Wiki",
+      domain: "wiki.example.com",
+      destinations: [{ type: "public", uri: "wiki.example.com" }, { type: "public", uri: "docs.example.com" }],
+      session_duration: "6h",
+      custom_deny_message: "ask IT",
+      tags: ["internal"],
+      policies: [{ id: bots.id, precedence: 3 }, { id: staff.id, precedence: 7 }],
+    });
+    const before = structuredClone(api.apps.find((app) => app.id === wiki.id)!);
+    const h = await harness([...selfHosted, "--downstream", "wiki=https://wiki.example.com"], { api });
+    await h.run();
+    const after = api.apps.find((app) => app.id === wiki.id)!;
+    const lat = api.policies.find((policy) => policy.name === "Allow requests from MCP server srv")!;
+    expect(after.policies!.map((p) => [p.id, p.precedence])).toEqual([[bots.id, 3], [staff.id, 7], [lat.id, 8]]);
+    const { policies: _, ...rest } = after;
+    const { policies: __, ...restBefore } = before;
+    expect(rest).toEqual(restBefore);
   });
 });
 
@@ -536,6 +770,23 @@ describe("create --provision", () => {
     const cancelled = await createWith(["--auth", "saas", "--team", "acme", "--allow-domain", "example.com"], { answers: [...answers.slice(0, 5), [/Set up Cloudflare now/, Symbol("cancel")]] });
     await expect(cancelled.run()).rejects.toBeInstanceOf(Cancelled);
     expect(cancelled.kept()).toBe(false);
+  });
+
+  it("--adopt: without a terminal only with --provision and --yes (exit 2 before anything is written); with them it takes over", async () => {
+    const noYes = await createWith(["--auth", "self-hosted", "--allow-domain", "example.com", "--provision", "--adopt", "--no-install"]);
+    await expect(noYes.run()).rejects.toThrow(/--adopt without a terminal needs --yes too/);
+    const noProvision = await createWith(["--auth", "self-hosted", "--team", "acme", "--allow-domain", "example.com", "--adopt", "--no-install"]);
+    await expect(noProvision.run()).rejects.toThrow(/--adopt only applies to provisioning.*add --provision/);
+    for (const c of [noYes, noProvision]) {
+      expect(c.api.calls).toEqual([]);
+      expect(() => c.config()).toThrow(/ENOENT/);
+    }
+
+    const c = await createWith(["--auth", "self-hosted", "--allow-domain", "example.com", "--provision", "--adopt", "--yes", "--no-install"]);
+    const theirs = await c.api.createApp(ACCOUNT, { type: "self_hosted", name: "Old server", domain: "srv.acme.workers.dev", policies: [] });
+    await c.run();
+    expect(c.api.apps).toEqual([expect.objectContaining({ id: theirs.id, name: "srv (MCP server)" })]);
+    expect(c.config().provisioned.accessApp.id).toBe(theirs.id);
   });
 
   it("a provisioning failure says the project itself is ready", async () => {

@@ -7,10 +7,10 @@ import { sameJson, sameSet } from "../same.js";
 /**
  * Step 4: the Worker's Access application (SPEC §2). self-hosted: Access in
  * front of the Worker's host, with Managed OAuth so MCP clients can sign in.
- * saas: an OIDC app whose only redirect is the Worker's /callback. Found by
- * its recorded id, else by host (self-hosted) or name (saas), else created;
- * an existing app is updated only where it differs, with every field it had
- * sent back (an update replaces the whole app).
+ * saas: an OIDC app whose only redirect is the Worker's /callback. The one
+ * findExisting found (and proved ours, or adopted), else created; an existing
+ * app is updated only where it differs, with every field it had sent back (an
+ * update replaces the whole app).
  */
 
 /** Callback URLs of the MCP clients people use most (loopback ones are allowed by the flags). */
@@ -31,32 +31,17 @@ const READ_ONLY = new Set(["id", "uid", "aud", "created_at", "updated_at"]);
 const SAAS_READ_ONLY = new Set(["client_secret", "created_at", "updated_at"]);
 
 export async function ensureAccessApp(ctx: ProvisionContext): Promise<void> {
-  const account = ctx.accountId!;
   const saas = ctx.config.auth === "saas";
   const recorded = ctx.config.provisioned?.accessApp;
-  const wantedType = saas ? "saas" : "self_hosted";
-
-  let existing: AccessApp | undefined;
-  let foundByRecord = false;
-  if (recorded) {
-    const app = await ctx.api.getApp(account, recorded.id);
-    if (app && app.type === wantedType) {
-      existing = app;
-      foundByRecord = true;
-    } else if (app) {
-      ctx.report("attention", `the Access app "${app.name}" recorded for this project is a ${app.type} app, and the project is now ${ctx.config.auth}: a new app is made; delete the old one in Zero Trust when nothing uses it`);
-    }
-  }
-  existing ??= (await ctx.api.listApps(account)).find((app) =>
-    saas ? app.type === "saas" && app.name === accessAppName(ctx.config.name) : app.type === "self_hosted" && servesHost(app, ctx.host!),
-  );
+  const { app: existing, appRecorded, adopted } = ctx.existing!;
 
   let app: AccessApp;
   if (!existing) {
     app = await create(ctx);
   } else {
     app = await update(ctx, existing);
-    if (saas) app = (await replaceIfSecretLost(ctx, app, foundByRecord)) ?? app;
+    // Only an app this project made may be deleted: one it adopted was somebody's, whatever its name is now.
+    if (saas) app = (await replaceIfSecretLost(ctx, app, appRecorded && !adopted.has(existing.id))) ?? app;
   }
   ctx.app = app;
 
@@ -83,7 +68,7 @@ function captureClientSecret(ctx: ProvisionContext, app: AccessApp): void {
 async function update(ctx: ProvisionContext, existing: AccessApp): Promise<AccessApp> {
   const wanted = wantedFields(ctx);
   const current = writableFields(existing);
-  const next: AppBody = { ...current, ...wanted, name: existing.name };
+  const next: AppBody = { ...current, ...wanted };
   next.policies = withPolicy(current.policies, ctx.allowPolicyId!);
   if (wanted.oauth_configuration) next.oauth_configuration = mergeOAuth(existing.oauth_configuration, wanted.oauth_configuration);
   if (wanted.saas_app) next.saas_app = mergeSaas(current.saas_app, wanted.saas_app);
@@ -94,7 +79,7 @@ async function update(ctx: ProvisionContext, existing: AccessApp): Promise<Acces
     return existing;
   }
   const updated = await ctx.api.updateApp(ctx.accountId!, existing.id, next);
-  ctx.report("changed", `Access ${describeType(existing)} app "${existing.name}": ${differences.join(", ")}`);
+  ctx.report("changed", `Access ${describeType(existing)} app "${next.name}": ${differences.join(", ")}`);
   return { ...existing, ...updated, saas_app: updated.saas_app ?? existing.saas_app };
 }
 
@@ -195,7 +180,7 @@ function sortLists(value: unknown): unknown {
 }
 
 /** True when the app protects exactly this host (its domain, or one of its public destinations). */
-function servesHost(app: AccessApp, host: string): boolean {
+export function servesHost(app: AccessApp, host: string): boolean {
   return publicHostnames(app).some((domain) => domain === host);
 }
 
