@@ -574,6 +574,51 @@ describe("provision changes nothing that is not this project's", () => {
   });
 });
 
+describe("provision matches names as own keys", () => {
+  it("a downstream named constructor is found and recorded like any other, never as Object.prototype.constructor", async () => {
+    const api = new FakeApi();
+    await api.createApp(ACCOUNT, { type: "self_hosted", name: "Wiki", domain: "wiki.example.com", policies: [] });
+    const h = await harness([...selfHosted, "--downstream", "wiki=https://wiki.example.com", "--downstream", "constructor=https://ctor.example.com"], { api });
+    await h.run();
+    expect(Object.keys(h.config().provisioned.downstreams)).toEqual(["wiki"]);
+    const ctor = await api.createApp(ACCOUNT, { type: "self_hosted", name: "Ctor", domain: "ctor.example.com", policies: [] });
+    api.calls = [];
+    expect(await h.run()).toBe(ExitCode.ok);
+    expect(api.calls.filter(({ call, args }) => call === "getApp" && typeof args[1] !== "string")).toEqual([]);
+    const lat = api.policies.find((policy) => policy.decision === "non_identity")!;
+    expect(h.config().provisioned.downstreams.constructor).toEqual({ appId: ctor.id, policyId: lat.id });
+    expect(api.apps.find((app) => app.id === ctor.id)!.policies!.map((policy) => policy.id)).toEqual([lat.id]);
+  });
+
+  it("an identity provider type the CLI does not know, even one named like an Object.prototype key, is shown as it is", async () => {
+    const offered: { label: string; hint?: string }[] = [];
+    const prompter = {
+      select: async () => "",
+      multiselect: async ({ options }: { options: { label: string; hint?: string }[] }) => (offered.push(...options), []),
+      isCancel: () => false,
+    } as unknown as ProvisionPrompter;
+    const api = new FakeApi();
+    api.identityProviders.push({ id: "33333333-3333-4333-8333-333333333333", name: "Odd", type: "constructor" });
+    const h = await harness(selfHosted, { api, prompter });
+    expect(await h.run()).toBe(ExitCode.ok);
+    expect(offered.find((option) => option.label === "Odd")).toEqual({ value: "33333333-3333-4333-8333-333333333333", label: "Odd", hint: "constructor" });
+  });
+
+  it("mcp-access.json with access.constructor or access.__proto__: exit 2 naming the key, no call, nothing written", async () => {
+    for (const key of ["constructor", "__proto__", "toString"]) {
+      const h = await harness(selfHosted);
+      const text = h.read("mcp-access.json").replace('"access": {', `"access": {\n    "${key}": ["a@example.com"],`);
+      h.volume.writeFileSync(join(h.root, "mcp-access.json"), text);
+      const before = h.allFiles();
+      const error = await h.run().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(UsageError);
+      expect((error as UsageError).details.join("\n")).toContain(`"access.${key}" in /work/srv/mcp-access.json: unknown key`);
+      expect(h.api.calls).toEqual([]);
+      expect(h.allFiles()).toBe(before);
+    }
+  });
+});
+
 describe("provision, saas", () => {
   it("creates the KV namespace before the OIDC app, deploys the six secrets once, and keeps every secret out of files and output", async () => {
     const h = await harness(saas);
