@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseArgv } from "../../src/answers/args.js";
 import { UsageError } from "../../src/errors.js";
+import { helpText } from "../../src/help.js";
 
 describe("parseArgv", () => {
   it("reads the directory, answers and where each came from", () => {
@@ -74,6 +75,7 @@ describe("parseArgv", () => {
     const swallowed = parseArgv(["provision"], { npm_config_adopt: "true" });
     expect(swallowed.options.adopt).toBe(true);
     expect(swallowed.notes).toEqual([expect.stringMatching(/Read --adopt from npm_config_adopt/)]);
+    expect(helpText("0.0.0")).toMatch(/--adopt {2,}take over .* not provably this project's/);
   });
 
   it("rejects unknown options and suggests the closest one", () => {
