@@ -592,6 +592,15 @@ export function createFakeCloudflare(options = {}) {
     account.kvNamespaces.push(ns);
     return clone(ns);
   });
+  route("PUT", `${A}/storage/kv/namespaces/:ns`, ({ account, params, body }) => {
+    const ns = account.kvNamespaces.find((n) => n.id === params.ns);
+    if (!ns) throw notFound("namespace not found", 10013);
+    if (!body || typeof body.title !== "string" || !body.title) throw badRequest("title is required", 10019);
+    if (account.kvNamespaces.some((n) => n.title === body.title && n.id !== ns.id))
+      throw badRequest("a namespace with this account ID and title already exists", 10014);
+    ns.title = body.title;
+    return clone(ns);
+  });
   route("GET", `${A}/storage/kv/namespaces/:ns`, ({ account, params }) => {
     const ns = account.kvNamespaces.find((n) => n.id === params.ns);
     if (!ns) throw notFound("namespace not found", 10013);
