@@ -548,6 +548,30 @@ describe("provision changes nothing that is not this project's", () => {
     expect(api.apps.find((app) => app.id === old.id)).toEqual(old);
   });
 
+  it("a recorded app of the other type that is somebody else's is left alone, and not called this project's", async () => {
+    const api = new FakeApi();
+    const other = await payrollApp(api, "saas");
+    const before = structuredClone(api.apps.find((app) => app.id === other.id));
+    const h = await harness(selfHosted, { api });
+    h.edit((config) => (config.provisioned = { accessApp: { id: other.id } }));
+    await h.run("--no-deploy");
+    expect(api.apps.find((app) => app.id === other.id)).toEqual(before);
+    expect(h.said.join("\n")).toMatch(/"HR portal" is not this project's and stays as it is/);
+    expect(h.config().provisioned.accessApp.id).not.toBe(other.id);
+  });
+
+  it("an adopted saas app is never deleted to get a client secret: it says how to give the Worker the secret instead", async () => {
+    const api = new FakeApi();
+    const other = await payrollApp(api, "saas");
+    const h = await harness(saas, { api });
+    h.edit((config) => (config.provisioned = { accessApp: { id: other.id } }));
+    api.calls = [];
+    await expect(h.run("--adopt", "--yes")).rejects.toThrow(/does not have its client secret.*wrangler secret put ACCESS_CLIENT_SECRET/s);
+    expect(mutationsOf(api)).not.toContain("deleteApp");
+    expect(api.apps.find((app) => app.id === other.id)).toMatchObject({ name: "srv (MCP server)" });
+    expect(h.deploys).toEqual([]);
+  });
+
   it("a downstream app keeps its own policies (ids, precedence) and every other field when the Linked App Token policy is attached", async () => {
     const api = new FakeApi();
     const staff = await api.createPolicy(ACCOUNT, { name: "wiki staff", decision: "allow", include: [{ email_domain: { domain: "example.com" } }] });
