@@ -359,13 +359,14 @@ describe("provision changes nothing that is not this project's", () => {
     expect(apiMutations()).toEqual([]);
   });
 
-  it("a downstream app keeps its own policies (ids, precedence) and every other field when the Linked App Token policy is attached", async () => {
+  it("a downstream app keeps its own policies (ids, precedence, reusable or app-scoped) and every other field when the Linked App Token policy is attached", async () => {
     world = await Provisioning.start(root);
     const account = world.fake.account();
     const policy = (id: string, name: string) => ({ id, name, decision: "allow", include: [{ email_domain: { domain: "example.com" } }], exclude: [], require: [], reusable: true });
     const staff = policy("aaaaaaaa-0000-4000-8000-000000000011", "wiki staff");
-    const editors = policy("aaaaaaaa-0000-4000-8000-000000000012", "wiki editors");
-    account.policies.push(staff, editors);
+    // App-scoped (a legacy policy of this app only): not in the account's reusable policies.
+    const editors = { ...policy("aaaaaaaa-0000-4000-8000-000000000012", "wiki editors"), reusable: false };
+    account.policies.push(staff);
     account.apps.push({
       id: "bbbbbbbb-0000-4000-8000-000000000013",
       uid: "bbbbbbbb-0000-4000-8000-000000000013",
@@ -388,7 +389,11 @@ describe("provision changes nothing that is not this project's", () => {
     expectOk(await provision(project, "--no-deploy"));
     const after = world.fake.account().apps.find((app) => app.name === "Wiki")!;
     const lat = world.fake.account().policies.find((p) => p.decision === "non_identity")!;
-    expect(after.policies.map((p: { id: string; precedence: number }) => [p.id, p.precedence])).toEqual([[editors.id, 3], [staff.id, 7], [lat.id, 8]]);
+    expect(after.policies.map((p: { id: string; precedence: number; reusable: boolean }) => [p.id, p.precedence, p.reusable])).toEqual([
+      [editors.id, 3, false],
+      [staff.id, 7, true],
+      [lat.id, 8, true],
+    ]);
     const rest = (app: Record<string, unknown>) => {
       const { policies: _, updated_at: __, ...others } = app;
       return others;

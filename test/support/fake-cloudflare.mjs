@@ -235,13 +235,17 @@ export function createFakeCloudflare(options = {}) {
 
   // ---- Access: applications --------------------------------------------
 
-  function resolveAppPolicies(account, list, type) {
+  function resolveAppPolicies(account, list, type, existing) {
     if (list === undefined) return [];
     if (!Array.isArray(list)) throw badRequest("policies must be an array");
     return list.map((item, index) => {
       const ref = typeof item === "string" ? { id: item } : item;
       let policy;
-      if (ref && ref.id) {
+      // An app-scoped (legacy) policy of this app is referenced by its id in an update, like a reusable one.
+      const own = ref && ref.id ? existing?.policies.find((p) => p.id === ref.id && p.reusable === false) : undefined;
+      if (own) {
+        policy = clone(own);
+      } else if (ref && ref.id) {
         policy = account.policies.find((p) => p.id === ref.id);
         if (!policy) throw badRequest(`policy ${ref.id} not found`);
         policy = { ...clone(policy), reusable: true };
@@ -274,7 +278,7 @@ export function createFakeCloudflare(options = {}) {
       aud: existing?.aud ?? ids.hex(32),
       created_at: existing?.created_at ?? now(),
       updated_at: now(),
-      policies: resolveAppPolicies(account, body.policies, type),
+      policies: resolveAppPolicies(account, body.policies, type, existing),
       allowed_idps: clone(allowedIdps),
       auto_redirect_to_identity: autoRedirect,
       app_launcher_visible: body.app_launcher_visible ?? true,

@@ -482,6 +482,28 @@ describe("provision changes nothing that is not this project's", () => {
     expect(mutationsOf(api)).toEqual([]);
   });
 
+  it("--adopt of an app with destinations puts the Worker's host among them (they, not domain, are what Access protects), keeping the others", async () => {
+    const api = new FakeApi();
+    const old = await api.createApp(ACCOUNT, {
+      type: "self_hosted",
+      name: "Old server",
+      domain: "old.example.com",
+      destinations: [{ type: "public", uri: "old.example.com" }, { type: "private", cidr: "10.0.0.0/8" }],
+      policies: [],
+    });
+    const h = await harness(selfHosted, { api });
+    h.edit((config) => (config.provisioned = { accessApp: { id: old.id } }));
+    expect(await h.run("--adopt", "--yes")).toBe(ExitCode.ok);
+    expect(api.apps[0]!.destinations).toEqual([
+      { type: "public", uri: "srv.acme.workers.dev" },
+      { type: "public", uri: "old.example.com" },
+      { type: "private", cidr: "10.0.0.0/8" },
+    ]);
+    api.calls = [];
+    expect(await h.run()).toBe(ExitCode.ok);
+    expect(mutationsOf(api)).toEqual([]);
+  });
+
   it("--adopt of a policy and a KV namespace gives each this project's name, so the next run proves them", async () => {
     const api = new FakeApi();
     const payroll = await payrollPolicy(api);

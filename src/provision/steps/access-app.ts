@@ -72,6 +72,7 @@ async function update(ctx: ProvisionContext, existing: AccessApp): Promise<Acces
   next.policies = withPolicy(current.policies, ctx.allowPolicyId!);
   if (wanted.oauth_configuration) next.oauth_configuration = mergeOAuth(existing.oauth_configuration, wanted.oauth_configuration);
   if (wanted.saas_app) next.saas_app = mergeSaas(current.saas_app, wanted.saas_app);
+  if (wanted.domain && Array.isArray(current.destinations)) next.destinations = withDestination(current.destinations, wanted.domain);
 
   const differences = differingFields(current, next);
   if (!differences.length) {
@@ -121,6 +122,17 @@ export function writableFields(app: AccessApp): AppBody {
   body.policies = (app.policies ?? []).map((policy) => ({ id: policy.id, ...(policy.precedence === undefined ? {} : { precedence: policy.precedence }) }));
   if (app.saas_app) body.saas_app = Object.fromEntries(Object.entries(app.saas_app).filter(([key]) => !SAAS_READ_ONLY.has(key))) as SaasOidcApp;
   return body;
+}
+
+type Destination = { type?: string; uri?: string };
+
+/**
+ * The app's destinations with the Worker's host among the public ones (first, if it is new): where an
+ * app has destinations, they, not `domain`, are what Access protects. The user's other hosts stay.
+ */
+function withDestination(destinations: Destination[], host: string): Destination[] {
+  if (destinations.some((d) => (d.type ?? "public") === "public" && d.uri?.toLowerCase().replace(/\/+$/, "") === host)) return destinations;
+  return [{ type: "public", uri: host }, ...destinations];
 }
 
 /** The app's policies with ours added (first, if it is new to the app); the user's own ones stay. */
