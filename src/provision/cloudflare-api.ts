@@ -98,6 +98,15 @@ export interface KvNamespace {
   title: string;
 }
 
+/** One of a deployed Worker's bindings: a plain_text var has its `text`, a kv_namespace its `namespace_id`, a secret only its name. */
+export interface WorkerBinding {
+  type: string;
+  name: string;
+  text?: string;
+  namespace_id?: string;
+  [field: string]: unknown;
+}
+
 export interface CloudflareApi {
   /** Checks a user-owned token; throws (401) for an account-owned one, which listAccounts then proves. */
   verifyToken(): Promise<{ status: string }>;
@@ -121,6 +130,8 @@ export interface CloudflareApi {
   renameKvNamespace(accountId: string, id: string, title: string): Promise<KvNamespace>;
   /** Names of the Worker's secrets; undefined when there is no such Worker yet. */
   listWorkerSecrets(accountId: string, script: string): Promise<string[] | undefined>;
+  /** The deployed Worker's bindings (its settings); undefined when there is no such Worker yet. */
+  getWorkerBindings(accountId: string, script: string): Promise<WorkerBinding[] | undefined>;
 }
 
 export type ApiCall = keyof CloudflareApi;
@@ -145,6 +156,7 @@ export const API_CALLS: readonly ApiCall[] = [
   "createKvNamespace",
   "renameKvNamespace",
   "listWorkerSecrets",
+  "getWorkerBindings",
 ] satisfies readonly ApiCall[];
 
 /** Token permissions, named as in the dashboard's token editor. */
@@ -208,6 +220,8 @@ export function routeOf(call: ApiCall, args: readonly unknown[]): Route {
       return write("PUT", `${account}/storage/kv/namespaces/${id}`, PERMISSIONS.workersKv);
     case "listWorkerSecrets":
       return get(`${account}/workers/scripts/${id}/secrets`, PERMISSIONS.workersScripts);
+    case "getWorkerBindings":
+      return get(`${account}/workers/scripts/${id}/settings`, PERMISSIONS.workersScripts);
   }
 }
 

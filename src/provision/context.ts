@@ -109,7 +109,7 @@ export interface ProvisionContext {
   existing?: Existing;
   allowPolicyId?: string;
   app?: AccessApp;
-  /** Secret names the deployed Worker has; null when the Worker does not exist yet. */
+  /** Secret names the deployed Worker has; null when the Worker does not exist yet, none when it is somebody else's taken over with --adopt. */
   workerSecrets?: string[] | null;
   /** Set by the deploy step. */
   liveUrl?: string;

@@ -359,6 +359,38 @@ describe("provision changes nothing that is not this project's", () => {
     expect(apiMutations()).toEqual([]);
   });
 
+  it("a Worker of the project's name that is not this project's: exit 1, no write and no upload (--dry-run too), both modes; --adopt --yes deploys over it; the next run proves it by its bindings", async () => {
+    world = await Provisioning.start(root);
+    const payroll = [
+      { type: "plain_text", name: "DB_HOST", text: "db.internal" },
+      { type: "secret_text", name: "DB_PASSWORD", text: "hunter2" },
+    ];
+    const saas = await generate("saas");
+    const project = await generate("self-hosted");
+    for (const dir of [saas, project]) {
+      const name = dir.split("/").at(-1)!;
+      world.fake.addWorker(name, payroll);
+      const before = world.fake.deployedWorker(name);
+      for (const args of [[], ["--dry-run"]]) {
+        await expectRefused(dir, args, new RegExp(`the Worker "${name}", which provision deploys over: it binds no (POLICY_AUD|OAUTH_KV) of this project's`));
+        expect(uploads(name)).toEqual([]);
+      }
+      expect(world.fake.deployedWorker(name)).toEqual(before);
+    }
+
+    const name = project.split("/").at(-1)!;
+    world.fake.clearLog();
+    expectOk(await provision(project, "--adopt", "--yes"));
+    expect(uploads(name)).toHaveLength(1);
+    const app = world.fake.account().apps.find((a) => a.name === `${name} (MCP server)`)!;
+    expect(world.fake.deployedWorker(name)).toMatchObject({ vars: { TEAM_DOMAIN: "https://acme.cloudflareaccess.com", POLICY_AUD: app.aud } });
+
+    world.fake.clearLog();
+    expectOk(await provision(project));
+    expect(apiMutations()).toEqual([]);
+    expect(world.fake.requests("GET", `/accounts/:account/workers/scripts/${name}/settings`).length).toBeGreaterThan(0);
+  });
+
   it("a downstream app keeps its own policies (ids, precedence, reusable or app-scoped) and every other field when the Linked App Token policy is attached", async () => {
     world = await Provisioning.start(root);
     const account = world.fake.account();

@@ -9,6 +9,7 @@ import type {
   IdentityProvider,
   KvNamespace,
   PolicyBody,
+  WorkerBinding,
 } from "../../src/provision/cloudflare-api.js";
 
 /**
@@ -46,8 +47,8 @@ export class FakeApi implements CloudflareApi {
   /** Client secrets by app id: returned only by createApp. */
   clientSecrets = new Map<string, string>();
   kvNamespaces: KvNamespace[] = [];
-  /** Workers by name, with their secret names. */
-  workers = new Map<string, string[]>();
+  /** Workers by name, with their bindings (a secret's value is never read back, so it has none). */
+  workers = new Map<string, WorkerBinding[]>();
   /** Injected failures: the next call of that name throws it (once). */
   failures = new Map<ApiCall, ApiFailure>();
 
@@ -164,6 +165,10 @@ export class FakeApi implements CloudflareApi {
   }
   async listWorkerSecrets(accountId: string, script: string) {
     await this.#enter("listWorkerSecrets", [accountId, script]);
+    return this.workers.get(script)?.filter((binding) => binding.type === "secret_text").map((binding) => binding.name);
+  }
+  async getWorkerBindings(accountId: string, script: string) {
+    await this.#enter("getWorkerBindings", [accountId, script]);
     return clone(this.workers.get(script));
   }
 

@@ -695,12 +695,13 @@ export function createFakeCloudflare(options = {}) {
     if (body?.tags) w.tags = clone(body.tags);
     return clone(w.settings);
   });
-  // wrangler's resource auto-provisioning reads this before every deploy
+  // wrangler's resource auto-provisioning reads this before every deploy, provision to prove the Worker is its own.
+  // As the API does: a plain_text var comes with its text, a secret never does.
   route("GET", `${A}/workers/scripts/:name/settings`, ({ account, params }) => {
     const w = workerOr404(account, params.name);
     const v = w.versions.find((x) => x.id === w.deployedVersionId);
     return {
-      bindings: (v?.bindings ?? []).map(({ text, ...b }) => b),
+      bindings: (v?.bindings ?? []).map(({ text, ...b }) => (b.type === "plain_text" ? { ...b, text } : b)),
       compatibility_date: v?.compatibility_date,
       compatibility_flags: v?.compatibility_flags ?? [],
       ...clone(w.settings),
@@ -965,6 +966,15 @@ export function createFakeCloudflare(options = {}) {
     failPermission(method, path, times = Infinity) { return fake.addFault({ method, path, status: 403, times }); },
     /** a 500 once (note: the SDK and wrangler both retry 5xx, so once is usually invisible) */
     failOnce(method, path, status = 500) { return fake.addFault({ method, path, status, times: 1 }); },
+    /** a Worker deployed by somebody else (not through this API's log): one version with these bindings, live */
+    addWorker(name, bindings = [], accountId) {
+      const account = fake.account(accountId);
+      const w = createWorker(account, name);
+      const modules = { "index.js": { type: "application/javascript+module", content: "export default { fetch() { return new Response('payroll') } }" } };
+      const version = newVersion(account, w, { metadata: { main_module: "index.js", compatibility_date: "2026-01-01", bindings }, modules }, new URLSearchParams(), "api");
+      deploy(w, version.id, "api");
+      return w;
+    },
     /** no workers.dev subdomain registered: GET /workers/subdomain answers 404 code 10007 */
     removeWorkersSubdomain(accountId) { fake.account(accountId).workersSubdomain = null; },
     clearFaults() { faults = []; },

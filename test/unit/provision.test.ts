@@ -8,6 +8,7 @@ import { create } from "../../src/commands/create.js";
 import { provisionCommand } from "../../src/commands/provision.js";
 import { Cancelled, ConflictError, ExitCode, RuntimeFailure, UsageError } from "../../src/errors.js";
 import type { FileSystem } from "../../src/fs.js";
+import type { WorkerBinding } from "../../src/provision/cloudflare-api.js";
 import type { DeployRequest, ProvisionPrompter } from "../../src/provision/context.js";
 import type { TemplateSet } from "../../src/render/templates.js";
 import { ACCOUNT, ApiFailure, FakeApi } from "../support/fake-api.js";
@@ -44,7 +45,8 @@ async function harness(createArgs: string[], options: { api?: FakeApi; prompter?
         describe: ({ secrets }) => `wrangler deploy ${Object.keys(secrets).join(",")}`,
         deploy: async (request) => {
           deploys.push(structuredClone(request));
-          api.workers.set("srv", [...new Set([...(api.workers.get("srv") ?? []), ...Object.keys(request.secrets)])]);
+          const config = parseJsonc(read("wrangler.jsonc"));
+          api.workers.set(config.name, deployedBindings(config, api.workers.get(config.name), request.secrets));
           return { url: "https://srv.acme.workers.dev" };
         },
       },
@@ -60,6 +62,16 @@ async function harness(createArgs: string[], options: { api?: FakeApi; prompter?
     volume.writeFileSync(join(root, "mcp-access.json"), JSON.stringify(next, null, 2));
   };
   return { api, run, said, deploys, read, config, wrangler, allFiles, edit, volume, root };
+}
+
+/** The bindings `wrangler deploy` leaves the Worker with: wrangler.jsonc's vars and KV namespaces, the secrets sent, and the other secrets it had. */
+function deployedBindings(wrangler: any, before: WorkerBinding[] = [], secrets: Record<string, string>): WorkerBinding[] {
+  return [
+    ...Object.entries(wrangler.vars ?? {}).map(([name, text]) => ({ type: "plain_text", name, text: String(text) })),
+    ...(wrangler.kv_namespaces ?? []).map((kv: { binding: string; id: string }) => ({ type: "kv_namespace", name: kv.binding, namespace_id: kv.id })),
+    ...before.filter((binding) => binding.type === "secret_text" && !Object.hasOwn(secrets, binding.name)),
+    ...Object.keys(secrets).map((name) => ({ type: "secret_text", name })),
+  ];
 }
 
 const selfHosted = ["--auth", "self-hosted", "--team", "acme", "--allow-email", "ada@example.com", "--allow-domain", "example.com"];
@@ -617,6 +629,128 @@ describe("provision changes nothing that is not this project's", () => {
     const { policies: _, ...rest } = after;
     const { policies: __, ...restBefore } = before;
     expect(rest).toEqual(restBefore);
+  });
+});
+
+describe("the Worker provision deploys over is proven this project's too", () => {
+  const failure = async (h: Awaited<ReturnType<typeof harness>>, ...argv: string[]) => {
+    const error = await h.run(...argv).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RuntimeFailure);
+    expect((error as RuntimeFailure).exitCode).toBe(ExitCode.failure);
+    return (error as RuntimeFailure).message;
+  };
+  /** Somebody's Worker that happens to have (or was given by a pull request) this project's name. */
+  const payrollWorker: WorkerBinding[] = [
+    { type: "plain_text", name: "DB_HOST", text: "db.internal" },
+    { type: "secret_text", name: "DB_PASSWORD" },
+  ];
+
+  for (const [mode, auth] of [["self-hosted", selfHosted], ["saas", saas]] as const) {
+    it(`${mode}: a Worker of that name that is not this project's stops the run, --dry-run too: exit 1, no change, no deploy, naming it and the fixes`, async () => {
+      const api = new FakeApi();
+      api.workers.set("srv", structuredClone(payrollWorker));
+      const h = await harness(auth, { api });
+      for (const argv of [["--dry-run"], []]) {
+        api.calls = [];
+        const message = await failure(h, ...argv);
+        expect(message).toContain('the Worker "srv", which provision deploys over');
+        expect(message).toContain(
+          mode === "saas"
+            ? 'it binds no OAUTH_KV of this project\'s KV namespace "srv-OAUTH_KV" and no POLICY_AUD of this project\'s Access application "srv (MCP server)"'
+            : 'it binds no POLICY_AUD of this project\'s Access application "srv (MCP server)" and no OAUTH_KV of this project\'s KV namespace "srv-OAUTH_KV"',
+        );
+        expect(message).toMatch(/give this project another "name" in mcp-access\.json[\s\S]*--adopt/);
+        expect(mutationsOf(api)).toEqual([]);
+      }
+      expect(h.deploys).toEqual([]);
+      expect(h.said.join("\n")).not.toMatch(/Would run/);
+      expect(api.workers.get("srv")).toEqual(payrollWorker);
+    });
+  }
+
+  it("bindings that only look like this project's are not a proof: a POLICY_AUD of another app (even the one mcp-access.json records), an OAUTH_KV of another namespace", async () => {
+    const api = new FakeApi();
+    const policy = await api.createPolicy(ACCOUNT, { name: "payroll admins", decision: "allow", include: [{ email: { email: "cfo@example.com" } }] });
+    const payroll = await api.createApp(ACCOUNT, { type: "self_hosted", name: "Payroll", domain: "payroll.example.com", policies: [{ id: policy.id }] });
+    const sessions = await api.createKvNamespace(ACCOUNT, "sessions");
+    const h = await harness(selfHosted, { api });
+    // mcp-access.json is the attacker's input: the aud recorded there proves nothing.
+    h.edit((config) => (config.provisioned = { accessApp: { id: "deleted-app", aud: payroll.aud } }));
+    for (const bindings of [
+      [{ type: "plain_text", name: "POLICY_AUD", text: payroll.aud! }],
+      [{ type: "kv_namespace", name: "OAUTH_KV", namespace_id: sessions.id }],
+      [{ type: "plain_text", name: "OAUTH_KV", text: sessions.id }],
+    ]) {
+      api.workers.set("srv", bindings);
+      api.calls = [];
+      const message = await failure(h);
+      expect(message).toContain('the Worker "srv", which provision deploys over');
+      expect(mutationsOf(api)).toEqual([]);
+    }
+    expect(h.deploys).toEqual([]);
+  });
+
+  it("--adopt --yes deploys over it with fresh secrets of its own; the next run proves it by its bindings, without --adopt", async () => {
+    const api = new FakeApi();
+    api.workers.set("srv", [...structuredClone(payrollWorker), { type: "secret_text", name: "COOKIE_ENCRYPTION_KEY" }, { type: "secret_text", name: "ACCESS_CLIENT_SECRET" }]);
+    const h = await harness(saas, { api });
+    expect(await h.run("--adopt", "--yes")).toBe(ExitCode.ok);
+    expect(h.said.join("\n")).toMatch(/adopted the Worker "srv"/);
+    // Secrets somebody else's Worker had are not this project's: the cookie key and client secret are sent anew.
+    expect(Object.keys(h.deploys[0]!.secrets)).toEqual(expect.arrayContaining(["ACCESS_CLIENT_SECRET", "COOKIE_ENCRYPTION_KEY"]));
+    expect(h.deploys[0]!.secrets.ACCESS_CLIENT_SECRET).toBe(h.api.clientSecrets.get(api.apps[0]!.id));
+
+    api.calls = [];
+    expect(await h.run()).toBe(ExitCode.ok);
+    expect(mutationsOf(api)).toEqual([]);
+    expect(h.deploys).toHaveLength(2);
+  });
+
+  it("a re-run after a normal provision proves the Worker by its bindings, self-hosted and saas, reading its settings once", async () => {
+    for (const auth of [selfHosted, saas]) {
+      const h = await harness(auth);
+      expect(await h.run()).toBe(ExitCode.ok);
+      h.api.calls = [];
+      expect(await h.run()).toBe(ExitCode.ok);
+      expect(h.api.calls.filter(({ call }) => call === "getWorkerBindings")).toEqual([{ call: "getWorkerBindings", args: [ACCOUNT, "srv"] }]);
+      expect(mutationsOf(h.api)).toEqual([]);
+      expect(h.deploys).toHaveLength(2);
+    }
+  });
+
+  it("after a mode switch the Worker is proven by the previous mode's bindings, both ways", async () => {
+    for (const [from, to] of [[selfHosted, "saas"], [saas, "self-hosted"]] as const) {
+      const h = await harness(from);
+      expect(await h.run()).toBe(ExitCode.ok);
+      h.edit((config) => (config.auth = to));
+      h.api.calls = [];
+      expect(await h.run()).toBe(ExitCode.ok);
+      expect(h.deploys).toHaveLength(2);
+      // Deployed by this mode, the Worker now proves itself by this mode's bindings.
+      expect(await h.run()).toBe(ExitCode.ok);
+    }
+  });
+
+  it("a run that died after creating the app, before the deploy (here: at a mode switch), then a re-run: the Worker is still proven", async () => {
+    const api = new FakeApi();
+    const h = await harness(selfHosted, { api });
+    expect(await h.run()).toBe(ExitCode.ok);
+    h.edit((config) => (config.auth = "saas"));
+    api.failures.set("listWorkerSecrets", new ApiFailure(503, [{ code: 10013, message: "Service unavailable" }]));
+    await expect(h.run()).rejects.toThrow(/answered 503/);
+    expect(api.apps.map((app) => app.type).sort()).toEqual(["saas", "self_hosted"]);
+    expect(h.deploys).toHaveLength(1);
+
+    expect(await h.run()).toBe(ExitCode.ok);
+    expect(h.deploys).toHaveLength(2);
+    expect(api.workers.get("srv")).toContainEqual({ type: "kv_namespace", name: "OAUTH_KV", namespace_id: api.kvNamespaces[0]!.id });
+  });
+
+  it("a Worker that does not exist yet is a first deploy: nothing to prove", async () => {
+    const h = await harness(selfHosted);
+    expect(await h.run()).toBe(ExitCode.ok);
+    expect(h.api.calls.filter(({ call }) => call === "getWorkerBindings")).toHaveLength(1);
+    expect(h.deploys).toHaveLength(1);
   });
 });
 

@@ -214,7 +214,8 @@ const describeType = (app: AccessApp) => (app.type === "saas" ? "for SaaS (OIDC)
  * is the user's: they are told what to do instead.
  */
 async function replaceIfSecretLost(ctx: ProvisionContext, app: AccessApp, ours: boolean): Promise<AccessApp | undefined> {
-  ctx.workerSecrets = (await ctx.api.listWorkerSecrets(ctx.accountId!, ctx.config.name)) ?? null;
+  // Already known when the Worker was taken over with --adopt: then none of its secrets is this project's.
+  if (ctx.workerSecrets === undefined) ctx.workerSecrets = (await ctx.api.listWorkerSecrets(ctx.accountId!, ctx.config.name)) ?? null;
   if (ctx.workerSecrets?.includes("ACCESS_CLIENT_SECRET")) return undefined;
   if (!ctx.deploy) {
     ctx.report("attention", `the Worker does not have the client secret of "${app.name}" yet; the run that deploys replaces the app to get one`);

@@ -16,12 +16,16 @@ import { allowPolicyName } from "./policies.js";
  * the account: an id alone must never aim provision at them. What fails the
  * proof stops the whole run before any write, unless --adopt takes it over;
  * adopting renames it to this project's name, so it proves itself next time.
+ * The Worker the run deploys over proves itself by its bindings, and an
+ * adopted one by the deploy that gives it ours.
  * Downstream apps are never this project's: they only get our policy added.
  */
 export async function findExisting(ctx: ProvisionContext): Promise<void> {
   const account = ctx.accountId!;
   let everyApp: AccessApp[] | undefined;
   const apps = async () => (everyApp ??= await ctx.api.listApps(account));
+  let everyNamespace: KvNamespace[] | undefined;
+  const namespaces = async () => (everyNamespace ??= await ctx.api.listKvNamespaces(account));
   const notOurs: NotOurs[] = [];
   const provisioned = ctx.config.provisioned ?? {};
 
@@ -32,8 +36,9 @@ export async function findExisting(ctx: ProvisionContext): Promise<void> {
     provisioned.allowPolicyId ? [{ path: "provisioned.allowPolicyId", id: provisioned.allowPolicyId }] : [],
     notOurs,
   );
-  if (ctx.config.auth === "saas") existing.kvNamespace = await findKvNamespace(ctx, notOurs);
+  if (ctx.config.auth === "saas") existing.kvNamespace = await findKvNamespace(ctx, namespaces, notOurs);
   Object.assign(existing, await findApp(ctx, apps, notOurs));
+  const workerNotOurs = await proveWorker(ctx, existing, apps, namespaces, notOurs);
 
   for (const downstream of ctx.config.downstreams) existing.downstreams.push(await findDownstreamApp(ctx, downstream, apps, notOurs));
   if (existing.downstreams.some((target) => target.app)) {
@@ -47,6 +52,8 @@ export async function findExisting(ctx: ProvisionContext): Promise<void> {
   }
 
   await adoptOrStop(ctx, notOurs, existing);
+  // Taken over, the Worker's secrets are somebody else's: none counts as this project's (the cookie key and client secret go up anew).
+  if (workerNotOurs) ctx.workerSecrets = [];
   ctx.existing = existing;
 }
 
@@ -103,11 +110,11 @@ async function findPolicy(
 }
 
 /** saas: the OAUTH_KV namespace, by its recorded id, else by the title wrangler would give it. Binding the Worker to it hands it the data inside. */
-async function findKvNamespace(ctx: ProvisionContext, notOurs: NotOurs[]): Promise<KvNamespace | undefined> {
+async function findKvNamespace(ctx: ProvisionContext, namespaces: () => Promise<KvNamespace[]>, notOurs: NotOurs[]): Promise<KvNamespace | undefined> {
   const title = kvNamespaceTitle(ctx.config.name);
   const recorded = ctx.config.provisioned?.kvNamespaceId;
-  const namespaces = await ctx.api.listKvNamespaces(ctx.accountId!);
-  const byId = recorded === undefined ? undefined : namespaces.find((namespace) => namespace.id === recorded);
+  const all = await namespaces();
+  const byId = recorded === undefined ? undefined : all.find((namespace) => namespace.id === recorded);
   if (byId && byId.title !== title) {
     notOurs.push({
       found: `provisioned.kvNamespaceId names ${describeNamespace(byId)}`,
@@ -116,7 +123,54 @@ async function findKvNamespace(ctx: ProvisionContext, notOurs: NotOurs[]): Promi
       adopt: { id: byId.id, what: describeNamespace(byId), becomes: `renamed ${quote(title)}, and the Worker keeps its OAuth grants and tokens there` },
     });
   }
-  return byId ?? namespaces.find((namespace) => namespace.title === title);
+  return byId ?? all.find((namespace) => namespace.title === title);
+}
+
+/**
+ * The Worker `wrangler deploy` replaces: the one with this project's name. One
+ * that does not exist yet is a first deploy. One that exists must show by its
+ * own bindings that this project deployed it: a POLICY_AUD that is the AUD of
+ * this project's self-hosted Access app, or an OAUTH_KV bound to this
+ * project's KV namespace, each of which proves itself by its name. Either
+ * counts in either mode, so after a mode switch the Worker the other mode
+ * deployed is still ours. The AUD and namespace id recorded in mcp-access.json
+ * prove nothing: a pull request can copy them from somebody else's Worker.
+ * Returns true when the Worker is not provably ours.
+ */
+async function proveWorker(
+  ctx: ProvisionContext,
+  existing: Existing,
+  apps: () => Promise<AccessApp[]>,
+  namespaces: () => Promise<KvNamespace[]>,
+  notOurs: NotOurs[],
+): Promise<boolean> {
+  const worker = ctx.config.name;
+  const bindings = await ctx.api.getWorkerBindings(ctx.accountId!, worker);
+  if (!bindings) return false;
+  const bound = (type: string, name: string) => bindings.find((binding) => binding.type === type && binding.name === name);
+  const aud = bound("plain_text", "POLICY_AUD")?.text;
+  const namespaceId = bound("kv_namespace", "OAUTH_KV")?.namespace_id;
+  const appName = accessAppName(worker);
+  const title = kvNamespaceTitle(worker);
+  const ourApp = (app: AccessApp | undefined) => app?.type === "self_hosted" && app.name === appName && app.aud === aud;
+  const ourNamespace = (namespace: KvNamespace | undefined) => namespace?.id === namespaceId && namespace?.title === title;
+  // What the steps before found first: on a re-run that is the proof, with no further request.
+  if (aud && (ourApp(existing.app) || (await apps()).some(ourApp))) return false;
+  if (namespaceId && (ourNamespace(existing.kvNamespace) || (await namespaces()).some(ourNamespace))) return false;
+
+  const byAud = `no POLICY_AUD of this project's Access application ${quote(appName)}`;
+  const byNamespace = `no OAUTH_KV of this project's KV namespace ${quote(title)}`;
+  notOurs.push({
+    found: `the Worker ${quote(worker)}, which provision deploys over`,
+    mismatches: [`it binds ${ctx.config.auth === "saas" ? `${byNamespace} and ${byAud}` : `${byAud} and ${byNamespace}`}`],
+    otherwise: `If it is not this project's, give this project another "name" in mcp-access.json: the Worker is deployed under that name`,
+    adopt: {
+      id: worker,
+      what: `the Worker ${quote(worker)}`,
+      becomes: "replaced at the deploy by this project's code, vars and bindings (secrets of its own that this project does not set stay)",
+    },
+  });
+  return true;
 }
 
 /**
@@ -220,7 +274,7 @@ async function adoptOrStop(ctx: ProvisionContext, notOurs: NotOurs[], existing: 
     });
     throw new RuntimeFailure(
       `Nothing was changed: ${refused.length === 1 ? "an object" : `${refused.length} objects`} provision would change ${refused.length === 1 ? "is" : "are"} ` +
-        "not provably this project's (the name, host, type or decision does not match):\n" +
+        "not provably this project's (the name, host, type, decision or bindings do not match):\n" +
         lines.join("\n") +
         (refused.some((entry) => entry.adopt) ? "\n(After renaming the Worker, its old objects no longer carry its name: --adopt takes them over once.)" : ""),
     );
