@@ -25,6 +25,11 @@ export type WorkerSecrets = Record<string, string>;
 export interface DeployRequest {
   root: string;
   accountId: string;
+  /**
+   * The Worker to deploy: the name in mcp-access.json, the one findExisting proved is this
+   * project's. Passed as `--name`, so a different name in wrangler.jsonc cannot aim the deploy elsewhere.
+   */
+  worker: string;
   secrets: WorkerSecrets;
 }
 

@@ -383,12 +383,32 @@ describe("provision changes nothing that is not this project's", () => {
     expectOk(await provision(project, "--adopt", "--yes"));
     expect(uploads(name)).toHaveLength(1);
     const app = world.fake.account().apps.find((a) => a.name === `${name} (MCP server)`)!;
-    expect(world.fake.deployedWorker(name)).toMatchObject({ vars: { TEAM_DOMAIN: "https://acme.cloudflareaccess.com", POLICY_AUD: app.aud } });
+    // As the confirmation says: its own secrets stay (wrangler deploy keeps secrets it is not given).
+    expect(world.fake.deployedWorker(name)).toMatchObject({ vars: { TEAM_DOMAIN: "https://acme.cloudflareaccess.com", POLICY_AUD: app.aud }, secrets: { DB_PASSWORD: "hunter2" } });
 
     world.fake.clearLog();
     expectOk(await provision(project));
     expect(apiMutations()).toEqual([]);
     expect(world.fake.requests("GET", `/accounts/:account/workers/scripts/${name}/settings`).length).toBeGreaterThan(0);
+  });
+
+  it("another Worker's name in wrangler.jsonc, or a wrangler.json beside it, does not aim the deploy: wrangler deploys the proven Worker from wrangler.jsonc", async () => {
+    world = await Provisioning.start(root);
+    world.fake.addWorker("payroll-api", [{ type: "plain_text", name: "DB_HOST", text: "db.internal" }]);
+    const before = world.fake.deployedWorker("payroll-api");
+    const project = await generate("self-hosted");
+    const name = project.split("/").at(-1)!;
+    const wranglerJsonc = join(project, "wrangler.jsonc");
+    writeFileSync(wranglerJsonc, readFileSync(wranglerJsonc, "utf8").replace(`"name": "${name}"`, '"name": "payroll-api"'));
+    // wrangler reads wrangler.json before wrangler.jsonc.
+    writeFileSync(join(project, "wrangler.json"), JSON.stringify({ name: "payroll-api", main: "src/index.ts", compatibility_date: "2026-11-17" }));
+    const result = await provision(project);
+    expectOk(result);
+    expect(world.fake.deployedWorker("payroll-api")).toEqual(before);
+    expect(uploads("payroll-api")).toEqual([]);
+    expect(uploads(name)).toHaveLength(1);
+    const app = world.fake.account().apps.find((a) => a.name === `${name} (MCP server)`)!;
+    expect(world.fake.deployedWorker(name)).toMatchObject({ vars: { POLICY_AUD: app.aud } });
   });
 
   it("a downstream app keeps its own policies (ids, precedence, reusable or app-scoped) and every other field when the Linked App Token policy is attached", async () => {

@@ -45,8 +45,10 @@ async function harness(createArgs: string[], options: { api?: FakeApi; prompter?
         describe: ({ secrets }) => `wrangler deploy ${Object.keys(secrets).join(",")}`,
         deploy: async (request) => {
           deploys.push(structuredClone(request));
+          // As wrangler does: `--name` (request.worker) wins over wrangler.jsonc's name.
           const config = parseJsonc(read("wrangler.jsonc"));
-          api.workers.set(config.name, deployedBindings(config, api.workers.get(config.name), request.secrets));
+          const worker = request.worker ?? config.name;
+          api.workers.set(worker, deployedBindings(config, api.workers.get(worker), request.secrets));
           return { url: "https://srv.acme.workers.dev" };
         },
       },
@@ -117,7 +119,7 @@ describe("provision, self-hosted", () => {
     expect(h.wrangler().vars).toEqual({ TEAM_DOMAIN: "https://acme.cloudflareaccess.com", POLICY_AUD: app!.aud });
     // The snapshot follows, so regenerate sees no drift.
     expect(h.read(".mcp-access/generated/wrangler.jsonc.snapshot")).toBe(h.read("wrangler.jsonc"));
-    expect(h.deploys).toEqual([{ root: h.root, accountId: ACCOUNT, secrets: {} }]);
+    expect(h.deploys).toEqual([{ root: h.root, accountId: ACCOUNT, worker: "srv", secrets: {} }]);
     expect(h.said.join("\n")).toContain("MCP endpoint: https://srv.acme.workers.dev/mcp");
   });
 
@@ -746,6 +748,17 @@ describe("the Worker provision deploys over is proven this project's too", () =>
     expect(api.workers.get("srv")).toContainEqual({ type: "kv_namespace", name: "OAUTH_KV", namespace_id: api.kvNamespaces[0]!.id });
   });
 
+  it("wrangler.jsonc naming another Worker does not aim the deploy there: the Worker deployed is the one proven, named in mcp-access.json", async () => {
+    const api = new FakeApi();
+    api.workers.set("payroll-api", structuredClone(payrollWorker));
+    const h = await harness(selfHosted, { api });
+    h.volume.writeFileSync(join(h.root, "wrangler.jsonc"), h.read("wrangler.jsonc").replace('"name": "srv"', '"name": "payroll-api"'));
+    expect(await h.run()).toBe(ExitCode.ok);
+    expect(api.workers.get("payroll-api")).toEqual(payrollWorker);
+    expect(api.workers.get("srv")).toContainEqual({ type: "plain_text", name: "POLICY_AUD", text: api.apps[0]!.aud });
+    expect(h.deploys.map((request) => request.worker)).toEqual(["srv"]);
+  });
+
   it("a Worker that does not exist yet is a first deploy: nothing to prove", async () => {
     const h = await harness(selfHosted);
     expect(await h.run()).toBe(ExitCode.ok);
@@ -817,6 +830,7 @@ describe("provision, saas", () => {
       {
         root: h.root,
         accountId: ACCOUNT,
+        worker: "srv",
         secrets: {
           ACCESS_CLIENT_ID: clientId,
           ACCESS_AUTHORIZATION_URL: `${issuer}/authorization`,
