@@ -748,6 +748,18 @@ describe("the Worker provision deploys over is proven this project's too", () =>
     expect(api.workers.get("srv")).toContainEqual({ type: "kv_namespace", name: "OAUTH_KV", namespace_id: api.kvNamespaces[0]!.id });
   });
 
+  it("--dry-run --adopt lists the Worker among what it would take over, sends no write and deploys nothing", async () => {
+    const api = new FakeApi();
+    api.workers.set("srv", structuredClone(payrollWorker));
+    const h = await harness(saas, { api });
+    api.calls = [];
+    expect(await h.run("--dry-run", "--adopt")).toBe(ExitCode.ok);
+    expect(mutationsOf(api)).toEqual([]);
+    expect(h.deploys).toEqual([]);
+    expect(h.said.join("\n")).toMatch(/would adopt the Worker "srv": replaced at the deploy by this project's code/);
+    expect(api.workers.get("srv")).toEqual(payrollWorker);
+  });
+
   it("wrangler.jsonc naming another Worker does not aim the deploy there: the Worker deployed is the one proven, named in mcp-access.json", async () => {
     const api = new FakeApi();
     api.workers.set("payroll-api", structuredClone(payrollWorker));
