@@ -32,6 +32,10 @@ Cloudflare
                                   needs CLOUDFLARE_API_TOKEN
   --deploy, --no-deploy           include the first deploy in those steps (default: yes, unless --no-install)
   --account-id <id>               Cloudflare account (else CLOUDFLARE_ACCOUNT_ID, else the token's only account)
+  --adopt                         take over objects that are not provably this project's: Access objects, the KV
+                                  namespace, an existing Worker (another name, host, decision or bindings). They are
+                                  listed and, in a terminal, asked for; without one, --yes confirms. Each gets this
+                                  project's name (the Worker: this project's deploy)
 
 Run
   --pm <${PACKAGE_MANAGERS.join("|")}>     package manager (default: the one that ran this command)

@@ -14,6 +14,8 @@ export interface RunOptions {
   /** undefined: not said (ask, or no in non-interactive mode). */
   provision?: boolean;
   deploy?: boolean;
+  /** provision: take over objects that are not provably this project's (asks first in a terminal). */
+  adopt: boolean;
   configFile?: string;
   pm?: string;
   install: boolean;
@@ -51,6 +53,7 @@ const OPTIONS = {
   provision: { type: "boolean" },
   deploy: { type: "boolean" },
   "account-id": { type: "string" },
+  adopt: { type: "boolean", default: false },
   template: { type: "string" },
   config: { type: "string" },
   pm: { type: "string" },
@@ -98,6 +101,7 @@ const NPM_SWALLOWED = [
   ...(Object.keys(ANSWER_FLAGS) as (keyof typeof ANSWER_FLAGS)[]),
   "provision",
   "deploy",
+  "adopt",
   "install",
   "pm",
   "config",
@@ -125,6 +129,11 @@ export function parseArgv(argv: string[], env: Record<string, string | undefined
   if (values.check && command !== "regenerate") {
     throw new UsageError("--check only applies to regenerate: run create-mcp-access regenerate --check inside the project.");
   }
+  if (values.adopt && (command === "regenerate" || values.provision === false)) {
+    throw new UsageError(
+      "--adopt only applies to provisioning: run create-mcp-access provision --adopt inside the project (or create with --provision --adopt).",
+    );
+  }
   if (command !== "create" && positionals.length) {
     throw new UsageError(`"${command}" takes no directory: run it inside the project (got ${JSON.stringify(positionals[0])}).`);
   }
@@ -146,6 +155,7 @@ export function parseArgv(argv: string[], env: Record<string, string | undefined
     options: {
       provision: values.provision,
       deploy: values.deploy,
+      adopt: values.adopt ?? false,
       configFile: values.config,
       pm: values.pm,
       install: values.install ?? true,

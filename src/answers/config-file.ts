@@ -6,7 +6,9 @@ import type { FileSystem } from "../fs.js";
 /**
  * Reads answers from a file in the `mcp-access.json` format. Only the shape is
  * checked here (known keys, right nesting); values are validated with the
- * flags' and prompts' in config/validate.ts.
+ * flags' and prompts' in config/validate.ts. Keys are matched as the object's
+ * own: `constructor`, `toString` or (JSON.parse makes it an own key) `__proto__`
+ * are unknown keys like any other, never something found on Object.prototype.
  */
 export async function readConfigFile(
   fs: FileSystem,
@@ -43,7 +45,7 @@ const TOP_LEVEL = new Set([
   "accountId",
   "provisioned",
 ]);
-const ACCESS_KEYS = { emails: "emails", domains: "domains", idps: "idps" } as const;
+const ACCESS_KEYS = ["emails", "domains", "idps"] as const;
 
 export function parseConfigObject(data: unknown, path: string): { answers: RawAnswers; origins: Origins } {
   const where = (key: string) => `${JSON.stringify(key)} in ${path}`;
@@ -52,7 +54,7 @@ export function parseConfigObject(data: unknown, path: string): { answers: RawAn
   for (const key of Object.keys(data)) {
     if (!TOP_LEVEL.has(key)) problems.push(`${where(key)}: unknown key (known: ${[...TOP_LEVEL].join(", ")})`);
   }
-  if (data.version !== undefined && data.version !== CONFIG_FILE_VERSION) {
+  if (Object.hasOwn(data, "version") && data.version !== undefined && data.version !== CONFIG_FILE_VERSION) {
     problems.push(
       `${where("version")}: ${show(data.version)} is not a version this generator reads (${CONFIG_FILE_VERSION}); upgrade create-mcp-access`,
     );
@@ -60,20 +62,21 @@ export function parseConfigObject(data: unknown, path: string): { answers: RawAn
   const answers: RawAnswers = {};
   const origins: Origins = {};
   for (const key of ["name", "auth", "team", "downstreams", "lang", "features", "domain", "template", "accountId", "provisioned"] as const) {
-    if (data[key] === undefined) continue;
+    if (!Object.hasOwn(data, key) || data[key] === undefined) continue;
     answers[key] = data[key];
     origins[key] = where(key);
   }
-  if (data.access !== undefined) {
-    if (!isObject(data.access)) {
+  if (Object.hasOwn(data, "access") && data.access !== undefined) {
+    const access = data.access;
+    if (!isObject(access)) {
       problems.push(`${where("access")}: must be an object with "emails", "domains" and "idps" lists`);
     } else {
-      for (const key of Object.keys(data.access)) {
-        if (!(key in ACCESS_KEYS)) problems.push(`${where(`access.${key}`)}: unknown key (known: emails, domains, idps)`);
+      for (const key of Object.keys(access)) {
+        if (!(ACCESS_KEYS as readonly string[]).includes(key)) problems.push(`${where(`access.${key}`)}: unknown key (known: ${ACCESS_KEYS.join(", ")})`);
       }
-      for (const key of Object.keys(ACCESS_KEYS) as (keyof typeof ACCESS_KEYS)[]) {
-        if (data.access[key] === undefined) continue;
-        answers[key] = data.access[key];
+      for (const key of ACCESS_KEYS) {
+        if (!Object.hasOwn(access, key) || access[key] === undefined) continue;
+        answers[key] = access[key];
         origins[key] = where(`access.${key}`);
       }
     }

@@ -12,7 +12,7 @@ import { templateForProject } from "../config/template-source.js";
 import { PACKAGE_MANAGERS, type PackageManager } from "../config/options.js";
 import { choice, InvalidValue, validateAnswers } from "../config/validate.js";
 import { Cancelled, RuntimeFailure, UsageError } from "../errors.js";
-import { checkProvisionPrerequisites } from "../provision/prerequisites.js";
+import { checkAdopt, checkProvisionPrerequisites } from "../provision/prerequisites.js";
 import type { ProvisionProjectDeps } from "../provision/project.js";
 import type { FileSystem } from "../fs.js";
 import type { FileMap } from "../render/render.js";
@@ -125,6 +125,8 @@ interface ProvisioningDecision {
   /** "ask": in a terminal, once the project is written (the answer defaults to no). */
   wanted: boolean | "ask";
   deploy: boolean;
+  /** `--adopt`: provisioning takes over what is not provably this project's. */
+  adopt: boolean;
 }
 
 /**
@@ -140,9 +142,13 @@ function decideProvisioning(options: RunOptions, config: Config, env: Record<str
   const deploy = options.deploy ?? options.install;
   if (options.provision === true) {
     checkProvisionPrerequisites(config, env, "flags");
-    return { wanted: true, deploy };
+    checkAdopt(options, interactive);
+    return { wanted: true, deploy, adopt: options.adopt };
   }
-  return { wanted: options.provision === undefined && interactive ? "ask" : false, deploy };
+  if (options.adopt && !interactive) {
+    throw new UsageError("--adopt only applies to provisioning, which runs here only with --provision: add --provision (and --yes to confirm the takeover).");
+  }
+  return { wanted: options.provision === undefined && interactive ? "ask" : false, deploy, adopt: options.adopt };
 }
 
 async function provisionIfWanted(
@@ -169,7 +175,7 @@ async function provisionIfWanted(
   ctx.onKept?.();
   const { provisionProject } = await import("../provision/project.js");
   try {
-    const result = await provisionProject(target, config, { dryRun: false, deploy: decision.deploy, where: "flags" }, {
+    const result = await provisionProject(target, config, { dryRun: false, deploy: decision.deploy, adopt: decision.adopt, where: "flags" }, {
       fs: ctx.fs,
       exec: ctx.exec,
       ui: ctx.ui,

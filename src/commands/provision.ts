@@ -3,7 +3,7 @@ import { notYetAvailable } from "../config/availability.js";
 import { CONFIG_FILE_NAME } from "../config/config.js";
 import { accountId, FLAG_OF, InvalidValue } from "../config/validate.js";
 import { ExitCode, UsageError } from "../errors.js";
-import { checkProvisionPrerequisites } from "../provision/prerequisites.js";
+import { checkAdopt, checkProvisionPrerequisites } from "../provision/prerequisites.js";
 import type { ProvisionProjectDeps } from "../provision/project.js";
 import { readProjectConfig } from "./regenerate.js";
 
@@ -25,12 +25,13 @@ export async function provisionCommand(args: ParsedArgs, deps: ProvisionProjectD
   const flagAccount = accountFlag(args);
   // Checked before the SDK is even loaded.
   checkProvisionPrerequisites(config, deps.env, "file");
+  checkAdopt(args.options, deps.prompter !== undefined);
 
   const { provisionProject } = await import("../provision/project.js");
   const result = await provisionProject(
     deps.cwd,
     config,
-    { dryRun: args.options.dryRun, deploy: args.options.deploy ?? true, where: "file", ...(flagAccount ? { accountId: flagAccount } : {}) },
+    { dryRun: args.options.dryRun, deploy: args.options.deploy ?? true, adopt: args.options.adopt, where: "file", ...(flagAccount ? { accountId: flagAccount } : {}) },
     deps,
   );
   if (!args.options.dryRun) deps.ui.outro(result.liveUrl ? `${config.name} is live at ${result.liveUrl}.` : `${config.name} is set up in Cloudflare.`);
@@ -61,6 +62,6 @@ function rejectAnswerOptions(args: ParsedArgs): void {
   if (!flags.length) return;
   throw new UsageError(
     `provision takes its answers from ${CONFIG_FILE_NAME}, not from ${flags.join(", ")}: edit ${CONFIG_FILE_NAME} (and run regenerate) first. ` +
-      "Options it accepts: --account-id, --deploy/--no-deploy, --dry-run, --yes.",
+      "Options it accepts: --account-id, --adopt, --deploy/--no-deploy, --dry-run, --yes.",
   );
 }

@@ -98,6 +98,15 @@ export interface KvNamespace {
   title: string;
 }
 
+/** One of a deployed Worker's bindings: a plain_text var has its `text`, a kv_namespace its `namespace_id`, a secret only its name. */
+export interface WorkerBinding {
+  type: string;
+  name: string;
+  text?: string;
+  namespace_id?: string;
+  [field: string]: unknown;
+}
+
 export interface CloudflareApi {
   /** Checks a user-owned token; throws (401) for an account-owned one, which listAccounts then proves. */
   verifyToken(): Promise<{ status: string }>;
@@ -118,8 +127,11 @@ export interface CloudflareApi {
   deleteApp(accountId: string, id: string): Promise<void>;
   listKvNamespaces(accountId: string): Promise<KvNamespace[]>;
   createKvNamespace(accountId: string, title: string): Promise<KvNamespace>;
+  renameKvNamespace(accountId: string, id: string, title: string): Promise<KvNamespace>;
   /** Names of the Worker's secrets; undefined when there is no such Worker yet. */
   listWorkerSecrets(accountId: string, script: string): Promise<string[] | undefined>;
+  /** The deployed Worker's bindings (its settings); undefined when there is no such Worker yet. */
+  getWorkerBindings(accountId: string, script: string): Promise<WorkerBinding[] | undefined>;
 }
 
 export type ApiCall = keyof CloudflareApi;
@@ -142,7 +154,9 @@ export const API_CALLS: readonly ApiCall[] = [
   "deleteApp",
   "listKvNamespaces",
   "createKvNamespace",
+  "renameKvNamespace",
   "listWorkerSecrets",
+  "getWorkerBindings",
 ] satisfies readonly ApiCall[];
 
 /** Token permissions, named as in the dashboard's token editor. */
@@ -202,8 +216,12 @@ export function routeOf(call: ApiCall, args: readonly unknown[]): Route {
       return get(`${account}/storage/kv/namespaces`, PERMISSIONS.workersKv);
     case "createKvNamespace":
       return write("POST", `${account}/storage/kv/namespaces`, PERMISSIONS.workersKv);
+    case "renameKvNamespace":
+      return write("PUT", `${account}/storage/kv/namespaces/${id}`, PERMISSIONS.workersKv);
     case "listWorkerSecrets":
       return get(`${account}/workers/scripts/${id}/secrets`, PERMISSIONS.workersScripts);
+    case "getWorkerBindings":
+      return get(`${account}/workers/scripts/${id}/settings`, PERMISSIONS.workersScripts);
   }
 }
 
@@ -218,6 +236,8 @@ export function bodyOf(call: ApiCall, args: readonly unknown[]): unknown {
       return args[2];
     case "createKvNamespace":
       return { title: args[1] };
+    case "renameKvNamespace":
+      return { title: args[2] };
     default:
       return undefined;
   }

@@ -1,11 +1,11 @@
 import type { JSONPath } from "jsonc-parser";
 import type { Prompter } from "../answers/prompts.js";
-import type { Config } from "../config/config.js";
-import type { AccessApp, CloudflareApi } from "./cloudflare-api.js";
+import type { Config, Downstream } from "../config/config.js";
+import type { AccessApp, AccessPolicy, CloudflareApi, KvNamespace } from "./cloudflare-api.js";
 import type { Redactor } from "./redact.js";
 
 /** What a step did to one thing, for the progress lines and the final summary. */
-export type OutcomeKind = "created" | "changed" | "found" | "replaced" | "attention";
+export type OutcomeKind = "created" | "changed" | "found" | "replaced" | "adopted" | "attention";
 
 export interface Outcome {
   kind: OutcomeKind;
@@ -25,6 +25,11 @@ export type WorkerSecrets = Record<string, string>;
 export interface DeployRequest {
   root: string;
   accountId: string;
+  /**
+   * The Worker to deploy: the name in mcp-access.json, the one findExisting proved is this
+   * project's. Passed as `--name`, so a different name in wrangler.jsonc cannot aim the deploy elsewhere.
+   */
+  worker: string;
   secrets: WorkerSecrets;
 }
 
@@ -40,7 +45,32 @@ export interface Deployer {
   deploy(request: DeployRequest): Promise<DeployResult>;
 }
 
-export type ProvisionPrompter = Pick<Prompter, "select" | "multiselect" | "isCancel">;
+export type ProvisionPrompter = Pick<Prompter, "select" | "multiselect" | "confirm" | "isCancel">;
+
+/**
+ * What already exists for this project, found by the ids in mcp-access.json or
+ * by name and host, each proven to be this project's (or adopted with --adopt)
+ * before the first change of the run. The steps that change things start from here.
+ */
+export interface Existing {
+  allowPolicy?: AccessPolicy;
+  kvNamespace?: KvNamespace;
+  app?: AccessApp;
+  /** `app` is the one mcp-access.json records: only such an app is ever replaced. */
+  appRecorded: boolean;
+  linkPolicy?: AccessPolicy;
+  /** Each downstream app's Access application, or why there is none to link. */
+  downstreams: DownstreamTarget[];
+  /** Ids of the objects taken over with --adopt. */
+  adopted: Set<string>;
+}
+
+export interface DownstreamTarget {
+  downstream: Downstream;
+  app?: AccessApp;
+  /** Why nothing is linked (the app is on this machine, missing, or not self-hosted), with what to do. */
+  unlinkable?: string;
+}
 
 /**
  * The one object every step reads and extends. Steps are small functions of
@@ -59,6 +89,8 @@ export interface ProvisionContext {
   prompter?: ProvisionPrompter;
   dryRun: boolean;
   deploy: boolean;
+  /** `--adopt`: objects that are not provably this project's are taken over (after a confirmation) instead of stopping the run. */
+  adopt: boolean;
   secrets: RunSecrets;
   redactor: Redactor;
   /** 32 random bytes, hex: COOKIE_ENCRYPTION_KEY. Passed in so tests can tell it apart. */
@@ -79,9 +111,10 @@ export interface ProvisionContext {
   /** Where the Worker serves: `<name>.<subdomain>.workers.dev` or the custom domain. */
   host?: string;
   idpIds?: string[];
+  existing?: Existing;
   allowPolicyId?: string;
   app?: AccessApp;
-  /** Secret names the deployed Worker has; null when the Worker does not exist yet. */
+  /** Secret names the deployed Worker has; null when the Worker does not exist yet, none when it is somebody else's taken over with --adopt. */
   workerSecrets?: string[] | null;
   /** Set by the deploy step. */
   liveUrl?: string;
@@ -91,7 +124,8 @@ export interface ProvisionContext {
 
 export function getAtPath(target: object, path: JSONPath): unknown {
   let node: unknown = target;
-  for (const key of path) node = node && typeof node === "object" ? (node as Record<string | number, unknown>)[key] : undefined;
+  // Own keys only: a downstream named "constructor" must not find Object.prototype.constructor.
+  for (const key of path) node = node && typeof node === "object" && Object.hasOwn(node, key) ? (node as Record<string | number, unknown>)[key] : undefined;
   return node;
 }
 
@@ -99,8 +133,13 @@ export function getAtPath(target: object, path: JSONPath): unknown {
 export function setAtPath(target: object, path: JSONPath, value: unknown): void {
   let node = target as Record<string | number, unknown>;
   for (const key of path.slice(0, -1)) {
-    node[key] ??= {};
+    if (!Object.hasOwn(node, key)) setOwn(node, key, {});
     node = node[key] as Record<string | number, unknown>;
   }
-  node[path.at(-1)!] = value;
+  setOwn(node, path.at(-1)!, value);
+}
+
+/** A plain own property, even for a key like `__proto__`, which an assignment would turn into a prototype change. */
+function setOwn(node: object, key: string | number, value: unknown): void {
+  Object.defineProperty(node, key, { value, writable: true, enumerable: true, configurable: true });
 }

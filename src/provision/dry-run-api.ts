@@ -40,6 +40,7 @@ export function dryRunApi(real: CloudflareApi, plan: PlannedCall[]): CloudflareA
     listApps: read("listApps"),
     listKvNamespaces: read("listKvNamespaces"),
     listWorkerSecrets: read("listWorkerSecrets"),
+    getWorkerBindings: read("getWorkerBindings"),
     createPolicy: async (...args) => {
       describe("createPolicy", args);
       return { ...args[1], id: `<id of the new policy "${args[1].name}">` } as AccessPolicy;
@@ -64,6 +65,10 @@ export function dryRunApi(real: CloudflareApi, plan: PlannedCall[]): CloudflareA
     createKvNamespace: async (...args) => {
       describe("createKvNamespace", args);
       return { id: `<id of the new KV namespace "${args[1]}">`, title: args[1] };
+    },
+    renameKvNamespace: async (...args) => {
+      describe("renameKvNamespace", args);
+      return { id: args[1], title: args[2] };
     },
   };
 }

@@ -19,3 +19,16 @@ export function checkProvisionPrerequisites(config: Config, env: Record<string, 
   }
   return requireApiToken(env);
 }
+
+/**
+ * `--adopt` takes over objects that are not this project's after the user has
+ * seen the list and said yes. Without a terminal to ask in, `--yes` is that yes;
+ * a dry run only shows the list.
+ */
+export function checkAdopt(options: { adopt: boolean; dryRun: boolean; yes: boolean }, canAsk: boolean): void {
+  if (!options.adopt || options.dryRun || options.yes || canAsk) return;
+  throw new UsageError(
+    "--adopt without a terminal needs --yes too: it takes over Cloudflare objects that are not this project's now, and there is nobody " +
+      "to confirm the list. See the list with provision --dry-run --adopt, then run provision --adopt --yes.",
+  );
+}

@@ -33,6 +33,8 @@ export interface ProvisionProjectDeps {
 export interface ProvisionProjectOptions {
   dryRun: boolean;
   deploy: boolean;
+  /** `--adopt`: take over what is not provably this project's, after a confirmation. */
+  adopt: boolean;
   /** `--account-id`: wins over mcp-access.json and CLOUDFLARE_ACCOUNT_ID. */
   accountId?: string;
   where: "flags" | "file";
@@ -76,6 +78,7 @@ export async function provisionProject(root: string, config: Config, options: Pr
     env: deps.env,
     dryRun: options.dryRun,
     deploy: options.deploy,
+    adopt: options.adopt,
     deployer: deps.deployer ?? wranglerDeployer({ exec: deps.exec, env: deps.env, apiToken, redactor }),
     redactor,
     updateProjectFiles: (next) => regenerateProvisionedValues(deps.fs, root, next, templates, deps.generatorVersion, options.dryRun),

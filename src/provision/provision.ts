@@ -12,6 +12,7 @@ import { ensureAccessApp } from "./steps/access-app.js";
 import { checkToken, resolveAccount, resolveSubdomain, resolveTeam } from "./steps/account.js";
 import { deployWorker } from "./steps/deploy.js";
 import { linkDownstreamApps } from "./steps/downstreams.js";
+import { findExisting } from "./steps/existing.js";
 import { resolveIdentityProviders } from "./steps/identity-providers.js";
 import { ensureKvNamespace } from "./steps/kv-namespace.js";
 import { ensureAllowPolicy } from "./steps/policies.js";
@@ -31,6 +32,8 @@ export const STEPS: readonly Step[] = [
   { label: "Finding the workers.dev subdomain", run: resolveSubdomain },
   { label: "Finding the Access team", run: resolveTeam },
   { label: "Resolving the identity providers", run: resolveIdentityProviders, mayAsk: true },
+  // Reads only, and proves what it finds is ours: nothing before it changes anything, and nothing after it runs unless it passed.
+  { label: "Checking what exists is this project's", run: findExisting, mayAsk: true },
   { label: "Access policy for who may sign in", run: ensureAllowPolicy },
   { label: "KV namespace for OAUTH_KV", run: ensureKvNamespace, applies: (ctx) => ctx.config.auth === "saas" },
   { label: "Access application", run: ensureAccessApp },
@@ -58,6 +61,8 @@ export interface ProvisionInput {
   env: Record<string, string | undefined>;
   dryRun: boolean;
   deploy: boolean;
+  /** `--adopt`: take over what is not provably this project's (confirmed in a terminal) instead of stopping. */
+  adopt: boolean;
   deployer: Deployer;
   redactor: Redactor;
   updateProjectFiles: (config: Config) => Promise<string[]>;
@@ -94,6 +99,7 @@ export async function provision(input: ProvisionInput): Promise<ProvisionResult>
     ...(input.prompter ? { prompter: input.prompter } : {}),
     dryRun: input.dryRun,
     deploy: input.deploy,
+    adopt: input.adopt,
     secrets: {},
     redactor,
     randomKey: input.randomKey ?? (() => randomBytes(32).toString("hex")),
@@ -145,6 +151,7 @@ const MARK: Record<Outcome["kind"], [done: string, planned: string]> = {
   created: ["+ created", "+ would create"],
   changed: ["~ changed", "~ would change"],
   replaced: ["! replaced", "! would replace"],
+  adopted: ["! adopted", "! would adopt"],
   found: ["= found", "= found"],
   attention: ["!", "!"],
 };
@@ -158,7 +165,7 @@ function printOutcomes(ui: Ui, redactor: Redactor, outcomes: Outcome[], dryRun: 
 
 function summarise(outcomes: Outcome[]): string {
   const count = (kind: Outcome["kind"]) => outcomes.filter((outcome) => outcome.kind === kind).length;
-  const lines = [`${count("created")} created, ${count("changed") + count("replaced")} changed, ${count("found")} already as wanted.`];
+  const lines = [`${count("created")} created, ${count("changed") + count("replaced")} changed${count("adopted") ? ` (${count("adopted")} adopted)` : ""}, ${count("found")} already as wanted.`];
   const attention = outcomes.filter((outcome) => outcome.kind === "attention");
   if (attention.length) lines.push("Needs your attention:", ...attention.map((outcome) => `- ${outcome.what}`));
   lines.push("Ids are recorded in mcp-access.json (commit it): the next provision finds everything again.");

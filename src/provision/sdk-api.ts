@@ -2,13 +2,14 @@ import { createClient } from "cloudflare/tree-shakable";
 import { BaseAccounts } from "cloudflare/resources/accounts/accounts";
 import { BaseNamespaces } from "cloudflare/resources/kv/namespaces/namespaces";
 import { BaseTokens as UserTokens } from "cloudflare/resources/user/tokens/tokens";
+import { BaseScriptAndVersionSettings } from "cloudflare/resources/workers/scripts/script-and-version-settings";
 import { BaseSecrets } from "cloudflare/resources/workers/scripts/secrets";
 import { BaseSubdomains } from "cloudflare/resources/workers/subdomains";
 import { BaseApplications } from "cloudflare/resources/zero-trust/access/applications/applications";
 import { BasePolicies } from "cloudflare/resources/zero-trust/access/policies";
 import { BaseIdentityProviders } from "cloudflare/resources/zero-trust/identity-providers/identity-providers";
 import { BaseOrganizations } from "cloudflare/resources/zero-trust/organizations/organizations";
-import { type AccessApp, type AccessPolicy, type CloudflareApi, isApiError, isNotFound } from "./cloudflare-api.js";
+import { type AccessApp, type AccessPolicy, type CloudflareApi, isApiError, isNotFound, type WorkerBinding } from "./cloudflare-api.js";
 
 export interface SdkOptions {
   apiToken: string;
@@ -43,6 +44,7 @@ export function sdkApi({ apiToken, baseURL, maxRetries }: SdkOptions): Cloudflar
       BaseApplications,
       BaseNamespaces,
       BaseSecrets,
+      BaseScriptAndVersionSettings,
     ],
   });
   const all = async <T>(pages: AsyncIterable<T>): Promise<T[]> => {
@@ -98,9 +100,18 @@ export function sdkApi({ apiToken, baseURL, maxRetries }: SdkOptions): Cloudflar
       const { id } = await cf.kv.namespaces.create({ account_id, title });
       return { id, title };
     },
+    renameKvNamespace: async (account_id, id, title) => {
+      await cf.kv.namespaces.update(id, { account_id, title });
+      return { id, title };
+    },
     listWorkerSecrets: async (account_id, script) => {
       const secrets = await orUndefined(all(cf.workers.scripts.secrets.list(script, { account_id })));
       return secrets?.map((secret) => secret.name ?? "").filter(Boolean);
+    },
+    getWorkerBindings: async (account_id, script) => {
+      // GET …/workers/scripts/{name}/settings: the deployed version's settings, bindings included (…/script-settings has none).
+      const settings = await orUndefined(cf.workers.scripts.scriptAndVersionSettings.get(script, { account_id }));
+      return settings && ((settings.bindings ?? []) as WorkerBinding[]);
     },
   };
 }

@@ -20,17 +20,19 @@ export const wranglerBin = (root: string) => join(root, "node_modules", ".bin", 
  */
 export function wranglerDeployer(options: { exec: Exec; env: Record<string, string | undefined>; apiToken: string; redactor: Redactor }): Deployer {
   return {
-    describe: ({ secrets }) => {
+    describe: ({ worker, secrets }) => {
       const names = Object.keys(secrets);
-      return `npx wrangler deploy${names.length ? ` --secrets-file <a temporary file, mode 0600, removed after the deploy, holding ${names.join(", ")}>` : ""}`;
+      return `npx wrangler deploy --config wrangler.jsonc --name ${worker}${names.length ? ` --secrets-file <a temporary file, mode 0600, removed after the deploy, holding ${names.join(", ")}>` : ""}`;
     },
-    deploy: async ({ root, accountId, secrets }) => {
+    deploy: async ({ root, accountId, worker, secrets }) => {
       const dir = await mkdtemp(join(tmpdir(), "mcp-access-deploy-"));
       // Ctrl-C exits the process from its signal handler, before this function's `finally` could run.
       const removeOnExit = () => rmSync(dir, { recursive: true, force: true });
       process.once("exit", removeOnExit);
       try {
-        const args = ["deploy"];
+        // Exactly what provision proved and wrote: the Worker it proved is this project's, whatever name the file says, and
+        // wrangler.jsonc with the ids it brought in (wrangler would prefer a wrangler.json beside it, or a .wrangler/deploy redirect).
+        const args = ["deploy", "--config", "wrangler.jsonc", "--name", worker];
         if (Object.keys(secrets).length) {
           const file = join(dir, "secrets.json");
           await writeFile(file, JSON.stringify(secrets), { mode: 0o600, flag: "wx" });

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse as parseJsonc } from "jsonc-parser";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -256,6 +256,201 @@ describe("provision against the local Cloudflare API, saas", () => {
       downstreams: { wiki: { appId: "bbbbbbbb-0000-4000-8000-000000000002", policyId: lat.id } },
     });
     expect(world.leftoversInTmp()).toEqual([]);
+  });
+});
+
+describe("provision changes nothing that is not this project's", () => {
+  const PAYROLL_POLICY = "aaaaaaaa-0000-4000-8000-0000000000f1";
+  const PAYROLL_APP = "bbbbbbbb-0000-4000-8000-0000000000f2";
+
+  /** Somebody's own policy and app in the same account, which the token can edit. */
+  function addPayroll() {
+    const account = world!.fake.account();
+    const admins = { id: PAYROLL_POLICY, name: "payroll admins", decision: "allow", include: [{ email: { email: "cfo@example.com" } }], exclude: [], require: [], reusable: true };
+    account.policies.push(admins);
+    account.apps.push({ id: PAYROLL_APP, uid: PAYROLL_APP, type: "self_hosted", name: "Payroll", domain: "payroll.example.com", aud: "e".repeat(64), policies: [{ ...admins, precedence: 1 }], allowed_idps: [], auto_redirect_to_identity: false, session_duration: "1h" });
+  }
+
+  /** mcp-access.json with `provisioned` as a pull request could set it. */
+  function record(project: string, provisioned: object) {
+    const path = join(project, "mcp-access.json");
+    const config = JSON.parse(readFileSync(path, "utf8"));
+    config.provisioned = provisioned;
+    writeFileSync(path, JSON.stringify(config, null, 2));
+  }
+
+  /** Exit 1, the message names the object, and the fake saw reads only. */
+  async function expectRefused(project: string, args: string[], names: RegExp) {
+    world!.fake.clearLog();
+    const result = await provision(project, ...args);
+    expect(result.code, result.stdout + result.stderr).toBe(1);
+    expect(result.stderr).toMatch(names);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect(world!.fake.mutations().map((e) => `${e.method} ${e.path}`)).toEqual([]);
+    expect(world!.fake.log.length).toBeGreaterThan(0);
+  }
+
+  it("self-hosted: a recorded id naming somebody's policy, app, Linked App Token policy or downstream app, or an app of another name for the host: exit 1 and no write", async () => {
+    world = await Provisioning.start(root);
+    addPayroll();
+    addDownstreamApp();
+    const project = await generate("self-hosted", ["--downstream", "wiki=https://wiki.example.com/api"]);
+    const name = project.split("/").at(-1)!;
+    const before = world.fake.snapshot().accounts[0];
+    const wiki = "bbbbbbbb-0000-4000-8000-000000000002";
+
+    record(project, { allowPolicyId: PAYROLL_POLICY });
+    await expectRefused(project, [], /provisioned\.allowPolicyId names the Access policy "payroll admins" \(aaaaaaaa-0000-4000-8000-0000000000f1\): its name is "payroll admins"/);
+    await expectRefused(project, ["--dry-run"], /provisioned\.allowPolicyId names the Access policy "payroll admins"/);
+    record(project, { accessApp: { id: PAYROLL_APP } });
+    await expectRefused(project, ["--dry-run"], new RegExp(`provisioned\\.accessApp\\.id names the Access application "Payroll" .*it does not protect ${name}\\.acme\\.workers\\.dev`));
+    record(project, { downstreams: { wiki: { appId: wiki, policyId: PAYROLL_POLICY } } });
+    await expectRefused(project, [], /provisioned\.downstreams\.wiki\.policyId names the Access policy "payroll admins".*it is an "allow" policy, not "non_identity"/);
+    record(project, { downstreams: { wiki: { appId: PAYROLL_APP, policyId: PAYROLL_POLICY } } });
+    await expectRefused(project, [], /provisioned\.downstreams\.wiki\.appId names the Access application "Payroll" .*it does not protect wiki\.example\.com\/api/);
+    expect(world.fake.snapshot().accounts[0]).toEqual(before);
+
+    // Found by host, not by id: somebody's own app for the Worker's address.
+    record(project, {});
+    const theirs = { id: "bbbbbbbb-0000-4000-8000-0000000000f3", uid: "bbbbbbbb-0000-4000-8000-0000000000f3", type: "self_hosted", name: "My MCP", domain: `${name}.acme.workers.dev`, aud: "d".repeat(64), policies: [], allowed_idps: [], auto_redirect_to_identity: false, session_duration: "2h" };
+    world.fake.account().apps.push(theirs);
+    await expectRefused(project, [], new RegExp(`the Access application "My MCP" \\(${theirs.id}\\), found by the Worker's host ${name}\\.acme\\.workers\\.dev: its name is "My MCP"`));
+
+    // --adopt: without a terminal, only with --yes (exit 2 before any request).
+    world.fake.clearLog();
+    const unconfirmed = await provision(project, "--adopt");
+    expect(unconfirmed.code).toBe(2);
+    expect(unconfirmed.stderr).toMatch(/--adopt without a terminal needs --yes too/);
+    expect(world.fake.log).toEqual([]);
+
+    expectOk(await provision(project, "--adopt", "--yes", "--no-deploy"));
+    const adopted = world.fake.account().apps.find((app) => app.id === theirs.id)!;
+    expect(adopted).toMatchObject({ name: `${name} (MCP server)`, session_duration: "2h", oauth_configuration: { enabled: true } });
+    expect(JSON.parse(readFileSync(join(project, "mcp-access.json"), "utf8")).provisioned.accessApp.id).toBe(theirs.id);
+    // Renamed, it proves itself: the next run needs no --adopt and changes nothing.
+    world.fake.clearLog();
+    expectOk(await provision(project, "--no-deploy"));
+    expect(apiMutations()).toEqual([]);
+    expect(world.fake.account().apps.find((app) => app.id === PAYROLL_APP)).toEqual(before.apps.find((app: { id: string }) => app.id === PAYROLL_APP));
+    expect(world.fake.account().policies.find((policy) => policy.id === PAYROLL_POLICY)).toEqual(before.policies.find((policy: { id: string }) => policy.id === PAYROLL_POLICY));
+  });
+
+  it("saas: a recorded id naming somebody's KV namespace or OIDC app: exit 1 and no write; --adopt --yes renames the namespace, and the next run proves it", async () => {
+    world = await Provisioning.start(root);
+    const account = world.fake.account();
+    account.kvNamespaces.push({ id: "5e55105e55105e55105e55105e55105e", title: "sessions" });
+    account.apps.push({ id: "cccccccc-0000-4000-8000-0000000000f4", uid: "cccccccc-0000-4000-8000-0000000000f4", type: "saas", name: "HR portal", aud: "a".repeat(64), policies: [], allowed_idps: [], auto_redirect_to_identity: false, saas_app: { auth_type: "oidc", client_id: "f".repeat(32), redirect_uris: ["https://hr.example.com/cb"], grant_types: ["authorization_code"], scopes: ["openid"] } });
+    const project = await generate("saas");
+    const name = project.split("/").at(-1)!;
+    const before = world.fake.snapshot().accounts[0];
+
+    record(project, { kvNamespaceId: "5e55105e55105e55105e55105e55105e" });
+    await expectRefused(project, [], new RegExp(`provisioned\\.kvNamespaceId names the KV namespace "sessions" .*its title is "sessions", not "${name}-OAUTH_KV"`));
+    record(project, { accessApp: { id: "cccccccc-0000-4000-8000-0000000000f4" } });
+    await expectRefused(project, ["--dry-run"], new RegExp(`provisioned\\.accessApp\\.id names the Access application "HR portal" .*its name is "HR portal", not "${name} \\(MCP server\\)"`));
+    expect(world.fake.snapshot().accounts[0]).toEqual(before);
+
+    record(project, { kvNamespaceId: "5e55105e55105e55105e55105e55105e" });
+    expectOk(await provision(project, "--adopt", "--yes", "--no-deploy"));
+    expect(world.fake.account().kvNamespaces).toEqual([{ id: "5e55105e55105e55105e55105e55105e", title: `${name}-OAUTH_KV` }]);
+    expect(world.fake.account().apps.find((app) => app.name === "HR portal")).toEqual(before.apps.find((app: { name: string }) => app.name === "HR portal"));
+    world.fake.clearLog();
+    expectOk(await provision(project, "--no-deploy"));
+    expect(apiMutations()).toEqual([]);
+  });
+
+  it("a Worker of the project's name that is not this project's: exit 1, no write and no upload (--dry-run too), both modes; --adopt --yes deploys over it; the next run proves it by its bindings", async () => {
+    world = await Provisioning.start(root);
+    const payroll = [
+      { type: "plain_text", name: "DB_HOST", text: "db.internal" },
+      { type: "secret_text", name: "DB_PASSWORD", text: "hunter2" },
+    ];
+    const saas = await generate("saas");
+    const project = await generate("self-hosted");
+    for (const dir of [saas, project]) {
+      const name = dir.split("/").at(-1)!;
+      world.fake.addWorker(name, payroll);
+      const before = world.fake.deployedWorker(name);
+      for (const args of [[], ["--dry-run"]]) {
+        await expectRefused(dir, args, new RegExp(`the Worker "${name}", which provision deploys over: it binds no (POLICY_AUD|OAUTH_KV) of this project's`));
+        expect(uploads(name)).toEqual([]);
+      }
+      expect(world.fake.deployedWorker(name)).toEqual(before);
+    }
+
+    const name = project.split("/").at(-1)!;
+    world.fake.clearLog();
+    expectOk(await provision(project, "--adopt", "--yes"));
+    expect(uploads(name)).toHaveLength(1);
+    const app = world.fake.account().apps.find((a) => a.name === `${name} (MCP server)`)!;
+    // As the confirmation says: its own secrets stay (wrangler deploy keeps secrets it is not given).
+    expect(world.fake.deployedWorker(name)).toMatchObject({ vars: { TEAM_DOMAIN: "https://acme.cloudflareaccess.com", POLICY_AUD: app.aud }, secrets: { DB_PASSWORD: "hunter2" } });
+
+    world.fake.clearLog();
+    expectOk(await provision(project));
+    expect(apiMutations()).toEqual([]);
+    expect(world.fake.requests("GET", `/accounts/:account/workers/scripts/${name}/settings`).length).toBeGreaterThan(0);
+  });
+
+  it("another Worker's name in wrangler.jsonc, or a wrangler.json beside it, does not aim the deploy: wrangler deploys the proven Worker from wrangler.jsonc", async () => {
+    world = await Provisioning.start(root);
+    world.fake.addWorker("payroll-api", [{ type: "plain_text", name: "DB_HOST", text: "db.internal" }]);
+    const before = world.fake.deployedWorker("payroll-api");
+    const project = await generate("self-hosted");
+    const name = project.split("/").at(-1)!;
+    const wranglerJsonc = join(project, "wrangler.jsonc");
+    writeFileSync(wranglerJsonc, readFileSync(wranglerJsonc, "utf8").replace(`"name": "${name}"`, '"name": "payroll-api"'));
+    // wrangler reads wrangler.json before wrangler.jsonc.
+    writeFileSync(join(project, "wrangler.json"), JSON.stringify({ name: "payroll-api", main: "src/index.ts", compatibility_date: "2026-11-17" }));
+    const result = await provision(project);
+    expectOk(result);
+    expect(world.fake.deployedWorker("payroll-api")).toEqual(before);
+    expect(uploads("payroll-api")).toEqual([]);
+    expect(uploads(name)).toHaveLength(1);
+    const app = world.fake.account().apps.find((a) => a.name === `${name} (MCP server)`)!;
+    expect(world.fake.deployedWorker(name)).toMatchObject({ vars: { POLICY_AUD: app.aud } });
+  });
+
+  it("a downstream app keeps its own policies (ids, precedence, reusable or app-scoped) and every other field when the Linked App Token policy is attached", async () => {
+    world = await Provisioning.start(root);
+    const account = world.fake.account();
+    const policy = (id: string, name: string) => ({ id, name, decision: "allow", include: [{ email_domain: { domain: "example.com" } }], exclude: [], require: [], reusable: true });
+    const staff = policy("aaaaaaaa-0000-4000-8000-000000000011", "wiki staff");
+    // App-scoped (a legacy policy of this app only): not in the account's reusable policies.
+    const editors = { ...policy("aaaaaaaa-0000-4000-8000-000000000012", "wiki editors"), reusable: false };
+    account.policies.push(staff);
+    account.apps.push({
+      id: "bbbbbbbb-0000-4000-8000-000000000013",
+      uid: "bbbbbbbb-0000-4000-8000-000000000013",
+      type: "self_hosted",
+      name: "Wiki",
+      domain: "wiki.example.com",
+      destinations: [{ type: "public", uri: "wiki.example.com" }, { type: "public", uri: "docs.example.com" }],
+      aud: "c".repeat(64),
+      created_at: "2026-01-02T03:04:05.000Z",
+      policies: [{ ...editors, precedence: 3 }, { ...staff, precedence: 7 }],
+      allowed_idps: [],
+      auto_redirect_to_identity: false,
+      app_launcher_visible: false,
+      session_duration: "6h",
+      custom_deny_message: "Ask IT",
+      tags: ["internal"],
+    });
+    const before = structuredClone(account.apps[0]);
+    const project = await generate("self-hosted", ["--downstream", "wiki=https://wiki.example.com"]);
+    expectOk(await provision(project, "--no-deploy"));
+    const after = world.fake.account().apps.find((app) => app.name === "Wiki")!;
+    const lat = world.fake.account().policies.find((p) => p.decision === "non_identity")!;
+    expect(after.policies.map((p: { id: string; precedence: number; reusable: boolean }) => [p.id, p.precedence, p.reusable])).toEqual([
+      [editors.id, 3, false],
+      [staff.id, 7, true],
+      [lat.id, 8, true],
+    ]);
+    const rest = (app: Record<string, unknown>) => {
+      const { policies: _, updated_at: __, ...others } = app;
+      return others;
+    };
+    expect(rest(after)).toEqual(rest(before));
   });
 });
 

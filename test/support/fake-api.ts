@@ -9,6 +9,7 @@ import type {
   IdentityProvider,
   KvNamespace,
   PolicyBody,
+  WorkerBinding,
 } from "../../src/provision/cloudflare-api.js";
 
 /**
@@ -46,14 +47,14 @@ export class FakeApi implements CloudflareApi {
   /** Client secrets by app id: returned only by createApp. */
   clientSecrets = new Map<string, string>();
   kvNamespaces: KvNamespace[] = [];
-  /** Workers by name, with their secret names. */
-  workers = new Map<string, string[]>();
+  /** Workers by name, with their bindings (a secret's value is never read back, so it has none). */
+  workers = new Map<string, WorkerBinding[]>();
   /** Injected failures: the next call of that name throws it (once). */
   failures = new Map<ApiCall, ApiFailure>();
 
   /** Calls that change something. */
   mutations() {
-    return this.calls.filter(({ call }) => /^(create|update|delete)/.test(call));
+    return this.calls.filter(({ call }) => /^(create|update|delete|rename)/.test(call));
   }
 
   async #enter(call: ApiCall, args: unknown[]) {
@@ -155,8 +156,19 @@ export class FakeApi implements CloudflareApi {
     this.kvNamespaces.push(namespace);
     return clone(namespace);
   }
+  async renameKvNamespace(accountId: string, id: string, title: string) {
+    await this.#enter("renameKvNamespace", [accountId, id, title]);
+    const namespace = this.kvNamespaces.find((candidate) => candidate.id === id);
+    if (!namespace) throw new ApiFailure(404, [{ code: 10013, message: "namespace not found" }]);
+    namespace.title = title;
+    return clone(namespace);
+  }
   async listWorkerSecrets(accountId: string, script: string) {
     await this.#enter("listWorkerSecrets", [accountId, script]);
+    return this.workers.get(script)?.filter((binding) => binding.type === "secret_text").map((binding) => binding.name);
+  }
+  async getWorkerBindings(accountId: string, script: string) {
+    await this.#enter("getWorkerBindings", [accountId, script]);
     return clone(this.workers.get(script));
   }
 

@@ -98,6 +98,8 @@ export interface FakeCloudflare {
   failPermission(method: string, path: string | RegExp, times?: number): Fault;
   failOnce(method: string, path: string | RegExp, status?: number): Fault;
   removeWorkersSubdomain(accountId?: string): void;
+  /** A Worker deployed by somebody else: one live version with these bindings (a plain_text's `text`, a kv_namespace's `namespace_id`). */
+  addWorker(name: string, bindings?: { type: string; name: string; [field: string]: unknown }[], accountId?: string): unknown;
   clearFaults(): void;
   requests(method?: string, path?: string | RegExp): LoggedRequest[];
   mutations(): LoggedRequest[];

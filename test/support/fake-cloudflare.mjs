@@ -235,13 +235,17 @@ export function createFakeCloudflare(options = {}) {
 
   // ---- Access: applications --------------------------------------------
 
-  function resolveAppPolicies(account, list, type) {
+  function resolveAppPolicies(account, list, type, existing) {
     if (list === undefined) return [];
     if (!Array.isArray(list)) throw badRequest("policies must be an array");
     return list.map((item, index) => {
       const ref = typeof item === "string" ? { id: item } : item;
       let policy;
-      if (ref && ref.id) {
+      // An app-scoped (legacy) policy of this app is referenced by its id in an update, like a reusable one.
+      const own = ref && ref.id ? existing?.policies.find((p) => p.id === ref.id && p.reusable === false) : undefined;
+      if (own) {
+        policy = clone(own);
+      } else if (ref && ref.id) {
         policy = account.policies.find((p) => p.id === ref.id);
         if (!policy) throw badRequest(`policy ${ref.id} not found`);
         policy = { ...clone(policy), reusable: true };
@@ -274,7 +278,7 @@ export function createFakeCloudflare(options = {}) {
       aud: existing?.aud ?? ids.hex(32),
       created_at: existing?.created_at ?? now(),
       updated_at: now(),
-      policies: resolveAppPolicies(account, body.policies, type),
+      policies: resolveAppPolicies(account, body.policies, type, existing),
       allowed_idps: clone(allowedIdps),
       auto_redirect_to_identity: autoRedirect,
       app_launcher_visible: body.app_launcher_visible ?? true,
@@ -592,6 +596,15 @@ export function createFakeCloudflare(options = {}) {
     account.kvNamespaces.push(ns);
     return clone(ns);
   });
+  route("PUT", `${A}/storage/kv/namespaces/:ns`, ({ account, params, body }) => {
+    const ns = account.kvNamespaces.find((n) => n.id === params.ns);
+    if (!ns) throw notFound("namespace not found", 10013);
+    if (!body || typeof body.title !== "string" || !body.title) throw badRequest("title is required", 10019);
+    if (account.kvNamespaces.some((n) => n.title === body.title && n.id !== ns.id))
+      throw badRequest("a namespace with this account ID and title already exists", 10014);
+    ns.title = body.title;
+    return clone(ns);
+  });
   route("GET", `${A}/storage/kv/namespaces/:ns`, ({ account, params }) => {
     const ns = account.kvNamespaces.find((n) => n.id === params.ns);
     if (!ns) throw notFound("namespace not found", 10013);
@@ -682,12 +695,13 @@ export function createFakeCloudflare(options = {}) {
     if (body?.tags) w.tags = clone(body.tags);
     return clone(w.settings);
   });
-  // wrangler's resource auto-provisioning reads this before every deploy
+  // wrangler's resource auto-provisioning reads this before every deploy, provision to prove the Worker is its own.
+  // As the API does: a plain_text var comes with its text, a secret never does.
   route("GET", `${A}/workers/scripts/:name/settings`, ({ account, params }) => {
     const w = workerOr404(account, params.name);
     const v = w.versions.find((x) => x.id === w.deployedVersionId);
     return {
-      bindings: (v?.bindings ?? []).map(({ text, ...b }) => b),
+      bindings: (v?.bindings ?? []).map(({ text, ...b }) => (b.type === "plain_text" ? { ...b, text } : b)),
       compatibility_date: v?.compatibility_date,
       compatibility_flags: v?.compatibility_flags ?? [],
       ...clone(w.settings),
@@ -952,6 +966,15 @@ export function createFakeCloudflare(options = {}) {
     failPermission(method, path, times = Infinity) { return fake.addFault({ method, path, status: 403, times }); },
     /** a 500 once (note: the SDK and wrangler both retry 5xx, so once is usually invisible) */
     failOnce(method, path, status = 500) { return fake.addFault({ method, path, status, times: 1 }); },
+    /** a Worker deployed by somebody else (not through this API's log): one version with these bindings, live */
+    addWorker(name, bindings = [], accountId) {
+      const account = fake.account(accountId);
+      const w = createWorker(account, name);
+      const modules = { "index.js": { type: "application/javascript+module", content: "export default { fetch() { return new Response('payroll') } }" } };
+      const version = newVersion(account, w, { metadata: { main_module: "index.js", compatibility_date: "2026-01-01", bindings }, modules }, new URLSearchParams(), "api");
+      deploy(w, version.id, "api");
+      return w;
+    },
     /** no workers.dev subdomain registered: GET /workers/subdomain answers 404 code 10007 */
     removeWorkersSubdomain(accountId) { fake.account(accountId).workersSubdomain = null; },
     clearFaults() { faults = []; },

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseArgv } from "../../src/answers/args.js";
 import { UsageError } from "../../src/errors.js";
+import { helpText } from "../../src/help.js";
 
 describe("parseArgv", () => {
   it("reads the directory, answers and where each came from", () => {
@@ -40,6 +41,7 @@ describe("parseArgv", () => {
     expect(parseArgv([]).options).toEqual({
       provision: undefined,
       deploy: undefined,
+      adopt: false,
       configFile: undefined,
       pm: undefined,
       install: true,
@@ -65,9 +67,23 @@ describe("parseArgv", () => {
     expect(() => parseArgv(["provision", "--check"])).toThrow(/--check only applies to regenerate/);
   });
 
+  it("accepts --adopt where provisioning runs: provision, and create unless --no-provision; npm_config_adopt is read back with a note", () => {
+    expect(parseArgv(["provision", "--adopt", "--yes"]).options).toMatchObject({ adopt: true, yes: true });
+    expect(parseArgv(["srv", "--provision", "--adopt"]).options.adopt).toBe(true);
+    expect(() => parseArgv(["regenerate", "--adopt"])).toThrow(/--adopt only applies to provisioning/);
+    expect(() => parseArgv(["srv", "--no-provision", "--adopt"])).toThrow(/--adopt only applies to provisioning/);
+    const swallowed = parseArgv(["provision"], { npm_config_adopt: "true" });
+    expect(swallowed.options.adopt).toBe(true);
+    expect(swallowed.notes).toEqual([expect.stringMatching(/Read --adopt from npm_config_adopt/)]);
+    expect(helpText("0.0.0")).toMatch(/--adopt {2,}take over .* not provably this project's/);
+  });
+
   it("rejects unknown options and suggests the closest one", () => {
     expect(() => parseArgv(["--atuh", "saas"])).toThrow(/Unknown option "--atuh". Did you mean --auth\?/);
     expect(() => parseArgv(["--frobnicate"])).toThrow(UsageError);
+    expect(() => parseArgv(["--adpot"])).toThrow(/Did you mean --adopt\?/);
+    // Names on Object.prototype are no options.
+    for (const name of ["--constructor", "--__proto__", "--toString", "--no-constructor"]) expect(() => parseArgv([name])).toThrow(/Unknown option/);
   });
 
   it("rejects a missing option value and two directories", () => {

@@ -8,6 +8,7 @@ import { create } from "../../src/commands/create.js";
 import { provisionCommand } from "../../src/commands/provision.js";
 import { Cancelled, ConflictError, ExitCode, RuntimeFailure, UsageError } from "../../src/errors.js";
 import type { FileSystem } from "../../src/fs.js";
+import type { WorkerBinding } from "../../src/provision/cloudflare-api.js";
 import type { DeployRequest, ProvisionPrompter } from "../../src/provision/context.js";
 import type { TemplateSet } from "../../src/render/templates.js";
 import { ACCOUNT, ApiFailure, FakeApi } from "../support/fake-api.js";
@@ -44,7 +45,10 @@ async function harness(createArgs: string[], options: { api?: FakeApi; prompter?
         describe: ({ secrets }) => `wrangler deploy ${Object.keys(secrets).join(",")}`,
         deploy: async (request) => {
           deploys.push(structuredClone(request));
-          api.workers.set("srv", [...new Set([...(api.workers.get("srv") ?? []), ...Object.keys(request.secrets)])]);
+          // As wrangler does: `--name` (request.worker) wins over wrangler.jsonc's name.
+          const config = parseJsonc(read("wrangler.jsonc"));
+          const worker = request.worker ?? config.name;
+          api.workers.set(worker, deployedBindings(config, api.workers.get(worker), request.secrets));
           return { url: "https://srv.acme.workers.dev" };
         },
       },
@@ -53,7 +57,23 @@ async function harness(createArgs: string[], options: { api?: FakeApi; prompter?
   const config = () => JSON.parse(read("mcp-access.json"));
   const wrangler = () => parseJsonc(read("wrangler.jsonc"));
   const allFiles = () => Object.entries(volume.toJSON()).map(([path, text]) => `${path}\n${text}`).join("\n");
-  return { api, run, said, deploys, read, config, wrangler, allFiles, volume, root };
+  /** Changes mcp-access.json as a pull request could. */
+  const edit = (change: (config: any) => void) => {
+    const next = config();
+    change(next);
+    volume.writeFileSync(join(root, "mcp-access.json"), JSON.stringify(next, null, 2));
+  };
+  return { api, run, said, deploys, read, config, wrangler, allFiles, edit, volume, root };
+}
+
+/** The bindings `wrangler deploy` leaves the Worker with: wrangler.jsonc's vars and KV namespaces, the secrets sent, and the other secrets it had. */
+function deployedBindings(wrangler: any, before: WorkerBinding[] = [], secrets: Record<string, string>): WorkerBinding[] {
+  return [
+    ...Object.entries(wrangler.vars ?? {}).map(([name, text]) => ({ type: "plain_text", name, text: String(text) })),
+    ...(wrangler.kv_namespaces ?? []).map((kv: { binding: string; id: string }) => ({ type: "kv_namespace", name: kv.binding, namespace_id: kv.id })),
+    ...before.filter((binding) => binding.type === "secret_text" && !Object.hasOwn(secrets, binding.name)),
+    ...Object.keys(secrets).map((name) => ({ type: "secret_text", name })),
+  ];
 }
 
 const selfHosted = ["--auth", "self-hosted", "--team", "acme", "--allow-email", "ada@example.com", "--allow-domain", "example.com"];
@@ -99,7 +119,7 @@ describe("provision, self-hosted", () => {
     expect(h.wrangler().vars).toEqual({ TEAM_DOMAIN: "https://acme.cloudflareaccess.com", POLICY_AUD: app!.aud });
     // The snapshot follows, so regenerate sees no drift.
     expect(h.read(".mcp-access/generated/wrangler.jsonc.snapshot")).toBe(h.read("wrangler.jsonc"));
-    expect(h.deploys).toEqual([{ root: h.root, accountId: ACCOUNT, secrets: {} }]);
+    expect(h.deploys).toEqual([{ root: h.root, accountId: ACCOUNT, worker: "srv", secrets: {} }]);
     expect(h.said.join("\n")).toContain("MCP endpoint: https://srv.acme.workers.dev/mcp");
   });
 
@@ -153,19 +173,6 @@ describe("provision, self-hosted", () => {
     expect(h.api.policies[0]).toMatchObject({ session_duration: "6h", include: [{ email: { email: "grace@example.com" } }, { email_domain: { domain: "example.com" } }] });
     expect(h.api.apps[0]).toMatchObject({ oauth_configuration: { enabled: true } });
     expect(h.said.join("\n")).toMatch(/~ changed Access self-hosted app "srv \(MCP server\)": oauth_configuration/);
-  });
-
-  it("adopts an app the user made for the Worker's host, keeping its name, settings and policies", async () => {
-    const api = new FakeApi();
-    const theirs = await api.createPolicy(ACCOUNT, { name: "admins", decision: "allow", include: [{ email: { email: "root@example.com" } }] });
-    await api.createApp(ACCOUNT, { type: "self_hosted", name: "My MCP", domain: "srv.acme.workers.dev", session_duration: "2h", policies: [{ id: theirs.id }] });
-    const h = await harness(selfHosted, { api });
-    api.calls = [];
-    await h.run();
-    expect(mutationsOf(api)).toEqual(["createPolicy", "updateApp"]);
-    const [app] = api.apps;
-    expect(app).toMatchObject({ name: "My MCP", session_duration: "2h", oauth_configuration: { enabled: true } });
-    expect(app!.policies!.map((p) => p.name)).toEqual(["srv (MCP server): allowed users", "admins"]);
   });
 
   it("maps --idp types and ids to the account's IdPs, with Instant Auth for exactly one", async () => {
@@ -340,6 +347,483 @@ describe("provision, downstream apps", () => {
   });
 });
 
+describe("provision changes nothing that is not this project's", () => {
+  const failure = async (h: Awaited<ReturnType<typeof harness>>, ...argv: string[]) => {
+    const error = await h.run(...argv).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RuntimeFailure);
+    return (error as RuntimeFailure).message;
+  };
+  const payrollPolicy = (api: FakeApi) => api.createPolicy(ACCOUNT, { name: "payroll admins", decision: "allow", include: [{ email: { email: "cfo@example.com" } }] });
+  const payrollApp = async (api: FakeApi, type: "self_hosted" | "saas" = "self_hosted") => {
+    const policy = await payrollPolicy(api);
+    const fields = type === "saas" ? { name: "HR portal", saas_app: { auth_type: "oidc" } } : { name: "Payroll", domain: "payroll.example.com" };
+    return api.createApp(ACCOUNT, { type, ...fields, session_duration: "1h", policies: [{ id: policy.id, precedence: 1 }] });
+  };
+
+  it("a recorded allow policy id naming someone else's policy: exit 1 before any change, naming it and the fix; its rules stay", async () => {
+    const api = new FakeApi();
+    const payroll = await payrollPolicy(api);
+    const h = await harness(selfHosted, { api });
+    h.edit((config) => (config.provisioned = { allowPolicyId: payroll.id }));
+    for (const argv of [["--dry-run"], []]) {
+      api.calls = [];
+      const message = await failure(h, ...argv);
+      expect(message).toContain(`provisioned.allowPolicyId names the Access policy "payroll admins" (${payroll.id})`);
+      expect(message).toContain('its name is "payroll admins", not "srv (MCP server): allowed users"');
+      expect(message).toMatch(/remove provisioned.allowPolicyId from mcp-access.json[\s\S]*--adopt/);
+      expect(mutationsOf(api)).toEqual([]);
+    }
+    expect(h.said.join("\n")).not.toMatch(/not sent/);
+    expect(api.policies).toEqual([expect.objectContaining({ name: "payroll admins", include: [{ email: { email: "cfo@example.com" } }] })]);
+  });
+
+  it("a recorded app id naming another app, self-hosted or saas: exit 1, the app untouched (no PUT planned either)", async () => {
+    for (const [auth, type] of [[selfHosted, "self_hosted"], [saas, "saas"]] as const) {
+      const api = new FakeApi();
+      const other = await payrollApp(api, type);
+      const before = structuredClone(api.apps);
+      const h = await harness(auth, { api });
+      h.edit((config) => (config.provisioned = { accessApp: { id: other.id } }));
+      for (const argv of [["--dry-run"], []]) {
+        api.calls = [];
+        const message = await failure(h, ...argv);
+        expect(message).toContain(`provisioned.accessApp.id names the Access application "${other.name}" (${other.id})`);
+        expect(message).toContain(`its name is "${other.name}", not "srv (MCP server)"`);
+        if (type === "self_hosted") expect(message).toContain("it does not protect srv.acme.workers.dev");
+        expect(message).toContain("remove provisioned.accessApp from mcp-access.json");
+        expect(mutationsOf(api)).toEqual([]);
+      }
+      expect(h.said.join("\n")).not.toMatch(/PUT/);
+      expect(api.apps).toEqual(before);
+    }
+  });
+
+  it("a recorded Linked App Token policy id naming someone else's policy: exit 1, nothing changed", async () => {
+    const api = new FakeApi();
+    const payroll = await payrollPolicy(api);
+    const wiki = await api.createApp(ACCOUNT, { type: "self_hosted", name: "Wiki", domain: "wiki.example.com", policies: [] });
+    const h = await harness([...selfHosted, "--downstream", "wiki=https://wiki.example.com"], { api });
+    h.edit((config) => (config.provisioned = { downstreams: { wiki: { appId: wiki.id, policyId: payroll.id } } }));
+    api.calls = [];
+    const message = await failure(h);
+    expect(message).toContain(`provisioned.downstreams.wiki.policyId names the Access policy "payroll admins" (${payroll.id})`);
+    expect(message).toContain('its name is "payroll admins", not "Allow requests from MCP server srv"');
+    expect(message).toContain('it is an "allow" policy, not "non_identity"');
+    expect(mutationsOf(api)).toEqual([]);
+  });
+
+  it("a recorded KV namespace id naming another namespace: exit 1, the Worker is not bound to it", async () => {
+    const api = new FakeApi();
+    const sessions = await api.createKvNamespace(ACCOUNT, "sessions");
+    const h = await harness(saas, { api });
+    h.edit((config) => (config.provisioned = { kvNamespaceId: sessions.id }));
+    api.calls = [];
+    const message = await failure(h);
+    expect(message).toContain(`provisioned.kvNamespaceId names the KV namespace "sessions" (${sessions.id})`);
+    expect(message).toContain('its title is "sessions", not "srv-OAUTH_KV"');
+    expect(mutationsOf(api)).toEqual([]);
+    expect(h.wrangler().kv_namespaces).not.toContainEqual(expect.objectContaining({ id: sessions.id }));
+  });
+
+  it("a recorded downstream app id naming an app that is not that downstream's: exit 1, the app untouched", async () => {
+    const api = new FakeApi();
+    const payroll = await payrollApp(api);
+    await api.createApp(ACCOUNT, { type: "self_hosted", name: "Wiki", domain: "wiki.example.com", policies: [] });
+    const before = structuredClone(api.apps);
+    const h = await harness([...selfHosted, "--downstream", "wiki=https://wiki.example.com/api"], { api });
+    h.edit((config) => (config.provisioned = { downstreams: { wiki: { appId: payroll.id, policyId: "0000" } } }));
+    api.calls = [];
+    const message = await failure(h);
+    expect(message).toContain(`provisioned.downstreams.wiki.appId names the Access application "Payroll" (${payroll.id})`);
+    expect(message).toContain("it does not protect wiki.example.com/api");
+    expect(message).toContain("Remove provisioned.downstreams.wiki from mcp-access.json");
+    expect(mutationsOf(api)).toEqual([]);
+    expect(api.apps).toEqual(before);
+  });
+
+  it("objects found by name or host get the same proof: someone's own app for the Worker's host, a policy of ours with another decision", async () => {
+    const api = new FakeApi();
+    const admins = await payrollPolicy(api);
+    const theirs = await api.createApp(ACCOUNT, { type: "self_hosted", name: "My MCP", domain: "srv.acme.workers.dev", policies: [{ id: admins.id }] });
+    const h = await harness(selfHosted, { api });
+    api.calls = [];
+    let message = await failure(h);
+    expect(message).toContain(`the Access application "My MCP" (${theirs.id}), found by the Worker's host srv.acme.workers.dev`);
+    expect(message).toContain('its name is "My MCP", not "srv (MCP server)"');
+    expect(mutationsOf(api)).toEqual([]);
+
+    api.apps = [];
+    const denied = await api.createPolicy(ACCOUNT, { name: "srv (MCP server): allowed users", decision: "deny" as never, include: [{ everyone: {} }] });
+    api.calls = [];
+    message = await failure(h);
+    expect(message).toContain(`the Access policy "srv (MCP server): allowed users" (${denied.id}), found by its name`);
+    expect(message).toContain('it is a "deny" policy, not "allow"');
+    expect(mutationsOf(api)).toEqual([]);
+  });
+
+  it("lists every object that is not ours in one error, before any change", async () => {
+    const api = new FakeApi();
+    const payroll = await payrollApp(api);
+    const h = await harness(selfHosted, { api });
+    h.edit((config) => (config.provisioned = { allowPolicyId: payroll.policies![0]!.id, accessApp: { id: payroll.id } }));
+    api.calls = [];
+    const message = await failure(h);
+    expect(message).toContain("provisioned.allowPolicyId names");
+    expect(message).toContain("provisioned.accessApp.id names");
+    expect(mutationsOf(api)).toEqual([]);
+  });
+
+  it("--adopt takes over what it lists: without a terminal only with --yes (else exit 2, no call); renamed, it is found again without --adopt", async () => {
+    const api = new FakeApi();
+    const admins = await payrollPolicy(api);
+    await api.createApp(ACCOUNT, { type: "self_hosted", name: "My MCP", domain: "srv.acme.workers.dev", session_duration: "2h", policies: [{ id: admins.id }] });
+    const h = await harness(selfHosted, { api });
+    api.calls = [];
+    const error = await h.run("--adopt").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as UsageError).message).toMatch(/--adopt without a terminal needs --yes too/);
+    expect(api.calls).toEqual([]);
+
+    expect(await h.run("--adopt", "--yes")).toBe(ExitCode.ok);
+    expect(mutationsOf(api)).toEqual(["createPolicy", "updateApp"]);
+    const [app] = api.apps;
+    expect(app).toMatchObject({ name: "srv (MCP server)", session_duration: "2h", oauth_configuration: { enabled: true } });
+    expect(app!.policies!.map((p) => p.name)).toEqual(["srv (MCP server): allowed users", "payroll admins"]);
+    expect(h.said.join("\n")).toMatch(/adopted[^\n]*"My MCP"/);
+
+    api.calls = [];
+    expect(await h.run()).toBe(ExitCode.ok);
+    expect(mutationsOf(api)).toEqual([]);
+  });
+
+  it("--adopt of an app with destinations puts the Worker's host among them (they, not domain, are what Access protects), keeping the others", async () => {
+    const api = new FakeApi();
+    const old = await api.createApp(ACCOUNT, {
+      type: "self_hosted",
+      name: "Old server",
+      domain: "old.example.com",
+      destinations: [{ type: "public", uri: "old.example.com" }, { type: "private", cidr: "10.0.0.0/8" }],
+      policies: [],
+    });
+    const h = await harness(selfHosted, { api });
+    h.edit((config) => (config.provisioned = { accessApp: { id: old.id } }));
+    expect(await h.run("--adopt", "--yes")).toBe(ExitCode.ok);
+    expect(api.apps[0]!.destinations).toEqual([
+      { type: "public", uri: "srv.acme.workers.dev" },
+      { type: "public", uri: "old.example.com" },
+      { type: "private", cidr: "10.0.0.0/8" },
+    ]);
+    api.calls = [];
+    expect(await h.run()).toBe(ExitCode.ok);
+    expect(mutationsOf(api)).toEqual([]);
+  });
+
+  it("--adopt of a policy and a KV namespace gives each this project's name, so the next run proves them", async () => {
+    const api = new FakeApi();
+    const payroll = await payrollPolicy(api);
+    const sessions = await api.createKvNamespace(ACCOUNT, "sessions");
+    const h = await harness(saas, { api });
+    h.edit((config) => (config.provisioned = { allowPolicyId: payroll.id, kvNamespaceId: sessions.id }));
+    expect(await h.run("--adopt", "--yes")).toBe(ExitCode.ok);
+    expect(api.policies.find((p) => p.id === payroll.id)).toMatchObject({ name: "srv (MCP server): allowed users", decision: "allow" });
+    expect(api.kvNamespaces).toEqual([{ id: sessions.id, title: "srv-OAUTH_KV" }]);
+    expect(h.config().provisioned).toMatchObject({ allowPolicyId: payroll.id, kvNamespaceId: sessions.id });
+    api.calls = [];
+    expect(await h.run()).toBe(ExitCode.ok);
+    expect(mutationsOf(api)).toEqual([]);
+  });
+
+  it("in a terminal --adopt lists exactly what it would take over and asks; no changes nothing", async () => {
+    const api = new FakeApi();
+    const payroll = await payrollPolicy(api);
+    const asked: string[] = [];
+    let answer: unknown = false;
+    const prompter = {
+      select: async () => "",
+      multiselect: async () => [],
+      confirm: async ({ message }: { message: string }) => (asked.push(message), answer),
+      isCancel: (value: unknown) => typeof value === "symbol",
+    } as unknown as ProvisionPrompter;
+    const h = await harness([...selfHosted, "--idp", "github"], { api, prompter });
+    h.edit((config) => (config.provisioned = { allowPolicyId: payroll.id }));
+    api.calls = [];
+    await expect(h.run("--adopt")).rejects.toBeInstanceOf(Cancelled);
+    expect(asked).toHaveLength(1);
+    expect(asked[0]).toContain(`the Access policy "payroll admins" (${payroll.id})`);
+    expect(asked[0]).toContain('renamed "srv (MCP server): allowed users"');
+    expect(mutationsOf(api)).toEqual([]);
+
+    answer = true;
+    expect(await h.run("--adopt")).toBe(ExitCode.ok);
+    expect(mutationsOf(api)).toEqual(["updatePolicy", "createApp"]);
+  });
+
+  it("--dry-run --adopt shows the takeover in the plan, asks nothing and sends no write", async () => {
+    const api = new FakeApi();
+    const payroll = await payrollPolicy(api);
+    const prompter = { select: async () => "", multiselect: async () => [], isCancel: () => false } as unknown as ProvisionPrompter;
+    const h = await harness([...selfHosted, "--idp", "github"], { api, prompter });
+    h.edit((config) => (config.provisioned = { allowPolicyId: payroll.id }));
+    api.calls = [];
+    expect(await h.run("--dry-run", "--adopt")).toBe(ExitCode.ok);
+    expect(mutationsOf(api)).toEqual([]);
+    const plan = h.said.join("\n");
+    expect(plan).toMatch(new RegExp(`not sent {2}PUT {4}/accounts/${ACCOUNT}/access/policies/${payroll.id}\\n( {12}.*\\n)*? {14}"name": "srv \\(MCP server\\): allowed users"`));
+    expect(plan).toMatch(/would adopt the Access policy "payroll admins"/);
+  });
+
+  it("a recorded app of the other type (the mode changed) is left alone: a new app is made", async () => {
+    const api = new FakeApi();
+    const h = await harness(saas, { api });
+    await h.run();
+    const old = structuredClone(api.apps[0]!);
+    h.edit((config) => (config.auth = "self-hosted"));
+    api.calls = [];
+    expect(await h.run("--no-deploy")).toBe(ExitCode.ok);
+    expect(mutationsOf(api)).toEqual(["createApp"]);
+    expect(api.apps.find((app) => app.id === old.id)).toEqual(old);
+  });
+
+  it("a recorded app of the other type that is somebody else's is left alone, and not called this project's", async () => {
+    const api = new FakeApi();
+    const other = await payrollApp(api, "saas");
+    const before = structuredClone(api.apps.find((app) => app.id === other.id));
+    const h = await harness(selfHosted, { api });
+    h.edit((config) => (config.provisioned = { accessApp: { id: other.id } }));
+    await h.run("--no-deploy");
+    expect(api.apps.find((app) => app.id === other.id)).toEqual(before);
+    expect(h.said.join("\n")).toMatch(/"HR portal" is not this project's and stays as it is/);
+    expect(h.config().provisioned.accessApp.id).not.toBe(other.id);
+  });
+
+  it("an adopted saas app is never deleted to get a client secret: it says how to give the Worker the secret instead", async () => {
+    const api = new FakeApi();
+    const other = await payrollApp(api, "saas");
+    const h = await harness(saas, { api });
+    h.edit((config) => (config.provisioned = { accessApp: { id: other.id } }));
+    api.calls = [];
+    await expect(h.run("--adopt", "--yes")).rejects.toThrow(/does not have its client secret.*wrangler secret put ACCESS_CLIENT_SECRET/s);
+    expect(mutationsOf(api)).not.toContain("deleteApp");
+    expect(api.apps.find((app) => app.id === other.id)).toMatchObject({ name: "srv (MCP server)" });
+    expect(h.deploys).toEqual([]);
+  });
+
+  it("a downstream app keeps its own policies (ids, precedence) and every other field when the Linked App Token policy is attached", async () => {
+    const api = new FakeApi();
+    const staff = await api.createPolicy(ACCOUNT, { name: "wiki staff", decision: "allow", include: [{ email_domain: { domain: "example.com" } }] });
+    const bots = await api.createPolicy(ACCOUNT, { name: "wiki bots", decision: "non_identity", include: [{ any_valid_service_token: {} }] });
+    const wiki = await api.createApp(ACCOUNT, {
+      type: "self_hosted",
+      name: "Wiki",
+      domain: "wiki.example.com",
+      destinations: [{ type: "public", uri: "wiki.example.com" }, { type: "public", uri: "docs.example.com" }],
+      session_duration: "6h",
+      custom_deny_message: "ask IT",
+      tags: ["internal"],
+      policies: [{ id: bots.id, precedence: 3 }, { id: staff.id, precedence: 7 }],
+    });
+    const before = structuredClone(api.apps.find((app) => app.id === wiki.id)!);
+    const h = await harness([...selfHosted, "--downstream", "wiki=https://wiki.example.com"], { api });
+    await h.run();
+    const after = api.apps.find((app) => app.id === wiki.id)!;
+    const lat = api.policies.find((policy) => policy.name === "Allow requests from MCP server srv")!;
+    expect(after.policies!.map((p) => [p.id, p.precedence])).toEqual([[bots.id, 3], [staff.id, 7], [lat.id, 8]]);
+    const { policies: _, ...rest } = after;
+    const { policies: __, ...restBefore } = before;
+    expect(rest).toEqual(restBefore);
+  });
+});
+
+describe("the Worker provision deploys over is proven this project's too", () => {
+  const failure = async (h: Awaited<ReturnType<typeof harness>>, ...argv: string[]) => {
+    const error = await h.run(...argv).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RuntimeFailure);
+    expect((error as RuntimeFailure).exitCode).toBe(ExitCode.failure);
+    return (error as RuntimeFailure).message;
+  };
+  /** Somebody's Worker that happens to have (or was given by a pull request) this project's name. */
+  const payrollWorker: WorkerBinding[] = [
+    { type: "plain_text", name: "DB_HOST", text: "db.internal" },
+    { type: "secret_text", name: "DB_PASSWORD" },
+  ];
+
+  for (const [mode, auth] of [["self-hosted", selfHosted], ["saas", saas]] as const) {
+    it(`${mode}: a Worker of that name that is not this project's stops the run, --dry-run too: exit 1, no change, no deploy, naming it and the fixes`, async () => {
+      const api = new FakeApi();
+      api.workers.set("srv", structuredClone(payrollWorker));
+      const h = await harness(auth, { api });
+      for (const argv of [["--dry-run"], []]) {
+        api.calls = [];
+        const message = await failure(h, ...argv);
+        expect(message).toContain('the Worker "srv", which provision deploys over');
+        expect(message).toContain(
+          mode === "saas"
+            ? 'it binds no OAUTH_KV of this project\'s KV namespace "srv-OAUTH_KV" and no POLICY_AUD of this project\'s Access application "srv (MCP server)"'
+            : 'it binds no POLICY_AUD of this project\'s Access application "srv (MCP server)" and no OAUTH_KV of this project\'s KV namespace "srv-OAUTH_KV"',
+        );
+        expect(message).toMatch(/give this project another "name" in mcp-access\.json[\s\S]*--adopt/);
+        expect(mutationsOf(api)).toEqual([]);
+      }
+      expect(h.deploys).toEqual([]);
+      expect(h.said.join("\n")).not.toMatch(/Would run/);
+      expect(api.workers.get("srv")).toEqual(payrollWorker);
+    });
+  }
+
+  it("bindings that only look like this project's are not a proof: a POLICY_AUD of another app (even the one mcp-access.json records), an OAUTH_KV of another namespace", async () => {
+    const api = new FakeApi();
+    const policy = await api.createPolicy(ACCOUNT, { name: "payroll admins", decision: "allow", include: [{ email: { email: "cfo@example.com" } }] });
+    const payroll = await api.createApp(ACCOUNT, { type: "self_hosted", name: "Payroll", domain: "payroll.example.com", policies: [{ id: policy.id }] });
+    const sessions = await api.createKvNamespace(ACCOUNT, "sessions");
+    const h = await harness(selfHosted, { api });
+    // mcp-access.json is the attacker's input: the aud recorded there proves nothing.
+    h.edit((config) => (config.provisioned = { accessApp: { id: "deleted-app", aud: payroll.aud } }));
+    for (const bindings of [
+      [{ type: "plain_text", name: "POLICY_AUD", text: payroll.aud! }],
+      [{ type: "kv_namespace", name: "OAUTH_KV", namespace_id: sessions.id }],
+      [{ type: "plain_text", name: "OAUTH_KV", text: sessions.id }],
+    ]) {
+      api.workers.set("srv", bindings);
+      api.calls = [];
+      const message = await failure(h);
+      expect(message).toContain('the Worker "srv", which provision deploys over');
+      expect(mutationsOf(api)).toEqual([]);
+    }
+    expect(h.deploys).toEqual([]);
+  });
+
+  it("--adopt --yes deploys over it with fresh secrets of its own; the next run proves it by its bindings, without --adopt", async () => {
+    const api = new FakeApi();
+    api.workers.set("srv", [...structuredClone(payrollWorker), { type: "secret_text", name: "COOKIE_ENCRYPTION_KEY" }, { type: "secret_text", name: "ACCESS_CLIENT_SECRET" }]);
+    const h = await harness(saas, { api });
+    expect(await h.run("--adopt", "--yes")).toBe(ExitCode.ok);
+    expect(h.said.join("\n")).toMatch(/adopted the Worker "srv"/);
+    // Secrets somebody else's Worker had are not this project's: the cookie key and client secret are sent anew.
+    expect(Object.keys(h.deploys[0]!.secrets)).toEqual(expect.arrayContaining(["ACCESS_CLIENT_SECRET", "COOKIE_ENCRYPTION_KEY"]));
+    expect(h.deploys[0]!.secrets.ACCESS_CLIENT_SECRET).toBe(h.api.clientSecrets.get(api.apps[0]!.id));
+
+    api.calls = [];
+    expect(await h.run()).toBe(ExitCode.ok);
+    expect(mutationsOf(api)).toEqual([]);
+    expect(h.deploys).toHaveLength(2);
+  });
+
+  it("a re-run after a normal provision proves the Worker by its bindings, self-hosted and saas, reading its settings once", async () => {
+    for (const auth of [selfHosted, saas]) {
+      const h = await harness(auth);
+      expect(await h.run()).toBe(ExitCode.ok);
+      h.api.calls = [];
+      expect(await h.run()).toBe(ExitCode.ok);
+      expect(h.api.calls.filter(({ call }) => call === "getWorkerBindings")).toEqual([{ call: "getWorkerBindings", args: [ACCOUNT, "srv"] }]);
+      expect(mutationsOf(h.api)).toEqual([]);
+      expect(h.deploys).toHaveLength(2);
+    }
+  });
+
+  it("after a mode switch the Worker is proven by the previous mode's bindings, both ways", async () => {
+    for (const [from, to] of [[selfHosted, "saas"], [saas, "self-hosted"]] as const) {
+      const h = await harness(from);
+      expect(await h.run()).toBe(ExitCode.ok);
+      h.edit((config) => (config.auth = to));
+      h.api.calls = [];
+      expect(await h.run()).toBe(ExitCode.ok);
+      expect(h.deploys).toHaveLength(2);
+      // Deployed by this mode, the Worker now proves itself by this mode's bindings.
+      expect(await h.run()).toBe(ExitCode.ok);
+    }
+  });
+
+  it("a run that died after creating the app, before the deploy (here: at a mode switch), then a re-run: the Worker is still proven", async () => {
+    const api = new FakeApi();
+    const h = await harness(selfHosted, { api });
+    expect(await h.run()).toBe(ExitCode.ok);
+    h.edit((config) => (config.auth = "saas"));
+    api.failures.set("listWorkerSecrets", new ApiFailure(503, [{ code: 10013, message: "Service unavailable" }]));
+    await expect(h.run()).rejects.toThrow(/answered 503/);
+    expect(api.apps.map((app) => app.type).sort()).toEqual(["saas", "self_hosted"]);
+    expect(h.deploys).toHaveLength(1);
+
+    expect(await h.run()).toBe(ExitCode.ok);
+    expect(h.deploys).toHaveLength(2);
+    expect(api.workers.get("srv")).toContainEqual({ type: "kv_namespace", name: "OAUTH_KV", namespace_id: api.kvNamespaces[0]!.id });
+  });
+
+  it("--dry-run --adopt lists the Worker among what it would take over, sends no write and deploys nothing", async () => {
+    const api = new FakeApi();
+    api.workers.set("srv", structuredClone(payrollWorker));
+    const h = await harness(saas, { api });
+    api.calls = [];
+    expect(await h.run("--dry-run", "--adopt")).toBe(ExitCode.ok);
+    expect(mutationsOf(api)).toEqual([]);
+    expect(h.deploys).toEqual([]);
+    expect(h.said.join("\n")).toMatch(/would adopt the Worker "srv": replaced at the deploy by this project's code/);
+    expect(api.workers.get("srv")).toEqual(payrollWorker);
+  });
+
+  it("wrangler.jsonc naming another Worker does not aim the deploy there: the Worker deployed is the one proven, named in mcp-access.json", async () => {
+    const api = new FakeApi();
+    api.workers.set("payroll-api", structuredClone(payrollWorker));
+    const h = await harness(selfHosted, { api });
+    h.volume.writeFileSync(join(h.root, "wrangler.jsonc"), h.read("wrangler.jsonc").replace('"name": "srv"', '"name": "payroll-api"'));
+    expect(await h.run()).toBe(ExitCode.ok);
+    expect(api.workers.get("payroll-api")).toEqual(payrollWorker);
+    expect(api.workers.get("srv")).toContainEqual({ type: "plain_text", name: "POLICY_AUD", text: api.apps[0]!.aud });
+    expect(h.deploys.map((request) => request.worker)).toEqual(["srv"]);
+  });
+
+  it("a Worker that does not exist yet is a first deploy: nothing to prove", async () => {
+    const h = await harness(selfHosted);
+    expect(await h.run()).toBe(ExitCode.ok);
+    expect(h.api.calls.filter(({ call }) => call === "getWorkerBindings")).toHaveLength(1);
+    expect(h.deploys).toHaveLength(1);
+  });
+});
+
+describe("provision matches names as own keys", () => {
+  it("a downstream named constructor is found and recorded like any other, never as Object.prototype.constructor", async () => {
+    const api = new FakeApi();
+    await api.createApp(ACCOUNT, { type: "self_hosted", name: "Wiki", domain: "wiki.example.com", policies: [] });
+    const h = await harness([...selfHosted, "--downstream", "wiki=https://wiki.example.com", "--downstream", "constructor=https://ctor.example.com"], { api });
+    await h.run();
+    expect(Object.keys(h.config().provisioned.downstreams)).toEqual(["wiki"]);
+    const ctor = await api.createApp(ACCOUNT, { type: "self_hosted", name: "Ctor", domain: "ctor.example.com", policies: [] });
+    api.calls = [];
+    expect(await h.run()).toBe(ExitCode.ok);
+    expect(api.calls.filter(({ call, args }) => call === "getApp" && typeof args[1] !== "string")).toEqual([]);
+    const lat = api.policies.find((policy) => policy.decision === "non_identity")!;
+    expect(h.config().provisioned.downstreams.constructor).toEqual({ appId: ctor.id, policyId: lat.id });
+    expect(api.apps.find((app) => app.id === ctor.id)!.policies!.map((policy) => policy.id)).toEqual([lat.id]);
+  });
+
+  it("an identity provider type the CLI does not know, even one named like an Object.prototype key, is shown as it is", async () => {
+    const offered: { label: string; hint?: string }[] = [];
+    const prompter = {
+      select: async () => "",
+      multiselect: async ({ options }: { options: { label: string; hint?: string }[] }) => (offered.push(...options), []),
+      isCancel: () => false,
+    } as unknown as ProvisionPrompter;
+    const api = new FakeApi();
+    api.identityProviders.push({ id: "33333333-3333-4333-8333-333333333333", name: "Odd", type: "constructor" });
+    const h = await harness(selfHosted, { api, prompter });
+    expect(await h.run()).toBe(ExitCode.ok);
+    expect(offered.find((option) => option.label === "Odd")).toEqual({ value: "33333333-3333-4333-8333-333333333333", label: "Odd", hint: "constructor" });
+  });
+
+  it("mcp-access.json with access.constructor or access.__proto__: exit 2 naming the key, no call, nothing written", async () => {
+    for (const key of ["constructor", "__proto__", "toString"]) {
+      const h = await harness(selfHosted);
+      const text = h.read("mcp-access.json").replace('"access": {', `"access": {\n    "${key}": ["a@example.com"],`);
+      h.volume.writeFileSync(join(h.root, "mcp-access.json"), text);
+      const before = h.allFiles();
+      const error = await h.run().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(UsageError);
+      expect((error as UsageError).details.join("\n")).toContain(`"access.${key}" in /work/srv/mcp-access.json: unknown key`);
+      expect(h.api.calls).toEqual([]);
+      expect(h.allFiles()).toBe(before);
+    }
+  });
+});
+
 describe("provision, saas", () => {
   it("creates the KV namespace before the OIDC app, deploys the six secrets once, and keeps every secret out of files and output", async () => {
     const h = await harness(saas);
@@ -358,6 +842,7 @@ describe("provision, saas", () => {
       {
         root: h.root,
         accountId: ACCOUNT,
+        worker: "srv",
         secrets: {
           ACCESS_CLIENT_ID: clientId,
           ACCESS_AUTHORIZATION_URL: `${issuer}/authorization`,
@@ -536,6 +1021,23 @@ describe("create --provision", () => {
     const cancelled = await createWith(["--auth", "saas", "--team", "acme", "--allow-domain", "example.com"], { answers: [...answers.slice(0, 5), [/Set up Cloudflare now/, Symbol("cancel")]] });
     await expect(cancelled.run()).rejects.toBeInstanceOf(Cancelled);
     expect(cancelled.kept()).toBe(false);
+  });
+
+  it("--adopt: without a terminal only with --provision and --yes (exit 2 before anything is written); with them it takes over", async () => {
+    const noYes = await createWith(["--auth", "self-hosted", "--allow-domain", "example.com", "--provision", "--adopt", "--no-install"]);
+    await expect(noYes.run()).rejects.toThrow(/--adopt without a terminal needs --yes too/);
+    const noProvision = await createWith(["--auth", "self-hosted", "--team", "acme", "--allow-domain", "example.com", "--adopt", "--no-install"]);
+    await expect(noProvision.run()).rejects.toThrow(/--adopt only applies to provisioning.*add --provision/);
+    for (const c of [noYes, noProvision]) {
+      expect(c.api.calls).toEqual([]);
+      expect(() => c.config()).toThrow(/ENOENT/);
+    }
+
+    const c = await createWith(["--auth", "self-hosted", "--allow-domain", "example.com", "--provision", "--adopt", "--yes", "--no-install"]);
+    const theirs = await c.api.createApp(ACCOUNT, { type: "self_hosted", name: "Old server", domain: "srv.acme.workers.dev", policies: [] });
+    await c.run();
+    expect(c.api.apps).toEqual([expect.objectContaining({ id: theirs.id, name: "srv (MCP server)" })]);
+    expect(c.config().provisioned.accessApp.id).toBe(theirs.id);
   });
 
   it("a provisioning failure says the project itself is ready", async () => {

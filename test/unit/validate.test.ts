@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { parseConfigObject } from "../../src/answers/config-file.js";
 import * as check from "../../src/config/validate.js";
 import { UsageError } from "../../src/errors.js";
 
@@ -191,4 +192,44 @@ describe("what provisioning recorded", () => {
     [{ downstreams: { wiki: { appId: "a" } } }, /provisioned.downstreams.wiki.policyId/],
     [[], /provisioned must be an object/],
   ])("rejects %j, naming the key", (value, message) => rejects(check.provisioned, value, message));
+});
+
+describe("keys are matched as own keys, never through Object.prototype", () => {
+  const problemsOf = (text: string) => {
+    try {
+      parseConfigObject(JSON.parse(text), "mcp-access.json");
+    } catch (error) {
+      expect(error).toBeInstanceOf(UsageError);
+      return (error as UsageError).details.join("\n");
+    }
+    return "accepted";
+  };
+  it.each([
+    ['{"access":{"constructor":[]}}', '"access.constructor" in mcp-access.json: unknown key'],
+    ['{"access":{"toString":[]}}', '"access.toString" in mcp-access.json: unknown key'],
+    // JSON.parse makes "__proto__" an own key: it must be refused like any other unknown one.
+    ['{"access":{"__proto__":["a@example.com"]}}', '"access.__proto__" in mcp-access.json: unknown key'],
+    ['{"toString":1}', '"toString" in mcp-access.json: unknown key'],
+    ['{"constructor":{}}', '"constructor" in mcp-access.json: unknown key'],
+    ['{"__proto__":{"name":"srv","auth":"saas"}}', '"__proto__" in mcp-access.json: unknown key'],
+  ])("%s: exit 2, naming the key", (text, problem) => expect(problemsOf(text)).toContain(problem));
+
+  it("reads only the file's own values: nothing comes from a prototype", () => {
+    const { answers } = parseConfigObject(JSON.parse('{"name":"srv","auth":"saas"}'), "mcp-access.json");
+    expect(Object.keys(answers).sort()).toEqual(["auth", "name"]);
+  });
+
+  it.each([
+    [{ downstreams: JSON.parse('{"__proto__": {"appId": "a", "policyId": "b"}}') }, /downstream name "__proto__"/],
+    [{ accessApp: JSON.parse('{"id": "a", "__proto__": {}}') }, /unknown key "__proto__" in provisioned.accessApp/],
+  ])("provisioned %j: refused, naming the key", (value, message) => {
+    expect(() => check.provisioned(value)).toThrow(message);
+  });
+
+  it("a downstream named constructor is a valid name, kept as an own key", () => {
+    expect(check.downstream("constructor=https://c.example.com")).toEqual({ name: "constructor", url: "https://c.example.com" });
+    expect(() => check.downstream("__proto__=https://c.example.com")).toThrow(/downstream name "__proto__"/);
+    const recorded = check.provisioned({ downstreams: { constructor: { appId: "a", policyId: "b" } } });
+    expect(Object.hasOwn(recorded.downstreams!, "constructor")).toBe(true);
+  });
 });

@@ -7,10 +7,10 @@ import { sameJson, sameSet } from "../same.js";
 /**
  * Step 4: the Worker's Access application (SPEC §2). self-hosted: Access in
  * front of the Worker's host, with Managed OAuth so MCP clients can sign in.
- * saas: an OIDC app whose only redirect is the Worker's /callback. Found by
- * its recorded id, else by host (self-hosted) or name (saas), else created;
- * an existing app is updated only where it differs, with every field it had
- * sent back (an update replaces the whole app).
+ * saas: an OIDC app whose only redirect is the Worker's /callback. The one
+ * findExisting found (and proved ours, or adopted), else created; an existing
+ * app is updated only where it differs, with every field it had sent back (an
+ * update replaces the whole app).
  */
 
 /** Callback URLs of the MCP clients people use most (loopback ones are allowed by the flags). */
@@ -31,32 +31,17 @@ const READ_ONLY = new Set(["id", "uid", "aud", "created_at", "updated_at"]);
 const SAAS_READ_ONLY = new Set(["client_secret", "created_at", "updated_at"]);
 
 export async function ensureAccessApp(ctx: ProvisionContext): Promise<void> {
-  const account = ctx.accountId!;
   const saas = ctx.config.auth === "saas";
   const recorded = ctx.config.provisioned?.accessApp;
-  const wantedType = saas ? "saas" : "self_hosted";
-
-  let existing: AccessApp | undefined;
-  let foundByRecord = false;
-  if (recorded) {
-    const app = await ctx.api.getApp(account, recorded.id);
-    if (app && app.type === wantedType) {
-      existing = app;
-      foundByRecord = true;
-    } else if (app) {
-      ctx.report("attention", `the Access app "${app.name}" recorded for this project is a ${app.type} app, and the project is now ${ctx.config.auth}: a new app is made; delete the old one in Zero Trust when nothing uses it`);
-    }
-  }
-  existing ??= (await ctx.api.listApps(account)).find((app) =>
-    saas ? app.type === "saas" && app.name === accessAppName(ctx.config.name) : app.type === "self_hosted" && servesHost(app, ctx.host!),
-  );
+  const { app: existing, appRecorded, adopted } = ctx.existing!;
 
   let app: AccessApp;
   if (!existing) {
     app = await create(ctx);
   } else {
     app = await update(ctx, existing);
-    if (saas) app = (await replaceIfSecretLost(ctx, app, foundByRecord)) ?? app;
+    // Only an app this project made may be deleted: one it adopted was somebody's, whatever its name is now.
+    if (saas) app = (await replaceIfSecretLost(ctx, app, appRecorded && !adopted.has(existing.id))) ?? app;
   }
   ctx.app = app;
 
@@ -83,10 +68,11 @@ function captureClientSecret(ctx: ProvisionContext, app: AccessApp): void {
 async function update(ctx: ProvisionContext, existing: AccessApp): Promise<AccessApp> {
   const wanted = wantedFields(ctx);
   const current = writableFields(existing);
-  const next: AppBody = { ...current, ...wanted, name: existing.name };
+  const next: AppBody = { ...current, ...wanted };
   next.policies = withPolicy(current.policies, ctx.allowPolicyId!);
   if (wanted.oauth_configuration) next.oauth_configuration = mergeOAuth(existing.oauth_configuration, wanted.oauth_configuration);
   if (wanted.saas_app) next.saas_app = mergeSaas(current.saas_app, wanted.saas_app);
+  if (wanted.domain && Array.isArray(current.destinations)) next.destinations = withDestination(current.destinations, wanted.domain);
 
   const differences = differingFields(current, next);
   if (!differences.length) {
@@ -94,7 +80,7 @@ async function update(ctx: ProvisionContext, existing: AccessApp): Promise<Acces
     return existing;
   }
   const updated = await ctx.api.updateApp(ctx.accountId!, existing.id, next);
-  ctx.report("changed", `Access ${describeType(existing)} app "${existing.name}": ${differences.join(", ")}`);
+  ctx.report("changed", `Access ${describeType(existing)} app "${next.name}": ${differences.join(", ")}`);
   return { ...existing, ...updated, saas_app: updated.saas_app ?? existing.saas_app };
 }
 
@@ -136,6 +122,17 @@ export function writableFields(app: AccessApp): AppBody {
   body.policies = (app.policies ?? []).map((policy) => ({ id: policy.id, ...(policy.precedence === undefined ? {} : { precedence: policy.precedence }) }));
   if (app.saas_app) body.saas_app = Object.fromEntries(Object.entries(app.saas_app).filter(([key]) => !SAAS_READ_ONLY.has(key))) as SaasOidcApp;
   return body;
+}
+
+type Destination = { type?: string; uri?: string };
+
+/**
+ * The app's destinations with the Worker's host among the public ones (first, if it is new): where an
+ * app has destinations, they, not `domain`, are what Access protects. The user's other hosts stay.
+ */
+function withDestination(destinations: Destination[], host: string): Destination[] {
+  if (destinations.some((d) => (d.type ?? "public") === "public" && d.uri?.toLowerCase().replace(/\/+$/, "") === host)) return destinations;
+  return [{ type: "public", uri: host }, ...destinations];
 }
 
 /** The app's policies with ours added (first, if it is new to the app); the user's own ones stay. */
@@ -195,7 +192,7 @@ function sortLists(value: unknown): unknown {
 }
 
 /** True when the app protects exactly this host (its domain, or one of its public destinations). */
-function servesHost(app: AccessApp, host: string): boolean {
+export function servesHost(app: AccessApp, host: string): boolean {
   return publicHostnames(app).some((domain) => domain === host);
 }
 
@@ -217,7 +214,8 @@ const describeType = (app: AccessApp) => (app.type === "saas" ? "for SaaS (OIDC)
  * is the user's: they are told what to do instead.
  */
 async function replaceIfSecretLost(ctx: ProvisionContext, app: AccessApp, ours: boolean): Promise<AccessApp | undefined> {
-  ctx.workerSecrets = (await ctx.api.listWorkerSecrets(ctx.accountId!, ctx.config.name)) ?? null;
+  // Already known when the Worker was taken over with --adopt: then none of its secrets is this project's.
+  if (ctx.workerSecrets === undefined) ctx.workerSecrets = (await ctx.api.listWorkerSecrets(ctx.accountId!, ctx.config.name)) ?? null;
   if (ctx.workerSecrets?.includes("ACCESS_CLIENT_SECRET")) return undefined;
   if (!ctx.deploy) {
     ctx.report("attention", `the Worker does not have the client secret of "${app.name}" yet; the run that deploys replaces the app to get one`);

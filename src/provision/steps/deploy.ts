@@ -8,10 +8,10 @@ import type { ProvisionContext, WorkerSecrets } from "../context.js";
 export async function deployWorker(ctx: ProvisionContext): Promise<void> {
   const secrets = await secretsToUpload(ctx);
   if (ctx.dryRun) {
-    ctx.plannedCommand = ctx.deployer.describe({ root: ctx.root, accountId: ctx.accountId!, secrets });
+    ctx.plannedCommand = ctx.deployer.describe({ root: ctx.root, accountId: ctx.accountId!, worker: ctx.config.name, secrets });
     return;
   }
-  const { url } = await ctx.deployer.deploy({ root: ctx.root, accountId: ctx.accountId!, secrets });
+  const { url } = await ctx.deployer.deploy({ root: ctx.root, accountId: ctx.accountId!, worker: ctx.config.name, secrets });
   ctx.liveUrl = url ?? `https://${ctx.host}`;
   const names = Object.keys(secrets);
   ctx.report("changed", `the Worker ${ctx.config.name}: deployed${names.length ? `, with the secrets ${names.join(", ")}` : ""}`);

@@ -1,7 +1,5 @@
-import type { Downstream } from "../../config/config.js";
-import { isLoopbackHost } from "../../config/validate.js";
 import type { AccessApp } from "../cloudflare-api.js";
-import type { ProvisionContext } from "../context.js";
+import type { DownstreamTarget, ProvisionContext } from "../context.js";
 import { publicHostnames, writableFields } from "./access-app.js";
 import { ensurePolicy } from "./policies.js";
 
@@ -9,31 +7,28 @@ import { ensurePolicy } from "./policies.js";
  * Step 6: each downstream app's self-hosted Access application gets a Linked
  * App Token policy naming this server's app, so Access lets the user's token
  * through when the server calls the app for them. One reusable policy serves
- * every downstream app (its rule is the same for all). It is attached next to
- * the app's own policies: an update replaces the whole app, so the body
- * carries every field and every policy it had. A downstream app that Access
- * does not protect is reported with what to do; nothing is created for it.
+ * every downstream app (its rule is the same for all). A downstream app is
+ * never this project's: our policy is added after its own, and everything
+ * else it had goes back exactly as it was (an update replaces the whole app,
+ * so the body carries every field and every policy, with its precedence). A
+ * downstream app that Access does not protect is reported with what to do;
+ * nothing is created for it. findExisting found the apps and the policy.
  */
 export async function linkDownstreamApps(ctx: ProvisionContext): Promise<void> {
   const account = ctx.accountId!;
-  let everyApp: AccessApp[] | undefined;
-  const apps = async () => (everyApp ??= await ctx.api.listApps(account));
-
-  const linkable: { downstream: Downstream; app: AccessApp }[] = [];
-  for (const downstream of ctx.config.downstreams) {
-    const app = await findDownstreamApp(ctx, downstream, apps);
-    if (app) linkable.push({ downstream, app });
-  }
+  const { downstreams: targets, linkPolicy } = ctx.existing!;
+  for (const { downstream, unlinkable } of targets) if (unlinkable) ctx.report("attention", `${downstream.name}: ${unlinkable}`);
+  const linkable = targets.filter((target): target is Required<Pick<DownstreamTarget, "downstream" | "app">> => target.app !== undefined);
   if (!linkable.length) return;
 
-  const recordedPolicy = Object.values(ctx.config.provisioned?.downstreams ?? {})[0]?.policyId;
   const policyId = await ensurePolicy(
     ctx,
     { name: linkedAppPolicyName(ctx.config.name), decision: "non_identity", include: [{ linked_app_token: { app_uid: ctx.app!.uid ?? ctx.app!.id } }] },
-    recordedPolicy,
+    linkPolicy,
     "Linked App Token policy",
   );
 
+  const records = ctx.config.provisioned?.downstreams ?? {};
   for (const { downstream, app } of linkable) {
     const policies = app.policies ?? [];
     if (policies.some((policy) => policy.id === policyId)) {
@@ -46,46 +41,15 @@ export async function linkDownstreamApps(ctx: ProvisionContext): Promise<void> {
       ctx.report("changed", `${downstream.name}: the Linked App Token policy is attached to "${app.name}"${others}`);
     }
     const entry = { appId: app.id, policyId };
-    const recorded = ctx.config.provisioned?.downstreams?.[downstream.name];
+    const recorded = Object.hasOwn(records, downstream.name) ? records[downstream.name] : undefined;
     if (recorded?.appId !== entry.appId || recorded.policyId !== entry.policyId) await ctx.record(["provisioned", "downstreams", downstream.name], entry);
   }
 }
 
 export const linkedAppPolicyName = (worker: string) => `Allow requests from MCP server ${worker}`;
 
-async function findDownstreamApp(ctx: ProvisionContext, downstream: Downstream, apps: () => Promise<AccessApp[]>): Promise<AccessApp | undefined> {
-  const url = new URL(downstream.url);
-  if (isLoopbackHost(url.hostname)) {
-    ctx.report("attention", `${downstream.name}: ${downstream.url} is on this machine (local development only): no Access app to link`);
-    return undefined;
-  }
-  const recorded = ctx.config.provisioned?.downstreams?.[downstream.name];
-  const matches = (app: AccessApp) => (downstream.accessApp ? app.name === downstream.accessApp : covers(app, url));
-  let app = recorded ? await ctx.api.getApp(ctx.accountId!, recorded.appId) : undefined;
-  if (app && !matches(app)) app = undefined;
-  app ??= mostSpecific((await apps()).filter(matches), url);
-
-  const where = downstream.accessApp ? `named "${downstream.accessApp}"` : `for ${url.host}${url.pathname === "/" ? "" : url.pathname}`;
-  if (!app) {
-    ctx.report(
-      "attention",
-      `${downstream.name}: no Access application ${where}, so call_${downstream.name} cannot get through Access. Protect ${url.host} with a ` +
-        "self-hosted Access application (or, if one does, set this downstream's accessApp to its name in mcp-access.json), then run provision again",
-    );
-    return undefined;
-  }
-  if (app.type !== "self_hosted") {
-    ctx.report(
-      "attention",
-      `${downstream.name}: the Access application ${where}, "${app.name}", is a ${app.type} app; Linked App Tokens work only on self-hosted apps, so none was attached`,
-    );
-    return undefined;
-  }
-  return app;
-}
-
 /** True when one of the app's hostnames (`wiki.example.com`, `wiki.example.com/api`, `*.example.com`) covers the URL. */
-function covers(app: AccessApp, url: URL): boolean {
+export function covers(app: AccessApp, url: URL): boolean {
   return matchLength(app, url) > 0;
 }
 
@@ -104,6 +68,6 @@ function matchLength(app: AccessApp, url: URL): number {
 }
 
 /** Of the apps covering the URL, the one Access would apply: an exact host before a wildcard, the longest path. */
-function mostSpecific(apps: AccessApp[], url: URL): AccessApp | undefined {
+export function mostSpecific(apps: AccessApp[], url: URL): AccessApp | undefined {
   return apps.map((app) => ({ app, score: matchLength(app, url) })).sort((a, b) => b.score - a.score)[0]?.app;
 }

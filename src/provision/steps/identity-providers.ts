@@ -59,4 +59,5 @@ export function mapToIds(wanted: readonly string[], available: readonly Identity
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const describe = (idp: IdentityProvider) => `${idp.name} (${idp.type}, ${idp.id})`;
-const labelOf = (type: string) => IDP_TYPE_LABELS[type as keyof typeof IDP_TYPE_LABELS] ?? type;
+// The type comes from the API: an own key of the table, or shown as it is.
+const labelOf = (type: string) => (Object.hasOwn(IDP_TYPE_LABELS, type) ? IDP_TYPE_LABELS[type as keyof typeof IDP_TYPE_LABELS] : type);

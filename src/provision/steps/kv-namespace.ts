@@ -1,8 +1,9 @@
 import type { ProvisionContext } from "../context.js";
 
 /**
- * saas: the KV namespace bound as OAUTH_KV, found by its recorded id, else by
- * the title wrangler itself would give it, else created. Its id must be in
+ * saas: the KV namespace bound as OAUTH_KV: the one findExisting found (by its
+ * recorded id, else by the title wrangler itself would give it), else created;
+ * an adopted one gets this project's title. Its id must be in
  * wrangler.jsonc before the deploy: a KV binding without an id makes wrangler
  * create a namespace of its own.
  *
@@ -14,10 +15,12 @@ export async function ensureKvNamespace(ctx: ProvisionContext): Promise<void> {
   const account = ctx.accountId!;
   const title = kvNamespaceTitle(ctx.config.name);
   const recorded = ctx.config.provisioned?.kvNamespaceId;
-  const namespaces = await ctx.api.listKvNamespaces(account);
-  const existing = namespaces.find((namespace) => namespace.id === recorded) ?? namespaces.find((namespace) => namespace.title === title);
+  const existing = ctx.existing!.kvNamespace;
   let id: string;
-  if (existing) {
+  if (existing && existing.title !== title) {
+    id = (await ctx.api.renameKvNamespace(account, existing.id, title)).id;
+    ctx.report("changed", `KV namespace "${existing.title}" (OAUTH_KV): renamed "${title}"`);
+  } else if (existing) {
     id = existing.id;
     ctx.report("found", `KV namespace "${existing.title}" (OAUTH_KV)`);
   } else {

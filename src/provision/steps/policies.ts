@@ -6,32 +6,29 @@ import { sameJson, sameSet } from "../same.js";
 const READ_ONLY = new Set(["id", "created_at", "updated_at", "app_count", "reusable", "precedence"]);
 
 /**
- * A reusable Access policy, made idempotent: found by its recorded id, else
- * by name, else created. An existing one whose decision or rules differ is
- * updated with the user's other settings kept (a PUT replaces the policy, so
- * the body carries every field it had). Returns the policy's id.
+ * A reusable Access policy, made idempotent: the one findExisting found (and
+ * proved ours, or adopted), else created. One whose name, decision or rules
+ * differ is updated with the user's other settings kept (a PUT replaces the
+ * policy, so the body carries every field it had). Returns the policy's id.
  */
 export async function ensurePolicy(
   ctx: ProvisionContext,
   wanted: { name: string; decision: PolicyBody["decision"]; include: AccessRule[] },
-  recordedId: string | undefined,
+  existing: AccessPolicy | undefined,
   label: string,
 ): Promise<string> {
   const account = ctx.accountId!;
-  const existing =
-    (recordedId ? await ctx.api.getPolicy(account, recordedId) : undefined) ??
-    (await ctx.api.listPolicies(account)).find((policy) => policy.name === wanted.name);
   if (!existing) {
     const created = await ctx.api.createPolicy(account, { name: wanted.name, decision: wanted.decision, include: wanted.include });
     ctx.report("created", `${label} "${wanted.name}"`);
     return created.id;
   }
-  if (existing.decision === wanted.decision && sameSet(existing.include, wanted.include, sameJson)) {
+  if (existing.name === wanted.name && existing.decision === wanted.decision && sameSet(existing.include, wanted.include, sameJson)) {
     ctx.report("found", `${label} "${existing.name}"`);
     return existing.id;
   }
-  await ctx.api.updatePolicy(account, existing.id, { ...writableFields(existing), decision: wanted.decision, include: wanted.include });
-  ctx.report("changed", `${label} "${existing.name}": ${wanted.decision === "allow" ? "who may sign in" : "its rule"} updated`);
+  await ctx.api.updatePolicy(account, existing.id, { ...writableFields(existing), ...wanted });
+  ctx.report("changed", `${label} "${wanted.name}": ${wanted.decision === "allow" ? "who may sign in" : "its rule"} updated`);
   return existing.id;
 }
 
@@ -43,7 +40,7 @@ function writableFields(policy: AccessPolicy): PolicyBody {
 export async function ensureAllowPolicy(ctx: ProvisionContext): Promise<void> {
   const { emails, domains } = ctx.config.access;
   const include: AccessRule[] = [...emails.map((email) => ({ email: { email } })), ...domains.map((domain) => ({ email_domain: { domain } }))];
-  const id = await ensurePolicy(ctx, { name: allowPolicyName(ctx.config.name), decision: "allow", include }, ctx.config.provisioned?.allowPolicyId, "Access policy");
+  const id = await ensurePolicy(ctx, { name: allowPolicyName(ctx.config.name), decision: "allow", include }, ctx.existing!.allowPolicy, "Access policy");
   ctx.allowPolicyId = id;
   if (ctx.config.provisioned?.allowPolicyId !== id) await ctx.record(["provisioned", "allowPolicyId"], id);
 }
