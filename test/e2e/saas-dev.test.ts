@@ -515,6 +515,77 @@ describe("an MCP client signs in through the Worker and Access", () => {
       expect(await dev.grants()).toEqual(before);
     });
 
+    /** An answer to one of several refreshes sent at once: new tokens, or "try again shortly". */
+    function expectRefreshedOrRetryable(answer: TokenAnswer) {
+      if (answer.status === 200) return;
+      expect(answer.status, answer.text).toBe(503);
+      expect(answer.body.error).toBe("temporarily_unavailable");
+      expect(answer.headers.get("retry-after")).toMatch(/^\d+$/);
+    }
+
+    it.each([2, 5])("%i refreshes at once with the same refresh token: the user stays signed in, with one refresh at Access", async (count) => {
+      const { tokens } = await signIn(clientId, `parallel${count}@example.com`);
+      const grants = await dev.grants();
+      const before = await dev.emulator.stats();
+
+      const answers = await Promise.all(Array.from({ length: count }, () => refresh(clientId, tokens.refresh_token)));
+      answers.forEach(expectRefreshedOrRetryable);
+      const refreshed = answers.filter((answer) => answer.status === 200);
+      expect(refreshed.length).toBeGreaterThan(0);
+      // Access was asked once, and never refused: nothing was mistaken for the end of the sign-in.
+      const after = await dev.emulator.stats();
+      expect(after.refreshes).toBe(before.refreshes + 1);
+      expect(after.refreshFailures).toBe(before.refreshFailures);
+      expect(await dev.grants()).toEqual(grants);
+      // Every caller that got tokens can use them, and refresh again with its refresh token.
+      for (const answer of refreshed) {
+        expect((await initializeWith(mcpUrl(), answer.body.access_token as string)).status).toBe(200);
+      }
+      for (const refreshToken of new Set(refreshed.map((answer) => answer.body.refresh_token as string))) {
+        const next = await refresh(clientId, refreshToken);
+        expect(next.status, next.text).toBe(200);
+        expect((await initializeWith(mcpUrl(), next.body.access_token as string)).status).toBe(200);
+      }
+      expect(await dev.grants()).toEqual(grants);
+    });
+
+    it("two different refresh requests at once with the same refresh token (as from two isolates): one refreshes, the other may retry, and no one is signed out", async () => {
+      const { tokens } = await signIn(clientId, "twins@example.com");
+      const grants = await dev.grants();
+      const { refreshFailures } = await dev.emulator.stats();
+
+      // The second asks for the /mcp resource explicitly: not the same request, so not answered together.
+      const [plain, withResource] = await Promise.all([
+        refresh(clientId, tokens.refresh_token),
+        postToken(tokenUrl(), { grant_type: "refresh_token", refresh_token: tokens.refresh_token, client_id: clientId, resource: mcpUrl() }).then(keep),
+      ]);
+      [plain, withResource].forEach(expectRefreshedOrRetryable);
+      const refreshed = [plain, withResource].filter((answer) => answer.status === 200);
+      expect(refreshed.length).toBeGreaterThan(0);
+      expect(await dev.grants()).toEqual(grants);
+      // Whoever lost the race at Access answered "try again", and did not revoke the grant: the
+      // winner's tokens work, and so does its next refresh.
+      const winner = refreshed.at(-1)!;
+      expect((await initializeWith(mcpUrl(), winner.body.access_token as string)).status).toBe(200);
+      const next = await refresh(clientId, winner.body.refresh_token as string);
+      expect(next.status, next.text).toBe(200);
+      expect((await dev.emulator.stats()).refreshFailures).toBeLessThanOrEqual(refreshFailures + 1);
+      expect(await dev.grants()).toEqual(grants);
+    });
+
+    it("Access revoking the user's sessions: the next refresh answers invalid_grant, and the grant is revoked with its tokens", async () => {
+      const before = await dev.grants();
+      const { tokens } = await signIn(clientId, "revoked@example.com");
+      expect(await dev.emulator.revoke("revoked@example.com")).toBe(1);
+
+      const refused = await refresh(clientId, tokens.refresh_token);
+      expect(refused.status, refused.text).toBe(400);
+      expect(refused.body.error).toBe("invalid_grant");
+      expect(refused.body).not.toHaveProperty("access_token");
+      expect(await dev.grants()).toEqual(before);
+      expect((await initializeWith(mcpUrl(), tokens.access_token)).status).toBe(401);
+    });
+
     it(
       "once the Access token has expired: /mcp answers invalid_token, the SDK client refreshes, Access issues a new token, whoami still answers",
       async () => {

@@ -103,6 +103,17 @@ export class EmulatorHooks {
     if (!response.ok) throw new Error(`emulator fault ${JSON.stringify(fault)}: ${response.status} ${await response.text()}`);
   }
 
+  /** Revokes every Access refresh token of `email`, as an admin revoking the user's sessions does. Returns how many. */
+  async revoke(email: string): Promise<number> {
+    const response = await fetch(`${this.origin}/__emulator/revoke`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email }),
+    });
+    if (!response.ok) throw new Error(`emulator revoke: ${response.status} ${await response.text()}`);
+    return ((await response.json()) as { revoked: number }).revoked;
+  }
+
   async stats(): Promise<EmulatorStats> {
     return (await (await fetch(`${this.origin}/__emulator/stats`)).json()) as EmulatorStats;
   }

@@ -33,7 +33,7 @@ Options:
   --token-ttl <s>    lifetime of the emulated Access access tokens, in seconds
                      (default 300, Access's default; at least 60, Access's minimum)
   --test-hooks       serve /__emulator/* controls for automated tests (bad ID tokens, refresh
-                     failures, counters); never needed by hand
+                     failures, revoking a user's sessions, counters); never needed by hand
   -h, --help         show this help
 
 Arguments after \`--\` are passed to \`wrangler dev\`.`;
@@ -527,6 +527,15 @@ async function testHook(req, res, name) {
     if (body.idToken !== undefined) faults.idToken = body.idToken;
     if (body.refresh !== undefined) faults.refresh = body.refresh;
     return sendJson(res, 200, faults);
+  }
+  if (name === "revoke" && req.method === "POST") {
+    // As when an admin revokes the user's sessions in Zero Trust: every refresh token of theirs dies.
+    const email = String((await readForm(req)).email ?? "").toLowerCase();
+    let revoked = 0;
+    for (const [token, entry] of refreshTokens) {
+      if (entry.email === email) revoked += Number(refreshTokens.delete(token));
+    }
+    return sendJson(res, 200, { revoked });
   }
   if (name === "stats" && req.method === "GET") return sendJson(res, 200, stats);
   if (name === "issued" && req.method === "GET") return sendJson(res, 200, { secrets: issuedSecrets });

@@ -29,6 +29,14 @@ export interface AccessOidcConfig {
   cookieKey: string;
 }
 
+/**
+ * Access answered `invalid_grant` to a refresh: the refresh token was revoked, has expired, or was
+ * already used (Access rotates refresh tokens). Which of these it was is for the caller to find out.
+ */
+export class RefreshRefusedError extends Error {
+  override readonly name = "RefreshRefusedError";
+}
+
 /** A secret is missing or unusable; the message names it (never its value) and is safe to show. */
 export class AccessConfigError extends Error {
   override readonly name = "AccessConfigError";
@@ -276,10 +284,10 @@ export async function exchangeCode(
 }
 
 /**
- * Renews the Access tokens for `tokenExchangeCallback`. Throws the provider's `OAuthError`:
- * `invalid_grant` when Access will never accept this sign-in again (the provider then revokes the
- * grant, and the MCP client signs in anew), `temporarily_unavailable` for anything that a retry
- * may fix (the grant stays).
+ * Renews the Access tokens for `tokenExchangeCallback`. Throws `RefreshRefusedError` when Access
+ * refuses the refresh token, and otherwise the provider's `OAuthError`: `invalid_grant` when Access
+ * returned a sign-in that fails verification (the provider then revokes the grant, and the MCP
+ * client signs in anew), `temporarily_unavailable` for anything that a retry may fix (the grant stays).
  */
 export async function refreshTokens(
   config: AccessOidcConfig,
@@ -291,10 +299,7 @@ export async function refreshTokens(
   }
   const startedAt = nowSeconds();
   const result = await callTokenEndpoint(config, { grant_type: "refresh_token", refresh_token: tokens.refreshToken });
-  if (result.error === "invalid_grant") {
-    console.warn("Access refused to refresh a sign-in (invalid_grant): revoking the grant");
-    throw new OAuthError("invalid_grant", { description: "Cloudflare Access ended this sign-in; sign in again." });
-  }
+  if (result.error === "invalid_grant") throw new RefreshRefusedError("Access refused the refresh token");
   const renewed = result.ok && result.body ? readTokens(result.body, startedAt, tokens.refreshToken) : undefined;
   if (!renewed || !result.body) {
     console.warn(`Access token refresh failed: ${result.status || "no answer"} ${result.error ?? ""}`.trim());
