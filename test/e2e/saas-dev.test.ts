@@ -25,7 +25,7 @@ import {
   whoami,
 } from "../support/oauth.js";
 import { saasProject as project } from "../support/project.js";
-import { type IdTokenFault, type SaasDev, startSaasDev } from "../support/saas.js";
+import { type IdTokenFault, rawRequest, type SaasDev, startSaasDev } from "../support/saas.js";
 
 /**
  * `npm run dev` in a generated saas project: the Worker is the MCP client's
@@ -454,6 +454,68 @@ describe("an MCP client signs in through the Worker and Access", () => {
         expect(response.status).toBe(401);
         expect(response.headers.get("www-authenticate")).toContain('error="invalid_token"');
         expect(body).not.toContain(token);
+      }
+    });
+  });
+
+  // ------------------------------------------------------------------------------------------
+  // The dev server is on loopback: a web page that rebinds its own hostname to 127.0.0.1 reaches it
+  // as a "same-origin" server, and can send any header but Host, Origin and the Sec-* ones.
+
+  describe("the dev server answers only requests addressed to it on loopback", () => {
+    const registration = JSON.stringify({ client_name: "rebound", redirect_uris: ["http://127.0.0.1:9/cb"], token_endpoint_auth_method: "none" });
+    const register = (target: string, headers: string[], port = dev.port) =>
+      rawRequest(port, [`POST ${target} HTTP/1.1`, ...headers, "Content-Type: application/json"], registration);
+    const local = () => `Host: 127.0.0.1:${dev.port}`;
+
+    it("registers a client addressed as 127.0.0.1, localhost or [::1] on its port (the control)", async () => {
+      for (const host of ["127.0.0.1", "localhost", "[::1]"]) {
+        const answer = await register("/register", [`Host: ${host}:${dev.port}`]);
+        expect(answer.status, `${host}: ${answer.text}`).toBe(201);
+      }
+      // A browser-based client on another loopback port, such as MCP Inspector.
+      expect((await register("/register", [local(), "Origin: http://localhost:6274"])).status).toBe(201);
+    });
+
+    it.each<[string, () => [string, string[]]]>([
+      ["a rebinding host", () => ["/register", [`Host: evil.example:${dev.port}`]]],
+      ["a rebinding host that names loopback in MF-Original-URL", () => ["/register", [`Host: evil.example:${dev.port}`, `MF-Original-URL: http://localhost:${dev.port}/register`]]],
+      ["MF-Original-URL naming another host", () => ["/register", [local(), "MF-Original-URL: http://evil.example/register"]]],
+      ["an MF-* header", () => ["/register", [local(), `MF-Original-Hostname: evil.example`]]],
+      ["X-Forwarded-Host", () => ["/register", [local(), "X-Forwarded-Host: evil.example"]]],
+      ["X-Forwarded-Proto with a rebinding host", () => ["/register", [`Host: evil.example:${dev.port}`, "X-Forwarded-Proto: https"]]],
+      ["X-Forwarded-Proto", () => ["/register", [local(), "X-Forwarded-Proto: https"]]],
+      ["Forwarded", () => ["/register", [local(), "Forwarded: host=evil.example;proto=https"]]],
+      ["an absolute-form request target naming loopback, with a rebinding host", () => [`http://localhost:${dev.port}/register`, [`Host: evil.example:${dev.port}`]]],
+      ["an absolute-form request target naming another host", () => ["http://evil.example/register", [local()]]],
+      ["a Host with a trailing dot", () => ["/register", [`Host: localhost.:${dev.port}`]]],
+      ["a Host in capitals", () => ["/register", [`Host: EVIL.EXAMPLE:${dev.port}`]]],
+      ["a Host with userinfo", () => ["/register", [`Host: user@evil.example:${dev.port}`]]],
+      ["a Host that is another IPv6 address", () => ["/register", [`Host: [2001:db8::1]:${dev.port}`]]],
+      ["a Host on another port", () => ["/register", [`Host: localhost:${dev.port + 1}`]]],
+      ["a Host without a port", () => ["/register", ["Host: localhost"]]],
+    ])("421 for %s, and no client registered", async (_, request) => {
+      const [target, headers] = request();
+      const answer = await register(target, headers);
+      expect(answer.status, answer.text).toBe(421);
+      expect(answer.text).not.toContain("client_id");
+    });
+
+    it("403 for a request from a web page that is not on loopback (its Origin), whatever Host it reached", async () => {
+      for (const origin of [`http://evil.example:${dev.port}`, "https://evil.example", "http://localhost.evil.example"]) {
+        const answer = await register("/register", [local(), `Origin: ${origin}`]);
+        expect(answer.status, `${origin}: ${answer.text}`).toBe(403);
+        expect(answer.text).not.toContain("client_id");
+      }
+    });
+
+    it("the Worker itself refuses what did not come through npm run dev's check, even with MF-Original-URL", async () => {
+      const internal = Number(/Ready on http:\/\/127\.0\.0\.1:(\d+)/.exec(dev.service.output())?.[1]);
+      expect(internal).toBeGreaterThan(0);
+      expect(internal).not.toBe(dev.port);
+      for (const headers of [[`Host: 127.0.0.1:${dev.port}`], [`Host: evil.example:${internal}`, `MF-Original-URL: http://localhost:${dev.port}/register`]]) {
+        const answer = await register("/register", headers, internal);
+        expect(answer.status, answer.text).toBe(421);
       }
     });
   });

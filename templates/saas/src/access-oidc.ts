@@ -63,6 +63,40 @@ export function isAllowedOrigin(url: URL): boolean {
   return url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname));
 }
 
+/** The header through which `npm run dev`'s front door vouches for a request (dev/access-emulator.mjs). */
+const DEV_PROXY_HEADER = "Dev-Proxy-Key";
+
+function isLoopbackOrigin(origin: string): boolean {
+  try {
+    const url = new URL(origin);
+    return url.origin === origin && isAllowedOrigin(url) && LOOPBACK_HOSTS.has(url.hostname);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Checks a request that reached the Worker over plain http, i.e. under `wrangler dev`. There the
+ * Worker cannot see which host the client addressed: wrangler builds `request.url`, and the Host
+ * header with it, from a client-sent `MF-Original-URL` header, which any web page can send, one
+ * that rebinds its own hostname to 127.0.0.1 included. So `npm run dev` puts a front door on the
+ * port that checks what the client really sent, and passes wrangler dev a per-run key that it
+ * adds to each request it lets through: with that key set, a request without it went around the
+ * front door and is refused. Whatever the way in, a browser's `Origin` (which no page can forge)
+ * must be on loopback: browser-based clients like MCP Inspector are; a web page on the internet is not.
+ */
+export function refuseUnlessLocal(request: Request, devProxyKey: string | undefined): Response | undefined {
+  if (devProxyKey !== undefined && !timingSafeEqual(request.headers.get(DEV_PROXY_HEADER) ?? "", devProxyKey)) {
+    return new Response("Misdirected request", { status: 421 });
+  }
+  // `null` is what a browser sends for a form posted from a no-referrer page, such as the consent page.
+  const origin = request.headers.get("Origin");
+  if (origin !== null && origin !== "null" && !isLoopbackOrigin(origin)) {
+    return new Response("Forbidden: this local server answers only pages on loopback", { status: 403 });
+  }
+  return undefined;
+}
+
 // Empty, or still a `<…>` placeholder from .dev.vars.example. A placeholder can only fail later, in
 // a way that hides the real problem, so it is refused up front like a missing value.
 const PLACEHOLDER = /^$|[<>]/;

@@ -79,3 +79,26 @@ describe.each([
     expect(await response.text()).toContain(name);
   });
 });
+
+describe("under wrangler dev (plain http on loopback)", () => {
+  const register = (headers: Record<string, string>, bindings: Record<string, string> = {}) => {
+    const request = new Request<unknown, IncomingRequestCfProperties>(`${ORIGIN}/register`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", ...headers },
+      body: JSON.stringify({ redirect_uris: ["http://127.0.0.1:9/callback"], token_endpoint_auth_method: "none" }),
+    });
+    return worker.fetch(request, { ...env, ...bindings }, createExecutionContext());
+  };
+
+  it("refuses a web page that is not on loopback (403), and serves one that is, like MCP Inspector", async () => {
+    expect((await register({ Origin: "https://evil.example" })).status).toBe(403);
+    expect((await register({ Origin: "http://localhost:6274" })).status).toBe(201);
+  });
+
+  it("with npm run dev's front door (DEV_PROXY_KEY), refuses what did not come through it (421)", async () => {
+    const bindings = { DEV_PROXY_KEY: "key-of-this-run" };
+    expect((await register({}, bindings)).status).toBe(421);
+    expect((await register({ "Dev-Proxy-Key": "another-key" }, bindings)).status).toBe(421);
+    expect((await register({ "Dev-Proxy-Key": "key-of-this-run" }, bindings)).status).toBe(201);
+  });
+});
