@@ -200,6 +200,51 @@ describe("an MCP client signs in through the Worker and Access", () => {
     expect(upstream.searchParams.get("state")).not.toBe(provider.authorizations[0]!.searchParams.get("state"));
   });
 
+  describe("the consent page presents nothing a client made up as fact", () => {
+    const HOSTILE_URI = `https://evil.example/"><style>*{display:none}</style><b x='`;
+    let html: string;
+    let answer: TokenAnswer;
+
+    beforeAll(async () => {
+      const clientId = (
+        await registerClient(dev.origin, {
+          client_name: `Claude\u202e"><img src=x onerror=alert(1)>`,
+          client_uri: HOSTILE_URI,
+          logo_uri: "https://evil.example/logo.png",
+          policy_uri: HOSTILE_URI,
+          tos_uri: HOSTILE_URI,
+          redirect_uris: [target.uri],
+        })
+      ).client_id;
+      const request = authorizationRequest(dev.origin, { clientId, redirectUri: target.uri });
+      const url = new URL(request.url);
+      url.searchParams.set("scope", "read-only anything<b>");
+      const steps = await signInThroughBrowser(new Browser(), url.href, "scoped@example.com");
+      html = steps.consent.text;
+      const code = new URL(steps.callback.location!).searchParams.get("code")!;
+      answer = keep(await postToken(tokenUrl(), { grant_type: "authorization_code", code, redirect_uri: target.uri, client_id: clientId, code_verifier: request.verifier }));
+    });
+
+    it("shows no scope the client asked for, since the server defines none, and grants none either", () => {
+      expect(html).not.toContain("read-only");
+      expect(html).not.toContain("anything");
+      expect(answer.status, answer.text).toBe(200);
+      expect(answer.body.scope ?? "").toBe("");
+    });
+
+    it("labels the name as the app's own claim, and shows where the browser goes next", () => {
+      expect(html).toContain("calls itself");
+      expect(html).toContain(`<strong>${new URL(target.uri).origin}</strong>`);
+    });
+
+    it("lets no client-provided value add markup, styles or attributes", () => {
+      expect(html).not.toMatch(/<img|<style>\*|<b x=|<[^>]*onerror=/);
+      expect(html).not.toContain("\u202e");
+      // The only style sheet is the page's own, allowed by hash.
+      expect(html.match(/<style>/g)).toHaveLength(1);
+    });
+  });
+
   // ------------------------------------------------------------------------------------------
   // Refusals: each must end without a grant, and as a 4xx (never a 500).
 

@@ -80,11 +80,20 @@ async function redirectToAccess(
   return redirect(location, upstream.headers, 303);
 }
 
+/**
+ * This server defines no scopes: whoever signs in and consents may call every tool. Scopes a client
+ * asks for would mean nothing here, so they are dropped before the consent page, the remembered
+ * approval and the grant see the request: nothing shows or records a permission that is not enforced.
+ */
+function withoutScopes(authRequest: AuthRequest): AuthRequest {
+  return { ...authRequest, scope: [] };
+}
+
 /** GET /authorize: validate the client's request, then ask the user, unless they said to remember. */
 async function showConsent(request: Request, env: AuthEnv, config: AccessOidcConfig): Promise<Response> {
   const oauth = env.OAUTH_PROVIDER;
   // Throws AuthorizationError for an unknown client or a redirect URI it did not register.
-  const authRequest = await oauth.parseAuthRequest(request);
+  const authRequest = withoutScopes(await oauth.parseAuthRequest(request));
   if (await oauth.isConsentRemembered(request, authRequest, { secret: config.cookieKey })) {
     return redirectToAccess(oauth, config, request, authRequest);
   }
@@ -172,7 +181,8 @@ async function finishSignIn(request: Request, env: AuthEnv, config: AccessOidcCo
     userId: encodeURIComponent(signIn.identity.sub),
     // Stored unencrypted: keep personal data out of it.
     metadata: {},
-    scope: authRequest.scope,
+    // None, whatever the client asked for (see withoutScopes): the token response says so too.
+    scope: [],
     props,
   });
   return redirect(redirectTo, headers);

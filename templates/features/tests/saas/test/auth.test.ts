@@ -102,3 +102,35 @@ describe("under wrangler dev (plain http on loopback)", () => {
     expect((await register({ "Dev-Proxy-Key": "key-of-this-run" }, bindings)).status).toBe(201);
   });
 });
+
+describe("the consent page", () => {
+  it("shows the app's name as its own claim and where the browser goes next, and no scope or markup it made up", async () => {
+    stubNetwork({});
+    const redirectUri = "https://app.example/callback";
+    const registration = await exports.default.fetch(`${ORIGIN}/register`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({
+        client_name: `Evil"><img src=x onerror=alert(1)>`,
+        client_uri: `https://evil.example/"><b x='`,
+        redirect_uris: [redirectUri],
+        token_endpoint_auth_method: "none",
+      }),
+    });
+    const { client_id: clientId } = (await registration.json()) as { client_id: string };
+    const query = new URLSearchParams({
+      response_type: "code",
+      client_id: clientId,
+      redirect_uri: redirectUri,
+      state: "client-state",
+      code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+      code_challenge_method: "S256",
+      scope: "admin read-only",
+      resource: `${ORIGIN}/mcp`,
+    });
+    const html = await (await exports.default.fetch(`${ORIGIN}/authorize?${query}`)).text();
+    expect(html).toContain("It calls itself");
+    expect(html).toContain("<strong>https://app.example</strong>");
+    expect(html).not.toMatch(/<img|<b x=|<[^>]*onerror=|admin|read-only/);
+  });
+});
