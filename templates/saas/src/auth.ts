@@ -269,9 +269,12 @@ export async function exchangeTokens(
 
 // KV's shortest expiry: how long an answer, and the use of an Access refresh token, are remembered.
 const RACE_MEMORY_SECONDS = 60;
-// How long a refresh that lost the race waits for the winner's answer to reach KV.
+// How long a refresh waits for what another may have just written to KV, which takes a moment to
+// show: the winner's answer after a lost race (3 s), and the mark that an Access refresh token was
+// used, before taking Access's refusal for the end of the sign-in (1.2 s).
+const KV_POLL_MS = 300;
 const WINNER_WAIT_ATTEMPTS = 10;
-const WINNER_WAIT_MS = 300;
+const USE_CHECK_ATTEMPTS = 4;
 const LOST_RACE = "Another refresh of this sign-in finished first; try again.";
 
 const encoder = new TextEncoder();
@@ -362,7 +365,11 @@ function isLostRace(answer: TokenAnswer): boolean {
   }
 }
 
-async function answerRefresh(kv: KVNamespace, refresh: RefreshRequest, next: () => Promise<Response>) {
+async function answerRefresh(
+  kv: KVNamespace,
+  refresh: RefreshRequest,
+  next: () => Promise<Response>,
+): Promise<TokenAnswer> {
   const kept = await keptAnswer(kv, refresh);
   if (kept) return kept;
   const response = await next();
@@ -374,7 +381,7 @@ async function answerRefresh(kv: KVNamespace, refresh: RefreshRequest, next: () 
     // The refresh that won at Access may be this same request in another isolate: its answer is
     // this caller's answer too, once it is in KV.
     for (let attempt = 0; attempt < WINNER_WAIT_ATTEMPTS; attempt++) {
-      await sleep(WINNER_WAIT_MS);
+      await sleep(KV_POLL_MS);
       const winner = await keptAnswer(kv, refresh);
       if (winner) return winner;
     }
@@ -413,9 +420,9 @@ const upstreamRefreshes = new Map<string, Promise<SignIn>>();
 
 /** Whether a refresh that succeeded has used this Access refresh token (in another isolate, perhaps just now). */
 async function wasUsed(kv: KVNamespace, usedKey: string): Promise<boolean> {
-  for (let attempt = 0; attempt < 4; attempt++) {
+  for (let attempt = 0; attempt < USE_CHECK_ATTEMPTS; attempt++) {
     if ((await kv.get(usedKey)) !== null) return true;
-    await sleep(WINNER_WAIT_MS);
+    await sleep(KV_POLL_MS);
   }
   return false;
 }

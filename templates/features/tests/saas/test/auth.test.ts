@@ -2,7 +2,16 @@ import { createExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { beforeEach, describe, expect, it, type MockInstance, vi } from "vitest";
 import worker from "../src/index";
-import { FakeAccess, type IdTokenSigner, signIn, signInUntilCallback, USER } from "./access";
+import {
+  FakeAccess,
+  type IdTokenSigner,
+  type McpTokens,
+  refreshAtWorker,
+  signIn,
+  signInForTokens,
+  signInUntilCallback,
+  USER,
+} from "./access";
 import { callTool, mcpRequest, ORIGIN } from "./mcp";
 import { stubNetwork } from "./network";
 import { nowSeconds, publicKeyHmacToken, signAsAccess, unsignedToken } from "./tokens";
@@ -19,6 +28,39 @@ describe("an MCP client that signed in through Access", () => {
     const token = await signIn(new FakeAccess());
     const result = await callTool("whoami", {}, { Authorization: `Bearer ${token}` });
     expect(result.structuredContent).toEqual(USER);
+  });
+});
+
+describe("refreshing", () => {
+  const whoami = (tokens: McpTokens) => callTool("whoami", {}, { Authorization: `Bearer ${tokens.access_token}` });
+
+  it("several refreshes at once with one refresh token refresh once at Access, and every caller stays signed in", async () => {
+    const access = new FakeAccess();
+    const { clientId, tokens } = await signInForTokens(access);
+    const answers = await Promise.all([1, 2, 3].map(() => refreshAtWorker(clientId, tokens.refresh_token)));
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200]);
+    expect(access.refreshes).toBe(1);
+    for (const answer of answers) {
+      const renewed = (await answer.json()) as McpTokens;
+      expect((await whoami(renewed)).structuredContent).toEqual(USER);
+      const next = await refreshAtWorker(clientId, renewed.refresh_token);
+      expect(next.status).toBe(200);
+    }
+  });
+
+  it("ends the grant when Access has revoked the sign-in: invalid_grant, and its tokens stop working", async () => {
+    const access = new FakeAccess();
+    const { clientId, tokens } = await signInForTokens(access);
+    access.revokeSessions();
+    const refused = await refreshAtWorker(clientId, tokens.refresh_token);
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toMatchObject({ error: "invalid_grant" });
+    const response = await mcpRequest(
+      "tools/call",
+      { name: "whoami", arguments: {} },
+      { Authorization: `Bearer ${tokens.access_token}` },
+    );
+    expect(response.status).toBe(401);
   });
 });
 
