@@ -46,8 +46,9 @@ describe.each([
   {
     auth: "saas",
     installed: saasProject,
-    // whoami after a sign-in, 2 bad bearer tokens, 7 bad ID tokens, 6 missing secrets, 2 per downstream app
-    count: 18,
+    // whoami after a sign-in, 2 bad bearer tokens, 7 bad ID tokens, 6 missing secrets, 2 refreshes,
+    // 2 under wrangler dev, the consent page, 2 per downstream app
+    count: 23,
     file: "src/access-oidc.ts",
     check: /^\s*audience: config\.clientId,\n/m,
     catches: "ends with 400 and no grant: for another client",
