@@ -87,7 +87,7 @@ function isLoopbackOrigin(origin: string): boolean {
  */
 export function refuseUnlessLocal(request: Request, devProxyKey: string | undefined): Response | undefined {
   if (devProxyKey !== undefined && !timingSafeEqual(request.headers.get(DEV_PROXY_HEADER) ?? "", devProxyKey)) {
-    return new Response("Misdirected request", { status: 421 });
+    return new Response("Misdirected request: use the URL that `npm run dev` printed", { status: 421 });
   }
   // `null` is what a browser sends for a form posted from a no-referrer page, such as the consent page.
   const origin = request.headers.get("Origin");
