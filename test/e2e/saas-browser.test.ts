@@ -69,7 +69,9 @@ describe.skipIf(!executablePath)("the saas sign-in in headless Chromium", () => 
       clientName: "Chromium <check>",
       authorize: async (url) => {
         await page.goto(url.href);
-        expect(await page.title()).toBe("Allow Chromium <check>?");
+        expect(await page.title()).toBe("Allow an app to use saas?");
+        // The name is the app's own claim, shown as text.
+        expect(await page.locator("h1 + p").textContent()).toContain("It calls itself Chromium <check>.");
         const cookies = await context.cookies(origin);
         expect(cookies.map((cookie) => cookie.name)).toEqual([expect.stringMatching(/^__Host-/)]);
         expect(await violations()).toEqual([]);

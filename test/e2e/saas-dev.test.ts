@@ -25,7 +25,7 @@ import {
   whoami,
 } from "../support/oauth.js";
 import { saasProject as project } from "../support/project.js";
-import { type IdTokenFault, type SaasDev, startSaasDev } from "../support/saas.js";
+import { type IdTokenFault, rawRequest, type SaasDev, startSaasDev } from "../support/saas.js";
 
 /**
  * `npm run dev` in a generated saas project: the Worker is the MCP client's
@@ -198,6 +198,51 @@ describe("an MCP client signs in through the Worker and Access", () => {
     expect(upstream.searchParams.get("nonce")!.length).toBeGreaterThanOrEqual(43);
     // Access gets the Worker's own transaction state, never the MCP client's.
     expect(upstream.searchParams.get("state")).not.toBe(provider.authorizations[0]!.searchParams.get("state"));
+  });
+
+  describe("the consent page presents nothing a client made up as fact", () => {
+    const HOSTILE_URI = `https://evil.example/"><style>*{display:none}</style><b x='`;
+    let html: string;
+    let answer: TokenAnswer;
+
+    beforeAll(async () => {
+      const clientId = (
+        await registerClient(dev.origin, {
+          client_name: `Claude\u202e"><img src=x onerror=alert(1)>`,
+          client_uri: HOSTILE_URI,
+          logo_uri: "https://evil.example/logo.png",
+          policy_uri: HOSTILE_URI,
+          tos_uri: HOSTILE_URI,
+          redirect_uris: [target.uri],
+        })
+      ).client_id;
+      const request = authorizationRequest(dev.origin, { clientId, redirectUri: target.uri });
+      const url = new URL(request.url);
+      url.searchParams.set("scope", "read-only anything<b>");
+      const steps = await signInThroughBrowser(new Browser(), url.href, "scoped@example.com");
+      html = steps.consent.text;
+      const code = new URL(steps.callback.location!).searchParams.get("code")!;
+      answer = keep(await postToken(tokenUrl(), { grant_type: "authorization_code", code, redirect_uri: target.uri, client_id: clientId, code_verifier: request.verifier }));
+    });
+
+    it("shows no scope the client asked for, since the server defines none, and grants none either", () => {
+      expect(html).not.toContain("read-only");
+      expect(html).not.toContain("anything");
+      expect(answer.status, answer.text).toBe(200);
+      expect(answer.body.scope ?? "").toBe("");
+    });
+
+    it("labels the name as the app's own claim, and shows where the browser goes next", () => {
+      expect(html).toContain("calls itself");
+      expect(html).toContain(`<strong>${new URL(target.uri).origin}</strong>`);
+    });
+
+    it("lets no client-provided value add markup, styles or attributes", () => {
+      expect(html).not.toMatch(/<img|<style>\*|<b x=|<[^>]*onerror=/);
+      expect(html).not.toContain("\u202e");
+      // The only style sheet is the page's own, allowed by hash.
+      expect(html.match(/<style>/g)).toHaveLength(1);
+    });
   });
 
   // ------------------------------------------------------------------------------------------
@@ -459,6 +504,68 @@ describe("an MCP client signs in through the Worker and Access", () => {
   });
 
   // ------------------------------------------------------------------------------------------
+  // The dev server is on loopback: a web page that rebinds its own hostname to 127.0.0.1 reaches it
+  // as a "same-origin" server, and can send any header but Host, Origin and the Sec-* ones.
+
+  describe("the dev server answers only requests addressed to it on loopback", () => {
+    const registration = JSON.stringify({ client_name: "rebound", redirect_uris: ["http://127.0.0.1:9/cb"], token_endpoint_auth_method: "none" });
+    const register = (target: string, headers: string[], port = dev.port) =>
+      rawRequest(port, [`POST ${target} HTTP/1.1`, ...headers, "Content-Type: application/json"], registration);
+    const local = () => `Host: 127.0.0.1:${dev.port}`;
+
+    it("registers a client addressed as 127.0.0.1, localhost or [::1] on its port (the control)", async () => {
+      for (const host of ["127.0.0.1", "localhost", "[::1]"]) {
+        const answer = await register("/register", [`Host: ${host}:${dev.port}`]);
+        expect(answer.status, `${host}: ${answer.text}`).toBe(201);
+      }
+      // A browser-based client on another loopback port, such as MCP Inspector.
+      expect((await register("/register", [local(), "Origin: http://localhost:6274"])).status).toBe(201);
+    });
+
+    it.each<[string, () => [string, string[]]]>([
+      ["a rebinding host", () => ["/register", [`Host: evil.example:${dev.port}`]]],
+      ["a rebinding host that names loopback in MF-Original-URL", () => ["/register", [`Host: evil.example:${dev.port}`, `MF-Original-URL: http://localhost:${dev.port}/register`]]],
+      ["MF-Original-URL naming another host", () => ["/register", [local(), "MF-Original-URL: http://evil.example/register"]]],
+      ["an MF-* header", () => ["/register", [local(), `MF-Original-Hostname: evil.example`]]],
+      ["X-Forwarded-Host", () => ["/register", [local(), "X-Forwarded-Host: evil.example"]]],
+      ["X-Forwarded-Proto with a rebinding host", () => ["/register", [`Host: evil.example:${dev.port}`, "X-Forwarded-Proto: https"]]],
+      ["X-Forwarded-Proto", () => ["/register", [local(), "X-Forwarded-Proto: https"]]],
+      ["Forwarded", () => ["/register", [local(), "Forwarded: host=evil.example;proto=https"]]],
+      ["an absolute-form request target naming loopback, with a rebinding host", () => [`http://localhost:${dev.port}/register`, [`Host: evil.example:${dev.port}`]]],
+      ["an absolute-form request target naming another host", () => ["http://evil.example/register", [local()]]],
+      ["a Host with a trailing dot", () => ["/register", [`Host: localhost.:${dev.port}`]]],
+      ["a Host in capitals", () => ["/register", [`Host: EVIL.EXAMPLE:${dev.port}`]]],
+      ["a Host with userinfo", () => ["/register", [`Host: user@evil.example:${dev.port}`]]],
+      ["a Host that is another IPv6 address", () => ["/register", [`Host: [2001:db8::1]:${dev.port}`]]],
+      ["a Host on another port", () => ["/register", [`Host: localhost:${dev.port + 1}`]]],
+      ["a Host without a port", () => ["/register", ["Host: localhost"]]],
+    ])("421 for %s, and no client registered", async (_, request) => {
+      const [target, headers] = request();
+      const answer = await register(target, headers);
+      expect(answer.status, answer.text).toBe(421);
+      expect(answer.text).not.toContain("client_id");
+    });
+
+    it("403 for a request from a web page that is not on loopback (its Origin), whatever Host it reached", async () => {
+      for (const origin of [`http://evil.example:${dev.port}`, "https://evil.example", "http://localhost.evil.example"]) {
+        const answer = await register("/register", [local(), `Origin: ${origin}`]);
+        expect(answer.status, `${origin}: ${answer.text}`).toBe(403);
+        expect(answer.text).not.toContain("client_id");
+      }
+    });
+
+    it("the Worker itself refuses what did not come through npm run dev's check, even with MF-Original-URL", async () => {
+      const internal = Number(/Ready on http:\/\/127\.0\.0\.1:(\d+)/.exec(dev.service.output())?.[1]);
+      expect(internal).toBeGreaterThan(0);
+      expect(internal).not.toBe(dev.port);
+      for (const headers of [[`Host: 127.0.0.1:${dev.port}`], [`Host: evil.example:${internal}`, `MF-Original-URL: http://localhost:${dev.port}/register`]]) {
+        const answer = await register("/register", headers, internal);
+        expect(answer.status, answer.text).toBe(421);
+      }
+    });
+  });
+
+  // ------------------------------------------------------------------------------------------
   // Refreshing: Access is asked again, and its answer decides what happens to the grant.
 
   describe("refreshing", () => {
@@ -513,6 +620,77 @@ describe("an MCP client signs in through the Worker and Access", () => {
       expect(refused.body.error).toBe("invalid_grant");
       expect(refused.body).not.toHaveProperty("access_token");
       expect(await dev.grants()).toEqual(before);
+    });
+
+    /** An answer to one of several refreshes sent at once: new tokens, or "try again shortly". */
+    function expectRefreshedOrRetryable(answer: TokenAnswer) {
+      if (answer.status === 200) return;
+      expect(answer.status, answer.text).toBe(503);
+      expect(answer.body.error).toBe("temporarily_unavailable");
+      expect(answer.headers.get("retry-after")).toMatch(/^\d+$/);
+    }
+
+    it.each([2, 5])("%i refreshes at once with the same refresh token: the user stays signed in, with one refresh at Access", async (count) => {
+      const { tokens } = await signIn(clientId, `parallel${count}@example.com`);
+      const grants = await dev.grants();
+      const before = await dev.emulator.stats();
+
+      const answers = await Promise.all(Array.from({ length: count }, () => refresh(clientId, tokens.refresh_token)));
+      answers.forEach(expectRefreshedOrRetryable);
+      const refreshed = answers.filter((answer) => answer.status === 200);
+      expect(refreshed.length).toBeGreaterThan(0);
+      // Access was asked once, and never refused: nothing was mistaken for the end of the sign-in.
+      const after = await dev.emulator.stats();
+      expect(after.refreshes).toBe(before.refreshes + 1);
+      expect(after.refreshFailures).toBe(before.refreshFailures);
+      expect(await dev.grants()).toEqual(grants);
+      // Every caller that got tokens can use them, and refresh again with its refresh token.
+      for (const answer of refreshed) {
+        expect((await initializeWith(mcpUrl(), answer.body.access_token as string)).status).toBe(200);
+      }
+      for (const refreshToken of new Set(refreshed.map((answer) => answer.body.refresh_token as string))) {
+        const next = await refresh(clientId, refreshToken);
+        expect(next.status, next.text).toBe(200);
+        expect((await initializeWith(mcpUrl(), next.body.access_token as string)).status).toBe(200);
+      }
+      expect(await dev.grants()).toEqual(grants);
+    });
+
+    it("two different refresh requests at once with the same refresh token (as from two isolates): one refreshes, the other may retry, and no one is signed out", async () => {
+      const { tokens } = await signIn(clientId, "twins@example.com");
+      const grants = await dev.grants();
+      const { refreshFailures } = await dev.emulator.stats();
+
+      // The second asks for the /mcp resource explicitly: not the same request, so not answered together.
+      const [plain, withResource] = await Promise.all([
+        refresh(clientId, tokens.refresh_token),
+        postToken(tokenUrl(), { grant_type: "refresh_token", refresh_token: tokens.refresh_token, client_id: clientId, resource: mcpUrl() }).then(keep),
+      ]);
+      [plain, withResource].forEach(expectRefreshedOrRetryable);
+      const refreshed = [plain, withResource].filter((answer) => answer.status === 200);
+      expect(refreshed.length).toBeGreaterThan(0);
+      expect(await dev.grants()).toEqual(grants);
+      // Whoever lost the race at Access answered "try again", and did not revoke the grant: the
+      // winner's tokens work, and so does its next refresh.
+      const winner = refreshed.at(-1)!;
+      expect((await initializeWith(mcpUrl(), winner.body.access_token as string)).status).toBe(200);
+      const next = await refresh(clientId, winner.body.refresh_token as string);
+      expect(next.status, next.text).toBe(200);
+      expect((await dev.emulator.stats()).refreshFailures).toBeLessThanOrEqual(refreshFailures + 1);
+      expect(await dev.grants()).toEqual(grants);
+    });
+
+    it("Access revoking the user's sessions: the next refresh answers invalid_grant, and the grant is revoked with its tokens", async () => {
+      const before = await dev.grants();
+      const { tokens } = await signIn(clientId, "revoked@example.com");
+      expect(await dev.emulator.revoke("revoked@example.com")).toBe(1);
+
+      const refused = await refresh(clientId, tokens.refresh_token);
+      expect(refused.status, refused.text).toBe(400);
+      expect(refused.body.error).toBe("invalid_grant");
+      expect(refused.body).not.toHaveProperty("access_token");
+      expect(await dev.grants()).toEqual(before);
+      expect((await initializeWith(mcpUrl(), tokens.access_token)).status).toBe(401);
     });
 
     it(

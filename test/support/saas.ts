@@ -1,4 +1,5 @@
 import { readFileSync, rmSync } from "node:fs";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { cleanEnv, freePort, run, type Service, startService } from "./processes.js";
 
@@ -103,6 +104,17 @@ export class EmulatorHooks {
     if (!response.ok) throw new Error(`emulator fault ${JSON.stringify(fault)}: ${response.status} ${await response.text()}`);
   }
 
+  /** Revokes every Access refresh token of `email`, as an admin revoking the user's sessions does. Returns how many. */
+  async revoke(email: string): Promise<number> {
+    const response = await fetch(`${this.origin}/__emulator/revoke`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email }),
+    });
+    if (!response.ok) throw new Error(`emulator revoke: ${response.status} ${await response.text()}`);
+    return ((await response.json()) as { revoked: number }).revoked;
+  }
+
   async stats(): Promise<EmulatorStats> {
     return (await (await fetch(`${this.origin}/__emulator/stats`)).json()) as EmulatorStats;
   }
@@ -111,4 +123,33 @@ export class EmulatorHooks {
   async issued(): Promise<string[]> {
     return ((await (await fetch(`${this.origin}/__emulator/issued`)).json()) as { secrets: string[] }).secrets;
   }
+}
+
+/** What a raw HTTP exchange returned: the status of the response's status line, and the rest. */
+export interface RawAnswer {
+  status: number;
+  text: string;
+}
+
+/**
+ * Sends one HTTP/1.1 request exactly as written (request target, Host and every other header
+ * are the caller's; `Connection: close` and `Content-Length` are added) to a loopback port, and
+ * reads the answer until the server closes the connection.
+ */
+export function rawRequest(port: number, head: string[], body = ""): Promise<RawAnswer> {
+  const request = [...head, "Connection: close", `Content-Length: ${Buffer.byteLength(body)}`, "", body].join("\r\n");
+  return new Promise((resolve, reject) => {
+    // Not end(): a server may take the half-close for a hang-up; `Connection: close` ends it.
+    const socket = connect(port, "127.0.0.1", () => socket.write(request));
+    const chunks: Buffer[] = [];
+    socket.setTimeout(15_000, () => socket.destroy(new Error(`no answer from port ${port} within 15 s`)));
+    socket.on("data", (chunk) => chunks.push(chunk));
+    socket.on("error", reject);
+    socket.on("close", () => {
+      const text = Buffer.concat(chunks).toString("utf8");
+      const status = /^HTTP\/1\.1 (\d{3})/.exec(text)?.[1];
+      if (!status) reject(new Error(`not an HTTP answer: ${JSON.stringify(text.slice(0, 200))}`));
+      else resolve({ status: Number(status), text });
+    });
+  });
 }

@@ -9,8 +9,9 @@
 //     PKCE, refresh tokens), jwks, userinfo and /.well-known/openid-configuration;
 //   - on first run it writes .dev.vars (mode 0600) pointing the Worker's ACCESS_* secrets at it,
 //     with a random client secret and COOKIE_ENCRYPTION_KEY; later runs reuse that file;
-//   - then it starts `wrangler dev` and prints how to connect MCP Inspector.
-// If .dev.vars points at a real Access team instead, only `wrangler dev` is started.
+//   - then it starts `wrangler dev` behind a front door on the Worker's port, which answers only
+//     requests addressed to that port on loopback, and prints how to connect MCP Inspector.
+// If .dev.vars points at a real Access team instead, only `wrangler dev` and its front door start.
 // No dependencies: Node >= 22.12 only.
 
 import { spawn, spawnSync } from "node:child_process";
@@ -18,6 +19,7 @@ import { createHash, generateKeyPairSync, randomBytes, sign, timingSafeEqual } f
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import path from "node:path";
+import { pipeline } from "node:stream";
 import { parseArgs } from "node:util";
 
 const HELP = `Usage: node dev/access-emulator.mjs [options] [-- <wrangler dev args>]
@@ -33,7 +35,7 @@ Options:
   --token-ttl <s>    lifetime of the emulated Access access tokens, in seconds
                      (default 300, Access's default; at least 60, Access's minimum)
   --test-hooks       serve /__emulator/* controls for automated tests (bad ID tokens, refresh
-                     failures, counters); never needed by hand
+                     failures, revoking a user's sessions, counters); never needed by hand
   -h, --help         show this help
 
 Arguments after \`--\` are passed to \`wrangler dev\`.`;
@@ -528,6 +530,15 @@ async function testHook(req, res, name) {
     if (body.refresh !== undefined) faults.refresh = body.refresh;
     return sendJson(res, 200, faults);
   }
+  if (name === "revoke" && req.method === "POST") {
+    // As when an admin revokes the user's sessions in Zero Trust: every refresh token of theirs dies.
+    const email = String((await readForm(req)).email ?? "").toLowerCase();
+    let revoked = 0;
+    for (const [token, entry] of refreshTokens) {
+      if (entry.email === email) revoked += Number(refreshTokens.delete(token));
+    }
+    return sendJson(res, 200, { revoked });
+  }
   if (name === "stats" && req.method === "GET") return sendJson(res, 200, stats);
   if (name === "issued" && req.method === "GET") return sendJson(res, 200, { secrets: issuedSecrets });
   sendJson(res, 404, { error: "no such test hook" });
@@ -558,24 +569,123 @@ const server = http.createServer(async (req, res) => {
   }
 });
 
-async function listen(port) {
-  await new Promise((resolve, reject) => server.once("error", reject).listen(port, "127.0.0.1", resolve));
-  return server.address().port;
+async function listen(port, on = server) {
+  await new Promise((resolve, reject) => on.once("error", reject).listen(port, "127.0.0.1", resolve));
+  return on.address().port;
 }
 
-async function portIsFree(port) {
-  const probe = http.createServer();
+// ---------------------------------------------------------------------------------------------
+// The Worker's front door, on --port. `wrangler dev` builds the Worker's request.url, Host header
+// included, from what the client sends: an MF-Original-URL header (or X-Forwarded-Proto) replaces
+// it, and any web page can send those, one that rebinds its own hostname to 127.0.0.1 included.
+// So this proxy checks what the client really addressed, and forwards only requests for this port
+// on loopback to wrangler dev, which listens on a private port. It adds a per-run key that the
+// Worker requires (DEV_PROXY_KEY): a page that finds wrangler's own port gets nothing there either.
+
+const devProxyKey = randomBytes(32).toString("hex");
+const DEV_PROXY_HEADER = "dev-proxy-key";
+let wranglerPort = 0;
+
+// Headers that describe one hop of a connection, not the message; never forwarded.
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "upgrade",
+  "te",
+  "trailer",
+]);
+// Headers through which a client could name another host or scheme than the one it connected to.
+const ADDRESS_HEADERS = new Set([
+  "forwarded",
+  "x-forwarded-host",
+  "x-forwarded-proto",
+  "x-forwarded-port",
+  "x-forwarded-server",
+  "x-forwarded-scheme",
+  "x-original-url",
+  "x-rewrite-url",
+  "x-original-host",
+  "x-host",
+]);
+
+/** Raw headers (name, value, …) without the hop-by-hop ones and `drop`. */
+function forwardHeaders(rawHeaders, drop = []) {
+  const headers = [];
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i].toLowerCase();
+    if (!HOP_BY_HOP.has(name) && !drop.includes(name)) headers.push(rawHeaders[i], rawHeaders[i + 1]);
+  }
+  return headers;
+}
+
+function isLoopbackOrigin(origin) {
   try {
-    await new Promise((resolve, reject) => probe.once("error", reject).listen(port, "127.0.0.1", resolve));
-    return true;
+    const url = new URL(origin);
+    return url.origin === origin && ["http:", "https:"].includes(url.protocol) && LOOPBACK_HOSTS.has(url.hostname);
   } catch {
     return false;
-  } finally {
-    probe.close();
   }
 }
 
-if (!(await portIsFree(workerPort))) fail(`port ${workerPort} for the Worker is in use (try --port)`, 1);
+/** Why a request must not reach the Worker, as [status, error], or undefined. */
+function refusal(req) {
+  const names = req.rawHeaders.filter((_, i) => i % 2 === 0).map((name) => name.toLowerCase());
+  const addressed = [...LOOPBACK_HOSTS].map((host) => `${host}:${workerPort}`);
+  // Exactly one Host, one of ours (hostnames are case-insensitive); an origin-form target ("/…"),
+  // since an absolute-form one ("http://host/…") names a host of its own.
+  if (names.filter((name) => name === "host").length !== 1 || !addressed.includes(req.headers.host.toLowerCase()))
+    return [421, "misdirected_request"];
+  if (!req.url.startsWith("/") || req.url.startsWith("//")) return [421, "misdirected_request"];
+  if (names.some((name) => name.startsWith("mf-") || ADDRESS_HEADERS.has(name))) return [421, "misdirected_request"];
+  // A browser-based client on loopback (MCP Inspector) is welcome; a web page elsewhere is not.
+  // `null` is what a browser sends for a form posted from a no-referrer page (the consent page).
+  const origin = req.headers.origin;
+  if (origin !== undefined && origin !== "null" && !isLoopbackOrigin(origin)) return [403, "forbidden_origin"];
+  return undefined;
+}
+
+const front = http.createServer((req, res) => {
+  const refused = refusal(req);
+  if (refused) {
+    const [status, error] = refused;
+    return sendJson(res, status, { error, error_description: "this local server answers only requests for itself" });
+  }
+  const headers = [...forwardHeaders(req.rawHeaders, [DEV_PROXY_HEADER]), DEV_PROXY_HEADER, devProxyKey];
+  const upstream = http.request({ host: "127.0.0.1", port: wranglerPort, method: req.method, path: req.url, headers });
+  upstream.on("response", (answer) => {
+    res.writeHead(answer.statusCode, answer.statusMessage, forwardHeaders(answer.rawHeaders));
+    // Send headers now: an SSE client waits for them before any event arrives.
+    res.flushHeaders();
+    pipeline(answer, res, () => {}); // chunk by chunk, nothing buffered; an error ends both sides
+  });
+  upstream.on("error", (error) => {
+    if (res.headersSent) return res.destroy();
+    sendJson(res, 502, {
+      error: "worker_unreachable",
+      error_description: `${error.code ?? error.message}; is wrangler still starting?`,
+    });
+  });
+  // A client that hangs up (e.g. closes an SSE stream) must close the Worker's side too.
+  res.on("close", () => res.writableFinished || upstream.destroy());
+  req.pipe(upstream);
+});
+
+/** A free loopback port, found by the OS (a tiny race until wrangler binds it; acceptable). */
+async function freePort() {
+  const probe = http.createServer();
+  const port = await listen(0, probe);
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+try {
+  await listen(workerPort, front);
+} catch (error) {
+  fail(error.code === "EADDRINUSE" ? `port ${workerPort} for the Worker is in use (try --port)` : error.message, 1);
+}
+wranglerPort = await freePort();
 
 if (emulator) {
   try {
@@ -616,7 +726,11 @@ const wranglerArgs = [
   "--ip",
   "127.0.0.1",
   "--port",
-  String(workerPort),
+  String(wranglerPort),
+  // wrangler shows it as "(hidden)".
+  "--var",
+  `DEV_PROXY_KEY:${devProxyKey}`,
+  // Its hotkeys and "Ready on" URL point at the private port, which only the front door may use.
   "--show-interactive-dev-session=false",
   ...wranglerExtra,
 ];
@@ -642,8 +756,10 @@ process.on("exit", () => killWrangler("SIGKILL"));
 
 let stopping = false;
 function closeServer() {
-  server.close();
-  server.closeAllConnections();
+  for (const each of [front, server]) {
+    each.close();
+    each.closeAllConnections();
+  }
 }
 function stop(code) {
   if (stopping) return process.exit(130); // second Ctrl-C: give up waiting ('exit' kills the group)
@@ -670,19 +786,20 @@ const workerOrigin = `http://localhost:${workerPort}`;
 const deadline = Date.now() + 60_000;
 for (;;) {
   if (stopping || !childAlive) break;
-  try {
-    await fetch(`http://127.0.0.1:${workerPort}/.well-known/oauth-authorization-server`, {
-      signal: AbortSignal.timeout(5000),
-    });
+  const status = await fetch(`http://127.0.0.1:${workerPort}/.well-known/oauth-authorization-server`, {
+    signal: AbortSignal.timeout(5000),
+  }).then(
+    (answer) => answer.status,
+    () => 0,
+  );
+  // 502 is the front door saying that wrangler is not listening yet.
+  if (status !== 0 && status !== 502) break;
+  if (Date.now() > deadline) {
+    console.error("dev: the Worker did not answer within 60 s; stopping");
+    stop(1);
     break;
-  } catch {
-    if (Date.now() > deadline) {
-      console.error("dev: the Worker did not answer within 60 s; stopping");
-      stop(1);
-      break;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 500));
   }
+  await new Promise((resolve) => setTimeout(resolve, 500));
 }
 
 if (!stopping && childAlive) {

@@ -29,6 +29,14 @@ export interface AccessOidcConfig {
   cookieKey: string;
 }
 
+/**
+ * Access answered `invalid_grant` to a refresh: the refresh token was revoked, has expired, or was
+ * already used (Access rotates refresh tokens). Which of these it was is for the caller to find out.
+ */
+export class RefreshRefusedError extends Error {
+  override readonly name = "RefreshRefusedError";
+}
+
 /** A secret is missing or unusable; the message names it (never its value) and is safe to show. */
 export class AccessConfigError extends Error {
   override readonly name = "AccessConfigError";
@@ -53,6 +61,40 @@ export const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
 /** `http:` is for the local Access emulator only; anywhere else it would hand secrets and keys to the network. */
 export function isAllowedOrigin(url: URL): boolean {
   return url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname));
+}
+
+/** The header through which `npm run dev`'s front door vouches for a request (dev/access-emulator.mjs). */
+const DEV_PROXY_HEADER = "Dev-Proxy-Key";
+
+function isLoopbackOrigin(origin: string): boolean {
+  try {
+    const url = new URL(origin);
+    return url.origin === origin && isAllowedOrigin(url) && LOOPBACK_HOSTS.has(url.hostname);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Checks a request that reached the Worker over plain http, i.e. under `wrangler dev`. There the
+ * Worker cannot see which host the client addressed: wrangler builds `request.url`, and the Host
+ * header with it, from a client-sent `MF-Original-URL` header, which any web page can send, one
+ * that rebinds its own hostname to 127.0.0.1 included. So `npm run dev` puts a front door on the
+ * port that checks what the client really sent, and passes wrangler dev a per-run key that it
+ * adds to each request it lets through: with that key set, a request without it went around the
+ * front door and is refused. Whatever the way in, a browser's `Origin` (which no page can forge)
+ * must be on loopback: browser-based clients like MCP Inspector are; a web page on the internet is not.
+ */
+export function refuseUnlessLocal(request: Request, devProxyKey: string | undefined): Response | undefined {
+  if (devProxyKey !== undefined && !timingSafeEqual(request.headers.get(DEV_PROXY_HEADER) ?? "", devProxyKey)) {
+    return new Response("Misdirected request: use the URL that `npm run dev` printed", { status: 421 });
+  }
+  // `null` is what a browser sends for a form posted from a no-referrer page, such as the consent page.
+  const origin = request.headers.get("Origin");
+  if (origin !== null && origin !== "null" && !isLoopbackOrigin(origin)) {
+    return new Response("Forbidden: this local server answers only pages on loopback", { status: 403 });
+  }
+  return undefined;
 }
 
 // Empty, or still a `<…>` placeholder from .dev.vars.example. A placeholder can only fail later, in
@@ -276,10 +318,10 @@ export async function exchangeCode(
 }
 
 /**
- * Renews the Access tokens for `tokenExchangeCallback`. Throws the provider's `OAuthError`:
- * `invalid_grant` when Access will never accept this sign-in again (the provider then revokes the
- * grant, and the MCP client signs in anew), `temporarily_unavailable` for anything that a retry
- * may fix (the grant stays).
+ * Renews the Access tokens for `tokenExchangeCallback`. Throws `RefreshRefusedError` when Access
+ * refuses the refresh token, and otherwise the provider's `OAuthError`: `invalid_grant` when Access
+ * returned a sign-in that fails verification (the provider then revokes the grant, and the MCP
+ * client signs in anew), `temporarily_unavailable` for anything that a retry may fix (the grant stays).
  */
 export async function refreshTokens(
   config: AccessOidcConfig,
@@ -291,10 +333,7 @@ export async function refreshTokens(
   }
   const startedAt = nowSeconds();
   const result = await callTokenEndpoint(config, { grant_type: "refresh_token", refresh_token: tokens.refreshToken });
-  if (result.error === "invalid_grant") {
-    console.warn("Access refused to refresh a sign-in (invalid_grant): revoking the grant");
-    throw new OAuthError("invalid_grant", { description: "Cloudflare Access ended this sign-in; sign in again." });
-  }
+  if (result.error === "invalid_grant") throw new RefreshRefusedError("Access refused the refresh token");
   const renewed = result.ok && result.body ? readTokens(result.body, startedAt, tokens.refreshToken) : undefined;
   if (!renewed || !result.body) {
     console.warn(`Access token refresh failed: ${result.status || "no answer"} ${result.error ?? ""}`.trim());

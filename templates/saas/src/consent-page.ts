@@ -71,34 +71,75 @@ ${content}
 `;
 }
 
+// Long enough for any real app's name, short enough that a name cannot push the rest off the page.
+const MAX_NAME_LENGTH = 80;
+
+/**
+ * The name the app gave itself, without what could disguise it on the page: control and format
+ * characters (a right-to-left override can make "evil.com" read as "moc.live"). Undefined when it
+ * gave none (the provider then puts the client ID in its place).
+ */
+function claimedName(details: ConsentDescription): string | undefined {
+  const name = details.clientName.replace(/[\p{Cc}\p{Cf}]/gu, "").trim();
+  return name && name !== details.clientId ? name.slice(0, MAX_NAME_LENGTH) : undefined;
+}
+
+/**
+ * Where the browser goes after the sign-in, which is what really identifies the app: the redirect
+ * URI's origin (scheme, host and port), or for a native app's own scheme (`cursor://…`) that scheme
+ * and host, or the whole URI when it has no host.
+ */
+function destination(details: ConsentDescription): string {
+  try {
+    const url = new URL(details.redirectUri);
+    if (url.origin !== "null") return url.origin;
+    return url.host ? `${url.protocol}//${url.host}` : details.redirectUri;
+  } catch {
+    return details.redirectHost;
+  }
+}
+
+/** A link to an http(s) URL, as text that says exactly where it goes; anything else (`javascript:`, `data:`) is left out. */
+function externalLink(uri: string | undefined): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(uri ?? "");
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") return undefined;
+  const href = escapeHtml(url.href);
+  return `<a href="${href}" rel="noopener noreferrer nofollow">${href}</a>`;
+}
+
 /**
  * The consent page the MCP authorization spec asks for before any redirect to Access: which app is
- * asking, where its tokens will go, and a plain form (no JavaScript) that posts the transaction
- * handle back. Everything shown here may come from the client's own registration, so all of it is
- * escaped.
+ * asking, where the browser goes afterwards, and a plain form (no JavaScript) that posts the
+ * transaction handle back. Anything from the app's own registration (its name, its website) is
+ * presented as the app's claim, escaped, and a link only when it is http(s). The server defines no
+ * scopes, so the page lists none: the app gets every tool, and the page says so.
  */
 export function renderConsentPage(serverName: string, details: ConsentDescription, handle: string): string {
-  const name = escapeHtml(details.clientName);
+  const name = claimedName(details);
+  const claim = name ? `It calls itself <strong><bdi>${escapeHtml(name)}</bdi></strong>.` : "It gave no name.";
   const provenance = details.clientDomain
-    ? `Published by <strong>${escapeHtml(details.clientDomain)}</strong>.`
-    : "This app registered itself; its name is not verified.";
+    ? `Its client ID is a document on <strong>${escapeHtml(details.clientDomain)}</strong>, which vouches for it.`
+    : "Any app can register under any name, so the name is not verified: where your browser goes next is what identifies the app.";
+  const website = externalLink(details.clientUri);
   const loopbackWarning = details.redirectIsLoopback
     ? `<p class="warn">The sign-in goes back to <strong>an app on your computer</strong>. Allow it only if you started connecting from an app just now.</p>`
     : "";
-  const scopes = details.scope.length
-    ? `<dt>Permissions requested</dt><dd>${details.scope.map((scope) => `<code>${escapeHtml(scope)}</code>`).join(" ")}</dd>`
-    : "";
   return page(
-    `Allow ${details.clientName}?`,
-    `<h1>Allow <strong>${name}</strong> to use ${escapeHtml(serverName)} as you?</h1>
-<p>${provenance}</p>
+    `Allow an app to use ${serverName}?`,
+    `<h1>Allow an app to use ${escapeHtml(serverName)} as you?</h1>
+<p>${claim} ${provenance}</p>
 <dl>
-<dt>App</dt><dd>${name} <span class="muted">(client ID <code>${escapeHtml(details.clientId)}</code>)</span></dd>
-<dt>Your access will be sent to</dt><dd><strong>${escapeHtml(details.redirectHost)}</strong><br><code>${escapeHtml(details.redirectUri)}</code></dd>
-${scopes}
+<dt>After you sign in, your browser goes to</dt><dd><strong>${escapeHtml(destination(details))}</strong><br><code>${escapeHtml(details.redirectUri)}</code></dd>
+<dt>Client ID</dt><dd><code>${escapeHtml(details.clientId)}</code></dd>
+${website ? `<dt>Website, as the app gives it (not verified)</dt><dd>${website}</dd>` : ""}
 </dl>
 ${loopbackWarning}
-<p class="muted">Next, you sign in with Cloudflare Access. The app can then call this server's tools as you until you revoke it or your sign-in ends.</p>
+<p class="muted">Next, you sign in with Cloudflare Access. The app can then call every tool of this server as you until you revoke it or your sign-in ends.</p>
 <form method="post" action="/authorize">
 <input type="hidden" name="handle" value="${escapeHtml(handle)}">
 <label><input type="checkbox" name="remember" value="1"> Don't ask again for this app for 30 days</label>

@@ -27,15 +27,19 @@ async function s256(verifier: string): Promise<string> {
 /**
  * Plays the Access for SaaS app the Worker signs users in with: its authorization endpoint, where the
  * user signs in, and its token and key endpoints on the loopback address of vitest.config.ts. Like
- * Access, the token endpoint checks the client secret, the redirect URI and the PKCE verifier.
+ * Access, the token endpoint checks the client secret, the redirect URI and the PKCE verifier, and
+ * takes each refresh token once, issuing a new one with each refresh.
  */
 export class FakeAccess {
   /** Every request the Worker made, to Access and to the apps. */
   readonly requests: Request[];
-  /** The access token of the last sign-in: what downstream apps must receive. */
+  /** The access token of the last sign-in or refresh: what downstream apps must receive. */
   accessToken = "";
+  /** How many refreshes Access answered with new tokens. */
+  refreshes = 0;
   #signIdToken: IdTokenSigner;
   #pending: { code: string; nonce: string; challenge: string; redirectUri: string } | undefined;
+  #refreshTokens = new Set<string>();
 
   constructor({ apps = {}, signIdToken = signAsAccess }: FakeAccessOptions = {}) {
     this.#signIdToken = signIdToken;
@@ -69,6 +73,13 @@ export class FakeAccess {
     }
     const form = await request.formData();
     const field = (name: string) => form.get(name)?.toString() ?? "";
+    if (field("grant_type") === "refresh_token") {
+      const known =
+        field("client_secret") === env.ACCESS_CLIENT_SECRET && this.#refreshTokens.delete(field("refresh_token"));
+      if (!known) return Response.json({ error: "invalid_grant" }, { status: 400 });
+      this.refreshes++;
+      return Response.json(this.#issueTokens());
+    }
     const pending = this.#pending;
     this.#pending = undefined;
     if (
@@ -83,12 +94,8 @@ export class FakeAccess {
       return Response.json({ error: "invalid_grant" }, { status: 400 });
     }
     const now = nowSeconds();
-    this.accessToken = `access-token-${crypto.randomUUID()}`;
     return Response.json({
-      token_type: "Bearer",
-      access_token: this.accessToken,
-      refresh_token: `refresh-token-${crypto.randomUUID()}`,
-      expires_in: 300,
+      ...this.#issueTokens(),
       id_token: await this.#signIdToken({
         ...USER,
         iss: env.ACCESS_TOKEN_URL.replace(/\/token$/, ""),
@@ -98,6 +105,18 @@ export class FakeAccess {
         exp: now + 300,
       }),
     });
+  }
+
+  /** As when an administrator revokes the user's sessions: no refresh token of theirs works any more. */
+  revokeSessions(): void {
+    this.#refreshTokens.clear();
+  }
+
+  #issueTokens() {
+    this.accessToken = `access-token-${crypto.randomUUID()}`;
+    const refreshToken = `refresh-token-${crypto.randomUUID()}`;
+    this.#refreshTokens.add(refreshToken);
+    return { token_type: "Bearer", access_token: this.accessToken, refresh_token: refreshToken, expires_in: 300 };
   }
 }
 
@@ -170,8 +189,19 @@ export async function signInUntilCallback(access: FakeAccess) {
   return { answer, clientId, verifier };
 }
 
+/** What the Worker's token endpoint answers with new tokens. */
+export interface McpTokens {
+  access_token: string;
+  refresh_token: string;
+}
+
 /** A whole sign-in: returns the MCP access token the Worker issued to the client. */
 export async function signIn(access: FakeAccess): Promise<string> {
+  return (await signInForTokens(access)).tokens.access_token;
+}
+
+/** A whole sign-in: returns the MCP tokens the Worker issued, and the client they were issued to. */
+export async function signInForTokens(access: FakeAccess): Promise<{ clientId: string; tokens: McpTokens }> {
   const { answer, clientId, verifier } = await signInUntilCallback(access);
   const redirect = new URL(location(await expectStatus(answer, 302)));
   if (redirect.searchParams.get("state") !== "client-state") throw new Error(`unexpected redirect to ${redirect.href}`);
@@ -187,6 +217,14 @@ export async function signIn(access: FakeAccess): Promise<string> {
       resource: `${ORIGIN}/mcp`,
     }),
   });
-  const { access_token: accessToken } = (await (await expectStatus(tokens, 200)).json()) as { access_token: string };
-  return accessToken;
+  return { clientId, tokens: (await (await expectStatus(tokens, 200)).json()) as McpTokens };
+}
+
+/** The MCP client refreshes its tokens at the Worker. */
+export function refreshAtWorker(clientId: string, refreshToken: string): Promise<Response> {
+  return toWorker("/token", {
+    method: "POST",
+    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: refreshToken, client_id: clientId }),
+  });
 }

@@ -2,7 +2,16 @@ import { createExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { beforeEach, describe, expect, it, type MockInstance, vi } from "vitest";
 import worker from "../src/index";
-import { FakeAccess, type IdTokenSigner, signIn, signInUntilCallback, USER } from "./access";
+import {
+  FakeAccess,
+  type IdTokenSigner,
+  type McpTokens,
+  refreshAtWorker,
+  signIn,
+  signInForTokens,
+  signInUntilCallback,
+  USER,
+} from "./access";
 import { callTool, mcpRequest, ORIGIN } from "./mcp";
 import { stubNetwork } from "./network";
 import { nowSeconds, publicKeyHmacToken, signAsAccess, unsignedToken } from "./tokens";
@@ -19,6 +28,39 @@ describe("an MCP client that signed in through Access", () => {
     const token = await signIn(new FakeAccess());
     const result = await callTool("whoami", {}, { Authorization: `Bearer ${token}` });
     expect(result.structuredContent).toEqual(USER);
+  });
+});
+
+describe("refreshing", () => {
+  const whoami = (tokens: McpTokens) => callTool("whoami", {}, { Authorization: `Bearer ${tokens.access_token}` });
+
+  it("several refreshes at once with one refresh token refresh once at Access, and every caller stays signed in", async () => {
+    const access = new FakeAccess();
+    const { clientId, tokens } = await signInForTokens(access);
+    const answers = await Promise.all([1, 2, 3].map(() => refreshAtWorker(clientId, tokens.refresh_token)));
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200]);
+    expect(access.refreshes).toBe(1);
+    for (const answer of answers) {
+      const renewed = (await answer.json()) as McpTokens;
+      expect((await whoami(renewed)).structuredContent).toEqual(USER);
+      const next = await refreshAtWorker(clientId, renewed.refresh_token);
+      expect(next.status).toBe(200);
+    }
+  });
+
+  it("ends the grant when Access has revoked the sign-in: invalid_grant, and its tokens stop working", async () => {
+    const access = new FakeAccess();
+    const { clientId, tokens } = await signInForTokens(access);
+    access.revokeSessions();
+    const refused = await refreshAtWorker(clientId, tokens.refresh_token);
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toMatchObject({ error: "invalid_grant" });
+    const response = await mcpRequest(
+      "tools/call",
+      { name: "whoami", arguments: {} },
+      { Authorization: `Bearer ${tokens.access_token}` },
+    );
+    expect(response.status).toBe(401);
   });
 });
 
@@ -77,5 +119,60 @@ describe.each([
     const response = await worker.fetch(request, { ...env, [name]: "" }, createExecutionContext());
     expect(response.status).toBe(500);
     expect(await response.text()).toContain(name);
+  });
+});
+
+describe("under wrangler dev (plain http on loopback)", () => {
+  const register = (headers: Record<string, string>, bindings: Record<string, string> = {}) => {
+    const request = new Request<unknown, IncomingRequestCfProperties>(`${ORIGIN}/register`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", ...headers },
+      body: JSON.stringify({ redirect_uris: ["http://127.0.0.1:9/callback"], token_endpoint_auth_method: "none" }),
+    });
+    return worker.fetch(request, { ...env, ...bindings }, createExecutionContext());
+  };
+
+  it("refuses a web page that is not on loopback (403), and serves one that is, like MCP Inspector", async () => {
+    expect((await register({ Origin: "https://evil.example" })).status).toBe(403);
+    expect((await register({ Origin: "http://localhost:6274" })).status).toBe(201);
+  });
+
+  it("with npm run dev's front door (DEV_PROXY_KEY), refuses what did not come through it (421)", async () => {
+    const bindings = { DEV_PROXY_KEY: "key-of-this-run" };
+    expect((await register({}, bindings)).status).toBe(421);
+    expect((await register({ "Dev-Proxy-Key": "another-key" }, bindings)).status).toBe(421);
+    expect((await register({ "Dev-Proxy-Key": "key-of-this-run" }, bindings)).status).toBe(201);
+  });
+});
+
+describe("the consent page", () => {
+  it("shows the app's name as its own claim and where the browser goes next, and no scope or markup it made up", async () => {
+    stubNetwork({});
+    const redirectUri = "https://app.example/callback";
+    const registration = await exports.default.fetch(`${ORIGIN}/register`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({
+        client_name: `Evil"><img src=x onerror=alert(1)>`,
+        client_uri: `https://evil.example/"><b x='`,
+        redirect_uris: [redirectUri],
+        token_endpoint_auth_method: "none",
+      }),
+    });
+    const { client_id: clientId } = (await registration.json()) as { client_id: string };
+    const query = new URLSearchParams({
+      response_type: "code",
+      client_id: clientId,
+      redirect_uri: redirectUri,
+      state: "client-state",
+      code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+      code_challenge_method: "S256",
+      scope: "admin read-only",
+      resource: `${ORIGIN}/mcp`,
+    });
+    const html = await (await exports.default.fetch(`${ORIGIN}/authorize?${query}`)).text();
+    expect(html).toContain("It calls itself");
+    expect(html).toContain("<strong>https://app.example</strong>");
+    expect(html).not.toMatch(/<img|<b x=|<[^>]*onerror=|admin|read-only/);
   });
 });
