@@ -11,6 +11,22 @@ rmSync("dist", { recursive: true, force: true });
 // templates/js/: the JavaScript templates (--lang js), derived from the TypeScript ones here so the
 // CLI needs no compiler; they are published with the others and precompiled below like them.
 writeJsTemplates("templates");
+// Handlebars' compiler as the CLI uses it, without two things it never needs: source-map (29 kB),
+// which the compiler loads in a try block only to write source maps of compiled templates (without
+// it Handlebars uses a small stand-in of its own), and the package entry's AST printer and its
+// `require` hook for .hbs files, which would register itself in the user's process.
+const leanHandlebars = {
+  name: "lean-handlebars",
+  setup(build) {
+    build.onResolve({ filter: /^(source-map|handlebars)$/ }, ({ path }) => ({ path, namespace: "lean" }));
+    build.onLoad({ filter: /.*/, namespace: "lean" }, ({ path }) => ({
+      contents: path === "handlebars" ? 'module.exports = require("handlebars/dist/cjs/handlebars.js").default;' : "module.exports = {};",
+      loader: "js",
+      resolveDir: process.cwd(),
+    }));
+  },
+};
+
 const result = await build({
   entryPoints: ["src/cli.ts"],
   outdir: "dist",
@@ -33,7 +49,7 @@ const result = await build({
   logLevel: "warning",
   metafile: true,
   // The templates are compiled here, not each time the CLI renders a project (SPEC §8).
-  plugins: [precompiledTemplates("templates")],
+  plugins: [precompiledTemplates("templates"), leanHandlebars],
 });
 
 // The licences of what went into dist/ travel with it (package.json "files").
