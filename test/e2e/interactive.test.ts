@@ -66,7 +66,16 @@ describe.skipIf(!hasTmux)("interactive create in a terminal", () => {
       lang: "js",
       features: ["tests", "lint"],
     });
-    expect(readdirSync(join(cwd, "my-app", "src")).sort()).toEqual(["access.js", "downstream.js", "downstreams.js", "index.js", "server.js"]);
+    expect(readdirSync(join(cwd, "my-app", "src")).sort()).toEqual([
+      "access.js",
+      "downstream-body.js",
+      "downstream-path.js",
+      "downstream-redact.js",
+      "downstream.js",
+      "downstreams.js",
+      "index.js",
+      "server.js",
+    ]);
   });
 
   it("Ctrl-C at a prompt exits 130 and leaves nothing behind", async () => {
