@@ -97,6 +97,7 @@ describe("render", () => {
       "src/auth.ts",
       "src/consent-page.ts",
       "src/index.ts",
+      "src/refresh.ts",
       "src/server.ts",
     ]);
     expect(JSON.parse(files.get("package.json")!).dependencies).toHaveProperty("@cloudflare/workers-oauth-provider");
