@@ -27,7 +27,7 @@ import { transformSync } from "esbuild";
 import ts from "typescript";
 import { importFromSrc } from "./from-src.mjs";
 
-/** @typedef {import("../src/render/templates.ts").ManifestEntry} ManifestEntry */
+/** @typedef {import("../src/render/manifest.ts").ManifestEntry} ManifestEntry */
 
 // The CLI's own rule for which files have a JavaScript twin and what it is called.
 const { hasJsTwin, JS_TEMPLATES_DIR, jsTwinOf, jsTwinPath } = await importFromSrc("src/render/js-twins.ts");

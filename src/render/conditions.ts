@@ -1,5 +1,5 @@
 import type { Config } from "../config/config.js";
-import type { ManifestEntry } from "./templates.js";
+import type { ManifestEntry } from "./manifest.js";
 
 /** Whether a manifest entry belongs in the project of `config`: every key of its `when` matches. */
 export function included(entry: ManifestEntry, config: Config): boolean {

@@ -1,4 +1,4 @@
-import type { ManifestEntry } from "./templates.js";
+import type { ManifestEntry } from "./manifest.js";
 
 /**
  * `--lang js` (SPEC §3.2): the JavaScript project is rendered from templates the build derives

@@ -6,7 +6,8 @@ import { COMPILE_OPTIONS } from "./compile.js";
 import { included } from "./conditions.js";
 import { jsonLiteral, markdownCode, markdownText, scriptJsonLiteral } from "./escape.js";
 import { JS_TEMPLATES_DIR } from "./js-twins.js";
-import type { ManifestEntry, TemplateSet } from "./templates.js";
+import type { ManifestEntry } from "./manifest.js";
+import type { TemplateSet } from "./templates.js";
 import { tidy } from "./tidy.js";
 
 /** The files of a project: path → contents. */

@@ -5,7 +5,8 @@ import { AUTH_MODES, FEATURES, LANGUAGES } from "../config/options.js";
 import { UsageError } from "../errors.js";
 import type { FileSystem } from "../fs.js";
 import { COMPILE_OPTIONS } from "./compile.js";
-import { assembleTemplateSet, type ManifestEntry, type TemplateSet } from "./templates.js";
+import type { ManifestEntry } from "./manifest.js";
+import { assembleTemplateSet, type TemplateSet } from "./templates.js";
 
 /**
  * A template from `--template` is third-party content: before anything renders, its manifest

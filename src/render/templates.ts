@@ -1,31 +1,17 @@
 import { join } from "node:path";
 import type Handlebars from "handlebars";
 import type { Config } from "../config/config.js";
-import type { AuthMode, Feature, Language } from "../config/options.js";
 import type { FileSystem } from "../fs.js";
 import { type TemplateSpec, templateKey } from "./compile.js";
 import { included } from "./conditions.js";
 import { JS_TEMPLATES_DIR, withJsTwins } from "./js-twins.js";
+import type { ManifestEntry } from "./manifest.js";
 import { precompiled as buildTable } from "./precompiled.js";
 
 /**
- * A template set: `manifest.json` lists every file a project can have, the
- * template it comes from and when it is included. Nothing outside the
- * manifest is rendered, so a template folder can hold notes and fixtures.
- * Each TypeScript file also has a JavaScript twin (js-twins.ts), which the
- * build derives from it.
+ * A template set: the manifest's files (manifest.ts), each template's text
+ * and the partials, ready to render.
  */
-export interface ManifestEntry {
-  /** Path in the generated project, `/`-separated. */
-  path: string;
-  /** Template file, relative to the template folder. */
-  template: string;
-  /** Included only when every given key matches the config (`downstreams`: whether there are any). */
-  when?: { auth?: AuthMode; lang?: Language; feature?: Feature; downstreams?: boolean };
-  /** Copied as it is, not run through Handlebars (code full of braces, binary-safe text). */
-  raw?: boolean;
-}
-
 export interface TemplateSet {
   /** The manifest's files, with their JavaScript twins. */
   files: ManifestEntry[];

@@ -4,7 +4,7 @@ import Handlebars from "handlebars";
 import { describe, expect, it } from "vitest";
 import { formatWithBiome, toJavaScript } from "../../scripts/js-templates.mjs";
 import { hasJsTwin, jsTwinOf, withJsTwins } from "../../src/render/js-twins.js";
-import type { ManifestEntry } from "../../src/render/templates.js";
+import type { ManifestEntry } from "../../src/render/manifest.js";
 import { repoRoot } from "../support/processes.js";
 
 /**
