@@ -1,31 +1,12 @@
 import { parseArgs } from "node:util";
-import { UsageError } from "../errors.js";
+import type { Command, RunOptions } from "../config/command.js";
 import type { Origins, RawAnswers } from "../config/validate.js";
+import { UsageError } from "../errors.js";
 
 /**
  * argv → raw answers and run options. Parsing only: values are checked by
  * config/validate.ts, together with those from the config file and prompts.
  */
-
-export const COMMANDS = ["create", "regenerate", "provision"] as const;
-export type Command = (typeof COMMANDS)[number];
-
-export interface RunOptions {
-  /** undefined: not said (ask, or no in non-interactive mode). */
-  provision?: boolean;
-  deploy?: boolean;
-  /** provision: take over objects that are not provably this project's (asks first in a terminal). */
-  adopt: boolean;
-  configFile?: string;
-  pm?: string;
-  install: boolean;
-  git: boolean;
-  dryRun: boolean;
-  /** regenerate only: report drift as exit 1 and write nothing. */
-  check: boolean;
-  force: boolean;
-  yes: boolean;
-}
 
 export interface ParsedArgs {
   command: Command;

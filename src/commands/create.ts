@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import type { ParsedArgs, RunOptions } from "../answers/args.js";
+import type { ParsedArgs } from "../answers/args.js";
 import { readConfigFile } from "../answers/config-file.js";
 import { askMissing, confirmSummary, type Prompter } from "../answers/prompts.js";
 import { merge, requireAnswers, withDefaults, type Layer } from "../answers/resolve.js";
@@ -7,6 +7,7 @@ import { keepExistingIgnoreRules } from "../apply/gitignore.js";
 import { SNAPSHOT_DIR, withSnapshot } from "../apply/snapshot.js";
 import { assertNothingInTheWay, checkTarget, type TargetState, writeProject } from "../apply/write.js";
 import { assertAvailable } from "../config/availability.js";
+import type { RunOptions } from "../config/command.js";
 import type { Config } from "../config/config.js";
 import { templateForProject } from "../config/template-source.js";
 import { PACKAGE_MANAGERS, type PackageManager } from "../config/options.js";

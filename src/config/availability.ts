@@ -1,5 +1,5 @@
-import type { Command, RunOptions } from "../answers/args.js";
 import { UsageError } from "../errors.js";
+import type { Command, RunOptions } from "./command.js";
 import type { Config } from "./config.js";
 
 /**
