@@ -5,16 +5,16 @@ import { readConfigFile } from "../answers/config-file.js";
 import type { Prompter } from "../answers/prompts.js";
 import { applyChanges } from "../apply/apply-plan.js";
 import { type Change, changesAnything, planRegeneration } from "../apply/plan.js";
-import { assertSafeRelativePath, readProjectFile } from "../apply/project-path.js";
 import { hasConflictMarkers } from "../apply/merge-text.js";
-import { isSnapshotted, readSnapshot, SNAPSHOT_DIR } from "../apply/snapshot.js";
+import { noSnapshot, projectFiles, readProjectFiles } from "../apply/regeneration.js";
+import { readSnapshot, SNAPSHOT_DIR } from "../apply/snapshot.js";
 import { notYetAvailable } from "../config/availability.js";
 import { CONFIG_FILE_NAME, type Config } from "../config/config.js";
 import { FLAG_OF, validateAnswers } from "../config/validate.js";
 import { Cancelled, ConflictError, ExitCode, UsageError } from "../errors.js";
 import { exists, type FileSystem } from "../fs.js";
-import { type FileMap, render } from "../render/render.js";
-import type { TemplateLoader, TemplateSet } from "../render/templates.js";
+import { render } from "../render/render.js";
+import type { TemplateLoader } from "../render/templates.js";
 import { detectPackageManager } from "../steps/package-manager.js";
 import type { Ui } from "../ui.js";
 import { describeChanges, unifiedDiffs } from "./change-list.js";
@@ -84,59 +84,6 @@ export async function regenerate(args: ParsedArgs, ctx: RegenerateContext): Prom
   return report(ctx, changes);
 }
 
-/**
- * Brings values provisioning learnt (the team, the AUD, the KV id, the
- * workers.dev host) into the files that show them, with regenerate's
- * three-way merge: the user's edits stay, and the snapshot is updated with
- * the files. Only those files are touched: the rest of a project made by an
- * older generator is left for `regenerate` to bring up to date, when the user
- * asks. Returns the files changed (with `dryRun`, that would change).
- */
-export async function regenerateProvisionedValues(
-  fs: FileSystem,
-  root: string,
-  config: Config,
-  templates: TemplateSet,
-  generatorVersion: string,
-  dryRun: boolean,
-): Promise<string[]> {
-  const meta = { generatorVersion };
-  const now = projectFiles(render(config, templates, meta));
-  const without = projectFiles(render(withoutProvisionedValues(config), templates, meta));
-  const affected = [...now.keys()].filter((path) => now.get(path) !== without.get(path));
-  if (!affected.length) return [];
-  const snapshot = await readSnapshot(fs, root);
-  if (!snapshot) throw noSnapshot();
-  const only = <T>(map: ReadonlyMap<string, T>) => new Map([...map].filter(([path]) => affected.includes(path)));
-  const { disk, blocked, modes } = await readProjectFiles(fs, root, affected);
-  const changes = planRegeneration({ snapshot: only(snapshot), next: only(now), disk, blocked });
-  const changed = changes.filter((change) => change.write !== undefined).map((change) => change.path);
-  if (dryRun) return changed;
-  await applyChanges(fs, root, changes, modes);
-  const conflicts = changes.filter((change) => change.kind === "conflict").map((change) => change.path);
-  if (conflicts.length) {
-    throw new ConflictError(
-      "Your edits and the values provisioning recorded overlap in these files: each now has a <<<<<<< yours … >>>>>>> generated now block. " +
-        "Keep what the file should say, delete the marker lines, then run provision again (what it created is recorded in mcp-access.json).",
-      conflicts,
-    );
-  }
-  return changed;
-}
-
-/** The config as it was before provisioning learnt anything. */
-function withoutProvisionedValues(config: Config): Config {
-  const { provisioned: _, team: __, accountId: ___, ...rest } = config;
-  return { ...rest, access: { ...config.access, idps: [] } };
-}
-
-function noSnapshot(): UsageError {
-  return new UsageError(
-    `There is no snapshot in ${SNAPSHOT_DIR}/, so regenerate cannot tell your edits from generated code. ` +
-      `Restore it from git (git checkout -- ${SNAPSHOT_DIR}), or generate a fresh project with create and move your code into it.`,
-  );
-}
-
 function report(ctx: RegenerateContext, changes: Change[]): number {
   const conflicts = changes.filter((change) => change.kind === "conflict");
   if (changes.some(dependenciesChanged)) {
@@ -164,33 +111,6 @@ function dependenciesChanged(change: Change): boolean {
     return JSON.stringify(["dependencies", "devDependencies", "peerDependencies", "optionalDependencies"].map((key) => manifest?.[key]));
   };
   return dependencies(change.current) !== dependencies(change.write);
-}
-
-/** The render without the user's own config file, which regenerate reads and never writes. */
-function projectFiles(rendered: FileMap): FileMap {
-  const files: FileMap = new Map();
-  for (const [path, text] of rendered) {
-    if (!isSnapshotted(path)) continue;
-    assertSafeRelativePath(path, "the template manifest");
-    files.set(path, text);
-  }
-  return files;
-}
-
-async function readProjectFiles(fs: FileSystem, root: string, paths: string[]) {
-  const disk = new Map<string, string>();
-  const blocked = new Map<string, string>();
-  const modes = new Map<string, number>();
-  for (const path of paths) {
-    const file = await readProjectFile(fs, root, path);
-    if (file.state === "file") {
-      disk.set(path, file.text);
-      modes.set(path, file.mode);
-    } else if (file.state === "blocked") {
-      blocked.set(path, file.reason);
-    }
-  }
-  return { disk, blocked, modes };
 }
 
 /** mcp-access.json in `root`, validated like any other input: every problem names the key and the value. */

@@ -1,6 +1,6 @@
 import { join } from "node:path";
+import { regenerateProvisionedValues } from "../apply/regeneration.js";
 import { readSnapshot, SNAPSHOT_DIR } from "../apply/snapshot.js";
-import { regenerateProvisionedValues } from "../commands/regenerate.js";
 import { CONFIG_FILE_NAME, type Config } from "../config/config.js";
 import { RuntimeFailure, UsageError } from "../errors.js";
 import { exists, type FileSystem } from "../fs.js";
