@@ -56,6 +56,7 @@ export interface SaasOidcApp {
   redirect_uris?: string[];
   grant_types?: string[];
   scopes?: string[];
+  refresh_token_options?: { lifetime?: string };
   [field: string]: unknown;
 }
 

@@ -902,6 +902,35 @@ describe("provision, saas", () => {
     expect(h.deploys).toEqual([]);
   });
 
+  it("the OIDC app's refresh tokens get a lifetime; a re-run adds it to an app that lacks one and keeps a lifetime the user chose", async () => {
+    const h = await harness(saas);
+    await h.run();
+    const [app] = h.api.apps;
+    expect(app!.saas_app).toMatchObject({ grant_types: expect.arrayContaining(["refresh_tokens"]), refresh_token_options: { lifetime: "30d" } });
+
+    // An app made before provision sent a lifetime: the re-run adds ours.
+    delete app!.saas_app!.refresh_token_options;
+    h.api.calls = [];
+    await h.run();
+    expect(mutationsOf(h.api)).toEqual(["updateApp"]);
+    expect(h.api.apps[0]!.saas_app!.refresh_token_options).toEqual({ lifetime: "30d" });
+    expect(h.said.join("\n")).toMatch(/changed Access for SaaS \(OIDC\) app "srv \(MCP server\)": saas_app/);
+
+    // A lifetime the user set in the dashboard stays, and alone it is no reason for an update.
+    h.api.apps[0]!.saas_app!.refresh_token_options = { lifetime: "90d" };
+    h.api.calls = [];
+    await h.run();
+    expect(mutationsOf(h.api)).toEqual([]);
+    expect(h.api.apps[0]!.saas_app!.refresh_token_options).toEqual({ lifetime: "90d" });
+
+    // Another change still sends the user's lifetime back with it.
+    h.api.apps[0]!.saas_app!.scopes = ["openid"];
+    h.api.calls = [];
+    await h.run();
+    expect(mutationsOf(h.api)).toEqual(["updateApp"]);
+    expect(h.api.apps[0]!.saas_app!.refresh_token_options).toEqual({ lifetime: "90d" });
+  });
+
   it("--no-deploy in saas mode says the secrets go up with `npm run provision`", async () => {
     const h = await harness(saas);
     await h.run("--no-deploy");

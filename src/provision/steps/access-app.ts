@@ -25,6 +25,13 @@ export const accessAppName = (worker: string) => `${worker} (MCP server)`;
 
 const SAAS_GRANT_TYPES = ["authorization_code_with_pkce", "refresh_tokens"];
 const SAAS_SCOPES = ["openid", "email", "profile"];
+/**
+ * How long Access honours a refresh token it gave the Worker (the API takes m,
+ * h or d, longer than 1m). The Worker refreshes the user's Access token with
+ * it for downstream calls, so past this the user signs in again: 30 days keeps
+ * someone who uses the server monthly signed in, and ends a forgotten session.
+ */
+const SAAS_REFRESH_TOKEN_LIFETIME = "30d";
 
 /** Fields the API sets itself. */
 const READ_ONLY = new Set(["id", "uid", "aud", "created_at", "updated_at"]);
@@ -96,7 +103,13 @@ function wantedFields(ctx: ProvisionContext): AppFields {
     return {
       type: "saas",
       ...common,
-      saas_app: { auth_type: "oidc", redirect_uris: [`https://${ctx.host}/callback`], grant_types: SAAS_GRANT_TYPES, scopes: SAAS_SCOPES },
+      saas_app: {
+        auth_type: "oidc",
+        redirect_uris: [`https://${ctx.host}/callback`],
+        grant_types: SAAS_GRANT_TYPES,
+        scopes: SAAS_SCOPES,
+        refresh_token_options: { lifetime: SAAS_REFRESH_TOKEN_LIFETIME },
+      },
     };
   }
   return {
@@ -155,7 +168,10 @@ function mergeOAuth(current: OAuthConfiguration | undefined, wanted: OAuthConfig
   };
 }
 
-/** Our OIDC settings, keeping redirect URLs, grants and scopes the user added (say, localhost for `wrangler dev`). */
+/**
+ * Our OIDC settings, keeping redirect URLs, grants and scopes the user added (say, localhost for `wrangler dev`),
+ * and a refresh token lifetime they chose: ours only fills in a missing one.
+ */
 function mergeSaas(current: SaasOidcApp | undefined, wanted: SaasOidcApp): SaasOidcApp {
   return {
     ...current,
@@ -163,6 +179,7 @@ function mergeSaas(current: SaasOidcApp | undefined, wanted: SaasOidcApp): SaasO
     redirect_uris: union(current?.redirect_uris, wanted.redirect_uris),
     grant_types: union(current?.grant_types, wanted.grant_types),
     scopes: union(current?.scopes, wanted.scopes),
+    refresh_token_options: current?.refresh_token_options?.lifetime ? current.refresh_token_options : wanted.refresh_token_options,
   };
 }
 
