@@ -356,8 +356,13 @@ describe("provision changes nothing that is not this project's", () => {
   const payrollPolicy = (api: FakeApi) => api.createPolicy(ACCOUNT, { name: "payroll admins", decision: "allow", include: [{ email: { email: "cfo@example.com" } }] });
   const payrollApp = async (api: FakeApi, type: "self_hosted" | "saas" = "self_hosted") => {
     const policy = await payrollPolicy(api);
-    const fields = type === "saas" ? { name: "HR portal", saas_app: { auth_type: "oidc" } } : { name: "Payroll", domain: "payroll.example.com" };
-    return api.createApp(ACCOUNT, { type, ...fields, session_duration: "1h", policies: [{ id: policy.id, precedence: 1 }] });
+    const policies = [{ id: policy.id, precedence: 1 }];
+    return api.createApp(
+      ACCOUNT,
+      type === "saas"
+        ? { type, name: "HR portal", saas_app: { auth_type: "oidc" }, app_launcher_visible: false, policies }
+        : { type, name: "Payroll", domain: "payroll.example.com", session_duration: "1h", policies },
+    );
   };
 
   it("a recorded allow policy id naming someone else's policy: exit 1 before any change, naming it and the fix; its rules stay", async () => {
