@@ -33,9 +33,9 @@ async function project(createArgs: string[], api: FakeApi) {
   const ui = recordingUi([], { steps: true });
   const { volume, fs, root } = await createdInMemory(createArgs, templates, ui);
   const read = (path: string) => volume.readFileSync(join(root, path), "utf8") as string;
-  return async (dryRun: boolean): Promise<PlannedCall[]> => {
+  return async (dryRun: boolean, adopt = false): Promise<PlannedCall[]> => {
     const config = await readProjectConfig(fs, root, "provision");
-    const result = await provisionProject(root, config, { dryRun, deploy: true, adopt: false, where: "file" }, {
+    const result = await provisionProject(root, config, { dryRun, deploy: true, adopt, where: "file" }, {
       fs,
       exec: async () => ({ code: 0, output: "" }),
       ui,
@@ -164,6 +164,16 @@ describe("every body a --dry-run plans is one the SDK's own parameter types acce
       expect(writes).toEqual(expect.arrayContaining(["PUT /access/policies/<id>", "PUT /access/apps/<id>"]));
       expect(typeCheck(plan)).toEqual([]);
     }
+  });
+
+  it("--dry-run --adopt: the KV namespace's rename", async () => {
+    const api = new FakeApi();
+    const provision = await project(saas, api);
+    await provision(false);
+    api.kvNamespaces[0]!.title = "somebody's";
+    const plan = await provision(true, true);
+    expect(writesOf(plan).map((call) => call.replace(/\/[0-9a-f]{32}$/, "/<id>"))).toContain("PUT /storage/kv/namespaces/<id>");
+    expect(typeCheck(plan)).toEqual([]);
   });
 
   it("the check is not vacuous: an unknown field or a value of the wrong type in any body is reported, naming the call", async () => {
