@@ -1,6 +1,7 @@
 /**
- * The Cloudflare API as provisioning sees it: the few calls it makes, with
- * plain types. The real implementation (sdk-api.ts) goes through the official
+ * The Cloudflare API as provisioning sees it: the few calls it makes, their
+ * request bodies typed with the SDK's own parameter types, their answers read
+ * loosely (a few fields read, the rest sent back untouched). The real implementation (sdk-api.ts) goes through the official
  * SDK; unit tests pass an in-memory fake; `--dry-run` wraps the real one so
  * reads go out and writes are only described (dry-run-api.ts).
  *
@@ -9,9 +10,24 @@
  * missing.
  */
 
-/** An Access rule, like `{ email: { email } }` or `{ linked_app_token: { app_uid } }`. */
-export type AccessRule = Record<string, Record<string, unknown>>;
+import type { AccessRuleParam } from "cloudflare/resources/zero-trust/access/applications/policies";
+import type { ApplicationCreateParams, OIDCSaaSAppParam } from "cloudflare/resources/zero-trust/access/applications/applications";
+import type { PolicyCreateParams } from "cloudflare/resources/zero-trust/access/policies";
 
+/** An Access rule, like `{ email: { email } }` or `{ linked_app_token: { app_uid } }`. */
+export type AccessRule = AccessRuleParam;
+
+/**
+ * A request body: the SDK's own parameters for that call without the account
+ * id (it goes in the path; provisioning makes nothing zone-level). Deriving
+ * the bodies from the SDK's types makes a field the SDK does not know, or a
+ * value of the wrong type, a compile error rather than a 400 from the API, and
+ * sdk-api.ts passes them on without a cast. Type-only imports: nothing of the
+ * SDK is bundled for them.
+ */
+type Body<Params> = Omit<Params, "account_id" | "zone_id">;
+
+/** What a policy is read as. Responses stay loose: provisioning reads a few fields and sends the rest back untouched. */
 export interface AccessPolicy {
   id: string;
   name: string;
@@ -22,64 +38,62 @@ export interface AccessPolicy {
   [field: string]: unknown;
 }
 
-export interface PolicyBody {
+/** Create and update take the same fields (sdk-api.ts has the compiler check it against PolicyUpdateParams too). */
+export type PolicyBody = Body<PolicyCreateParams>;
+
+/** How a body names a policy on an app: by id, with its precedence. */
+export type AppPolicyRef = { id: string; precedence?: number };
+
+/** Managed OAuth on a self-hosted app. */
+export type OAuthConfiguration = NonNullable<ApplicationCreateParams.SelfHostedApplication["oauth_configuration"]>;
+
+/** The OIDC settings of an Access for SaaS app (provisioning makes no SAML ones). */
+export type SaasOidcApp = OIDCSaaSAppParam;
+
+/** A self-hosted app's body; policies as references, which is all provisioning sends. */
+export type SelfHostedAppBody = Omit<Body<ApplicationCreateParams.SelfHostedApplication>, "type" | "policies"> & {
+  type: "self_hosted";
   name: string;
-  decision: "allow" | "non_identity";
-  include: AccessRule[];
-  exclude?: AccessRule[];
-  require?: AccessRule[];
-  [field: string]: unknown;
-}
+  policies: AppPolicyRef[];
+};
 
-export interface AppPolicyRef {
+/** An Access for SaaS (OIDC) app's body. */
+export type SaasAppBody = Omit<Body<ApplicationCreateParams.SaaSApplication>, "type" | "policies" | "saas_app"> & {
+  type: "saas";
+  name: string;
+  saas_app: SaasOidcApp;
+  policies: AppPolicyRef[];
+};
+
+/**
+ * What create and update send: an update replaces the whole app, so it carries
+ * every field. Only the two types provisioning writes: its own app is one of
+ * them, and a downstream app it links is always self-hosted (findExisting
+ * refuses any other type before a write). Narrower than the SDK's union (a
+ * literal `type`, a required name, policies as references) and checked
+ * against ApplicationUpdateParams too where sdk-api.ts sends an update.
+ */
+export type AppBody = SelfHostedAppBody | SaasAppBody;
+
+/** The fields provisioning sets on its own app, before the policies. */
+export type AppFields = DistributiveOmit<AppBody, "policies">;
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** What an app is read as (any type: a list returns them all). */
+export interface AccessApp {
   id: string;
-  precedence?: number;
-  [field: string]: unknown;
-}
-
-export interface OAuthConfiguration {
-  enabled: boolean;
-  dynamic_client_registration?: {
-    enabled: boolean;
-    allow_any_on_localhost?: boolean;
-    allow_any_on_loopback?: boolean;
-    allowed_uris?: string[];
-  };
-  [field: string]: unknown;
-}
-
-export interface SaasOidcApp {
-  auth_type?: string;
-  client_id?: string;
-  /** Only ever in the response to the create call. */
-  client_secret?: string;
-  redirect_uris?: string[];
-  grant_types?: string[];
-  scopes?: string[];
-  [field: string]: unknown;
-}
-
-export interface AppFields {
+  uid?: string;
+  aud?: string;
   type: string;
   name: string;
   domain?: string;
   allowed_idps?: string[];
   auto_redirect_to_identity?: boolean;
   oauth_configuration?: OAuthConfiguration;
-  saas_app?: SaasOidcApp;
+  saas_app?: SaasOidcApp & { created_at?: string; updated_at?: string };
+  /** The API answers with each policy in full; provisioning reads its id and precedence. */
+  policies?: (AppPolicyRef & { name?: string; [field: string]: unknown })[];
   [field: string]: unknown;
-}
-
-/** What create and update send: an update replaces the whole app, so it carries every field. */
-export interface AppBody extends AppFields {
-  policies: AppPolicyRef[];
-}
-
-export interface AccessApp extends AppFields {
-  id: string;
-  uid?: string;
-  aud?: string;
-  policies?: AppPolicyRef[];
 }
 
 export interface Account {

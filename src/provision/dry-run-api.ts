@@ -54,7 +54,7 @@ export function dryRunApi(real: CloudflareApi, plan: PlannedCall[]): CloudflareA
       const body = args[1];
       const id = `<id of the new app "${body.name}">`;
       const created: AccessApp = { ...body, id, uid: id, aud: `<AUD of the new app "${body.name}">` };
-      if (body.saas_app) created.saas_app = { ...body.saas_app, client_id: `<client id of the new app "${body.name}">` };
+      if (body.type === "saas") created.saas_app = { ...body.saas_app, client_id: `<client id of the new app "${body.name}">` };
       return created;
     },
     updateApp: async (...args) => {

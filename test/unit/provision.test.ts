@@ -356,8 +356,13 @@ describe("provision changes nothing that is not this project's", () => {
   const payrollPolicy = (api: FakeApi) => api.createPolicy(ACCOUNT, { name: "payroll admins", decision: "allow", include: [{ email: { email: "cfo@example.com" } }] });
   const payrollApp = async (api: FakeApi, type: "self_hosted" | "saas" = "self_hosted") => {
     const policy = await payrollPolicy(api);
-    const fields = type === "saas" ? { name: "HR portal", saas_app: { auth_type: "oidc" } } : { name: "Payroll", domain: "payroll.example.com" };
-    return api.createApp(ACCOUNT, { type, ...fields, session_duration: "1h", policies: [{ id: policy.id, precedence: 1 }] });
+    const policies = [{ id: policy.id, precedence: 1 }];
+    return api.createApp(
+      ACCOUNT,
+      type === "saas"
+        ? { type, name: "HR portal", saas_app: { auth_type: "oidc" }, app_launcher_visible: false, policies }
+        : { type, name: "Payroll", domain: "payroll.example.com", session_duration: "1h", policies },
+    );
   };
 
   it("a recorded allow policy id naming someone else's policy: exit 1 before any change, naming it and the fix; its rules stay", async () => {
@@ -900,6 +905,35 @@ describe("provision, saas", () => {
     await expect(h.run()).rejects.toThrow(/exists, but the Worker srv does not have its client secret.*delete that app.*wrangler secret put ACCESS_CLIENT_SECRET/s);
     expect(mutationsOf(api).filter((call) => call.endsWith("App"))).toEqual(["updateApp"]);
     expect(h.deploys).toEqual([]);
+  });
+
+  it("the OIDC app's refresh tokens get a lifetime; a re-run adds it to an app that lacks one and keeps a lifetime the user chose", async () => {
+    const h = await harness(saas);
+    await h.run();
+    const [app] = h.api.apps;
+    expect(app!.saas_app).toMatchObject({ grant_types: expect.arrayContaining(["refresh_tokens"]), refresh_token_options: { lifetime: "30d" } });
+
+    // An app made before provision sent a lifetime: the re-run adds ours.
+    delete app!.saas_app!.refresh_token_options;
+    h.api.calls = [];
+    await h.run();
+    expect(mutationsOf(h.api)).toEqual(["updateApp"]);
+    expect(h.api.apps[0]!.saas_app!.refresh_token_options).toEqual({ lifetime: "30d" });
+    expect(h.said.join("\n")).toMatch(/changed Access for SaaS \(OIDC\) app "srv \(MCP server\)": saas_app/);
+
+    // A lifetime the user set in the dashboard stays, and alone it is no reason for an update.
+    h.api.apps[0]!.saas_app!.refresh_token_options = { lifetime: "90d" };
+    h.api.calls = [];
+    await h.run();
+    expect(mutationsOf(h.api)).toEqual([]);
+    expect(h.api.apps[0]!.saas_app!.refresh_token_options).toEqual({ lifetime: "90d" });
+
+    // Another change still sends the user's lifetime back with it.
+    h.api.apps[0]!.saas_app!.scopes = ["openid"];
+    h.api.calls = [];
+    await h.run();
+    expect(mutationsOf(h.api)).toEqual(["updateApp"]);
+    expect(h.api.apps[0]!.saas_app!.refresh_token_options).toEqual({ lifetime: "90d" });
   });
 
   it("--no-deploy in saas mode says the secrets go up with `npm run provision`", async () => {

@@ -1,6 +1,6 @@
 import type { Provisioned } from "../../config/config.js";
 import { RuntimeFailure } from "../../errors.js";
-import type { AccessApp, AppBody, AppFields, AppPolicyRef, OAuthConfiguration, SaasOidcApp } from "../cloudflare-api.js";
+import type { AccessApp, AppBody, AppFields, AppPolicyRef, OAuthConfiguration, SaasOidcApp, SelfHostedAppBody } from "../cloudflare-api.js";
 import type { ProvisionContext } from "../context.js";
 import { sameJson, sameSet } from "../same.js";
 
@@ -23,8 +23,15 @@ export const KNOWN_CLIENT_CALLBACKS = [
 
 export const accessAppName = (worker: string) => `${worker} (MCP server)`;
 
-const SAAS_GRANT_TYPES = ["authorization_code_with_pkce", "refresh_tokens"];
-const SAAS_SCOPES = ["openid", "email", "profile"];
+const SAAS_GRANT_TYPES: NonNullable<SaasOidcApp["grant_types"]> = ["authorization_code_with_pkce", "refresh_tokens"];
+const SAAS_SCOPES: NonNullable<SaasOidcApp["scopes"]> = ["openid", "email", "profile"];
+/**
+ * How long Access honours a refresh token it gave the Worker (the API takes m,
+ * h or d, longer than 1m). The Worker refreshes the user's Access token with
+ * it for downstream calls, so past this the user signs in again: 30 days keeps
+ * someone who uses the server monthly signed in, and ends a forgotten session.
+ */
+const SAAS_REFRESH_TOKEN_LIFETIME = "30d";
 
 /** Fields the API sets itself. */
 const READ_ONLY = new Set(["id", "uid", "aud", "created_at", "updated_at"]);
@@ -68,11 +75,7 @@ function captureClientSecret(ctx: ProvisionContext, app: AccessApp): void {
 async function update(ctx: ProvisionContext, existing: AccessApp): Promise<AccessApp> {
   const wanted = wantedFields(ctx);
   const current = writableFields(existing);
-  const next: AppBody = { ...current, ...wanted };
-  next.policies = withPolicy(current.policies, ctx.allowPolicyId!);
-  if (wanted.oauth_configuration) next.oauth_configuration = mergeOAuth(existing.oauth_configuration, wanted.oauth_configuration);
-  if (wanted.saas_app) next.saas_app = mergeSaas(current.saas_app, wanted.saas_app);
-  if (wanted.domain && Array.isArray(current.destinations)) next.destinations = withDestination(current.destinations, wanted.domain);
+  const next = withOurs(current, wanted, ctx.allowPolicyId!);
 
   const differences = differingFields(current, next);
   if (!differences.length) {
@@ -96,7 +99,13 @@ function wantedFields(ctx: ProvisionContext): AppFields {
     return {
       type: "saas",
       ...common,
-      saas_app: { auth_type: "oidc", redirect_uris: [`https://${ctx.host}/callback`], grant_types: SAAS_GRANT_TYPES, scopes: SAAS_SCOPES },
+      saas_app: {
+        auth_type: "oidc",
+        redirect_uris: [`https://${ctx.host}/callback`],
+        grant_types: SAAS_GRANT_TYPES,
+        scopes: SAAS_SCOPES,
+        refresh_token_options: { lifetime: SAAS_REFRESH_TOKEN_LIFETIME },
+      },
     };
   }
   return {
@@ -116,22 +125,45 @@ function wantedFields(ctx: ProvisionContext): AppFields {
   };
 }
 
-/** The app as an update body: read-only fields out, policies as references. */
+/**
+ * The app as an update body: read-only fields out, policies as references.
+ * Everything else goes back exactly as the API returned it, which is why this
+ * is the one body typed by assertion rather than built field by field: the
+ * app is one of the two types AppBody covers (findExisting checked), and its
+ * fields are the API's own.
+ */
 export function writableFields(app: AccessApp): AppBody {
   const body = Object.fromEntries(Object.entries(app).filter(([key]) => !READ_ONLY.has(key))) as AppBody;
   body.policies = (app.policies ?? []).map((policy) => ({ id: policy.id, ...(policy.precedence === undefined ? {} : { precedence: policy.precedence }) }));
-  if (app.saas_app) body.saas_app = Object.fromEntries(Object.entries(app.saas_app).filter(([key]) => !SAAS_READ_ONLY.has(key))) as SaasOidcApp;
+  if (body.type === "saas" && app.saas_app) body.saas_app = Object.fromEntries(Object.entries(app.saas_app).filter(([key]) => !SAAS_READ_ONLY.has(key)));
   return body;
 }
 
-type Destination = { type?: string; uri?: string };
+/** The app with our fields over its own, keeping what the user added: policies, callback and redirect URLs, hosts. */
+function withOurs(current: AppBody, wanted: AppFields, policyId: string): AppBody {
+  const policies = withPolicy(current.policies, policyId);
+  if (wanted.type === "saas") {
+    return { ...current, ...wanted, policies, saas_app: mergeSaas(current.type === "saas" ? current.saas_app : undefined, wanted.saas_app) };
+  }
+  const own = current.type === "self_hosted" ? current : undefined;
+  return {
+    ...current,
+    ...wanted,
+    policies,
+    oauth_configuration: mergeOAuth(own?.oauth_configuration, wanted.oauth_configuration!),
+    ...(own?.destinations ? { destinations: withDestination(own.destinations, wanted.domain) } : {}),
+  };
+}
+
+type Destination = NonNullable<SelfHostedAppBody["destinations"]>[number];
 
 /**
  * The app's destinations with the Worker's host among the public ones (first, if it is new): where an
  * app has destinations, they, not `domain`, are what Access protects. The user's other hosts stay.
  */
 function withDestination(destinations: Destination[], host: string): Destination[] {
-  if (destinations.some((d) => (d.type ?? "public") === "public" && d.uri?.toLowerCase().replace(/\/+$/, "") === host)) return destinations;
+  const isHost = (d: Destination) => (d.type ?? "public") === "public" && "uri" in d && d.uri?.toLowerCase().replace(/\/+$/, "") === host;
+  if (destinations.some(isHost)) return destinations;
   return [{ type: "public", uri: host }, ...destinations];
 }
 
@@ -155,7 +187,10 @@ function mergeOAuth(current: OAuthConfiguration | undefined, wanted: OAuthConfig
   };
 }
 
-/** Our OIDC settings, keeping redirect URLs, grants and scopes the user added (say, localhost for `wrangler dev`). */
+/**
+ * Our OIDC settings, keeping redirect URLs, grants and scopes the user added (say, localhost for `wrangler dev`),
+ * and a refresh token lifetime they chose: ours only fills in a missing one.
+ */
 function mergeSaas(current: SaasOidcApp | undefined, wanted: SaasOidcApp): SaasOidcApp {
   return {
     ...current,
@@ -163,18 +198,20 @@ function mergeSaas(current: SaasOidcApp | undefined, wanted: SaasOidcApp): SaasO
     redirect_uris: union(current?.redirect_uris, wanted.redirect_uris),
     grant_types: union(current?.grant_types, wanted.grant_types),
     scopes: union(current?.scopes, wanted.scopes),
+    refresh_token_options: current?.refresh_token_options?.lifetime ? current.refresh_token_options : wanted.refresh_token_options,
   };
 }
 
-function union(current: readonly string[] = [], wanted: readonly string[] = []): string[] {
+function union<T>(current: readonly T[] = [], wanted: readonly T[] = []): T[] {
   return [...new Set([...wanted, ...current])];
 }
 
 /** The fields an update would change, for the progress line. Lists compare as sets. */
 function differingFields(current: AppBody, next: AppBody): string[] {
   const keys = new Set([...Object.keys(current), ...Object.keys(next)]);
+  const field = (body: AppBody, key: string) => (body as Record<string, unknown>)[key];
   return [...keys].filter((key) => {
-    const [a, b] = [current[key], next[key]];
+    const [a, b] = [field(current, key), field(next, key)];
     if (key === "policies") return !sameSet(ids(a), ids(b));
     if (key === "allowed_idps") return !sameSet(a as string[] | undefined, b as string[] | undefined);
     if (key === "auto_redirect_to_identity") return Boolean(a) !== Boolean(b);
@@ -231,14 +268,14 @@ async function replaceIfSecretLost(ctx: ProvisionContext, app: AccessApp, ours: 
   }
   await ctx.api.deleteApp(ctx.accountId!, app.id);
   const { name } = app;
-  const replacement = await ctx.api.createApp(ctx.accountId!, { ...writableFields(app), saas_app: stripClientId(writableFields(app).saas_app) });
+  const body = writableFields(app);
+  const replacement = await ctx.api.createApp(ctx.accountId!, body.type === "saas" ? { ...body, saas_app: withoutClientId(body.saas_app) } : body);
   captureClientSecret(ctx, replacement);
   ctx.report("replaced", `Access for SaaS (OIDC) app "${name}": its client secret was lost by an earlier run that did not reach the deploy`);
   return replacement;
 }
 
-function stripClientId(saas: SaasOidcApp | undefined): SaasOidcApp | undefined {
-  if (!saas) return saas;
+function withoutClientId(saas: SaasOidcApp): SaasOidcApp {
   const { client_id: _, public_key: __, ...rest } = saas;
   return rest;
 }
