@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { authorizationRequest, Browser, postToken, RedirectTarget, registerClient, signInThroughBrowser } from "../support/oauth.js";
+import { postToken, RedirectTarget, registerClient, signInForTokens } from "../support/oauth.js";
 import { runCli } from "../support/processes.js";
 import { e2eRoot, saasProject } from "../support/project.js";
 import { ECHOES, HUGE_BYTES, pieceOf, startDownstreamApp, waitFor } from "../support/downstream-app.js";
@@ -44,16 +44,7 @@ describe("downstream apps (saas)", () => {
   });
 
   async function signIn(email: string) {
-    const request = authorizationRequest(dev.origin, { clientId, redirectUri: target.uri });
-    const steps = await signInThroughBrowser(new Browser(), request.url, email);
-    const code = new URL(steps.callback.location!).searchParams.get("code")!;
-    const answer = await postToken(`${dev.origin}/token`, {
-      grant_type: "authorization_code",
-      code,
-      redirect_uri: target.uri,
-      client_id: clientId,
-      code_verifier: request.verifier,
-    });
+    const answer = await signInForTokens(dev.origin, { clientId, target, email });
     expect(answer.status, answer.text).toBe(200);
     return answer.body as { access_token: string; refresh_token: string };
   }

@@ -5,7 +5,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { withSnapshot } from "../../src/apply/snapshot.js";
 import { startFakeAccess, startSelfHostedWorker } from "../support/access.js";
-import { authorizationRequest, Browser, postToken, RedirectTarget, registerClient, signInThroughBrowser } from "../support/oauth.js";
+import { RedirectTarget, registerClient, signInForTokens } from "../support/oauth.js";
 import { repoRoot, run, runCli, type Service } from "../support/processes.js";
 import { e2eRoot, saasProject, selfHostedProject } from "../support/project.js";
 import { startRecorder } from "../support/recorder.js";
@@ -155,16 +155,7 @@ describe("regenerate brings the hardening into a saas project made by 0.1.0", ()
     stop = dev.stop;
     try {
       const { client_id: clientId } = await registerClient(dev.origin, { client_name: "regenerate e2e", redirect_uris: [target.uri] });
-      const request = authorizationRequest(dev.origin, { clientId, redirectUri: target.uri });
-      const steps = await signInThroughBrowser(new Browser(), request.url, "ada@example.com");
-      const code = new URL(steps.callback.location!).searchParams.get("code")!;
-      const answer = await postToken(`${dev.origin}/token`, {
-        grant_type: "authorization_code",
-        code,
-        redirect_uri: target.uri,
-        client_id: clientId,
-        code_verifier: request.verifier,
-      });
+      const answer = await signInForTokens(dev.origin, { clientId, target, email: "ada@example.com" });
       expect(answer.status, answer.text).toBe(200);
       const mcpToken = (answer.body as { access_token: string }).access_token;
       const call = (args: Record<string, unknown>) => callTool(`${dev.origin}/mcp`, { Authorization: `Bearer ${mcpToken}` }, args);

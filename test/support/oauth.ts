@@ -320,6 +320,23 @@ export interface TokenAnswer {
   text: string;
 }
 
+/**
+ * A whole sign-in as a public client does it: the authorization request (PKCE, state, resource),
+ * the browser's way through consent and Access, then the code at `/token` with its verifier.
+ */
+export async function signInForTokens(origin: string, options: { clientId: string; target: RedirectTarget; email: string }): Promise<TokenAnswer> {
+  const request = authorizationRequest(origin, { clientId: options.clientId, redirectUri: options.target.uri });
+  const steps = await signInThroughBrowser(new Browser(), request.url, options.email);
+  const code = new URL(steps.callback.location!).searchParams.get("code")!;
+  return postToken(`${origin}/token`, {
+    grant_type: "authorization_code",
+    code,
+    redirect_uri: options.target.uri,
+    client_id: options.clientId,
+    code_verifier: request.verifier,
+  });
+}
+
 /** POSTs a form to a token endpoint and parses the JSON answer. */
 export async function postToken(tokenUrl: string, params: Record<string, string>): Promise<TokenAnswer> {
   const response = await fetch(tokenUrl, {
