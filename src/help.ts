@@ -1,3 +1,4 @@
+import { CLIENT_NAMES } from "./config/clients.js";
 import { AUTH_MODES, FEATURES, IDP_TYPES, LANGUAGES, PACKAGE_MANAGERS } from "./config/options.js";
 
 export function helpText(version: string): string {
@@ -19,6 +20,8 @@ Project
   --allow-email <email>           allow this email (repeatable)
   --allow-domain <domain>         allow emails ending in @domain (repeatable)
   --downstream <name>=<url>       an Access-protected app the server may call for the user (repeatable)
+  --client <name|uri>             an MCP client that may connect (repeatable; default: all of them): one of
+                                  ${CLIENT_NAMES.join(", ")}; or your own app's redirect URI
   --lang <${LANGUAGES.join("|")}>                  language of the project (default ts)
   --features <list>               comma list of ${FEATURES.join(", ")}; or none
   --domain <host>                 serve on a custom domain instead of workers.dev

@@ -28,6 +28,7 @@ const OPTIONS = {
   "allow-email": { type: "string", multiple: true },
   "allow-domain": { type: "string", multiple: true },
   downstream: { type: "string", multiple: true },
+  client: { type: "string", multiple: true },
   lang: { type: "string" },
   features: { type: "string" },
   domain: { type: "string" },
@@ -63,6 +64,7 @@ const ANSWER_FLAGS = {
   "allow-email": "emails",
   "allow-domain": "domains",
   downstream: "downstreams",
+  client: "clients",
   lang: "lang",
   features: "features",
   domain: "domain",
@@ -71,7 +73,7 @@ const ANSWER_FLAGS = {
 } as const satisfies Partial<Record<keyof typeof OPTIONS, keyof RawAnswers>>;
 
 /** Repeatable flags that also take a comma list (`--idp github,google`). */
-const COMMA_LISTS = new Set(["idp", "allow-email", "allow-domain"]);
+const COMMA_LISTS = new Set(["idp", "allow-email", "allow-domain", "client"]);
 
 /**
  * Options npm may swallow when the user leaves out `--` (`npm create mcp-access x --auth saas`):

@@ -1,4 +1,5 @@
 import type * as clack from "@clack/prompts";
+import { CLIENT_NAMES, type ClientName, clientInfo } from "../config/clients.js";
 import type { Config, Downstream } from "../config/config.js";
 import {
   AUTH_MODE_HINTS,
@@ -25,7 +26,7 @@ export type Prompter = Pick<typeof clack, "text" | "select" | "multiselect" | "c
 /**
  * Asks for every answer the flags and the config file left open, in the
  * order of the issue: where, auth mode, team, who may sign in, identity
- * providers, downstream apps, language, optional parts. Each answer is checked by the same validator as its flag.
+ * providers, downstream apps, MCP clients, language, optional parts. Each answer is checked by the same validator as its flag.
  */
 export async function askMissing(
   p: Prompter,
@@ -91,6 +92,19 @@ export async function askMissing(
   }
 
   filled.downstreams ??= await askDownstreams(p, ask);
+
+  if (filled.clients === undefined) {
+    const chosen = await ask(
+      p.multiselect<ClientName>({
+        message: "MCP clients that may connect (space to toggle, enter to accept)",
+        options: CLIENT_NAMES.map((name) => ({ value: name, label: clientInfo(name).label })),
+        initialValues: [...CLIENT_NAMES],
+        required: true,
+      }),
+    );
+    // All of them is the default: left unset, the project follows the table as clients are added.
+    if (chosen.length < CLIENT_NAMES.length) filled.clients = chosen;
+  }
 
   filled.lang ??= await ask(
     p.select<Language>({
@@ -164,6 +178,7 @@ export function summarise(config: Config, directory: string): string {
     `sign-in    ${who.length ? who.join(", ") : "(nobody yet: add emails or domains before you provision)"}`,
     `idps       ${config.access.idps.length ? config.access.idps.join(", ") : "every identity provider of the account"}`,
     `features   ${config.features.length ? config.features.join(", ") : "(none)"}`,
+    `clients    ${config.clients ? config.clients.join(", ") : "every known client"}`,
     `apps       ${config.downstreams.length ? config.downstreams.map((app) => `call_${app.name} → ${app.url}`).join("\n           ") : "(no downstream apps)"}`,
     ...(config.template ? [`template   ${config.template}`] : []),
   ].join("\n");

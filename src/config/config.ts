@@ -1,3 +1,4 @@
+import type { ClientChoice } from "./clients.js";
 import type { AuthMode, Feature, Language } from "./options.js";
 
 /** A downstream self-hosted app the server may call for the user (SPEC §4.3). */
@@ -28,6 +29,8 @@ export interface Config {
     idps: string[];
   };
   downstreams: Downstream[];
+  /** The MCP clients the server accepts (KNOWN_CLIENTS names, or redirect URIs); unset means every known one. */
+  clients?: ClientChoice[];
   lang: Language;
   features: Feature[];
   /** Custom hostname instead of workers.dev. */
@@ -72,6 +75,7 @@ export function toConfigFile(config: Config): Record<string, unknown> {
     ...(config.team ? { team: config.team } : {}),
     access: config.access,
     downstreams: config.downstreams,
+    ...(config.clients ? { clients: config.clients } : {}),
     lang: config.lang,
     features: config.features,
     ...(config.domain ? { domain: config.domain } : {}),

@@ -1,4 +1,5 @@
 import { UsageError } from "../errors.js";
+import { CLIENT_NAMES, type ClientChoice, isClientName } from "./clients.js";
 import type { Config, Downstream, Provisioned } from "./config.js";
 import {
   AUTH_MODES,
@@ -194,6 +195,54 @@ export function downstream(value: unknown): Downstream {
   return { name: downstreamName(name), url: appUrl(url), ...(accessApp === undefined ? {} : { accessApp: accessAppName(accessApp) }) };
 }
 
+// RFC 3986 scheme. Private-use schemes (RFC 8252 §7.1) are an app's own, like `cursor://`.
+const URI_SCHEME = /^([a-z][a-z0-9+.-]*):/i;
+// Schemes a browser runs or reads itself rather than handing to an app: a "callback" there is a way
+// to run script or read files with the user's authorization code, never an app's redirect URI.
+const NOT_APP_SCHEMES = new Set(["javascript", "data", "vbscript", "file", "blob", "about", "filesystem", "view-source", "ws", "wss", "ftp", "mailto", "chrome", "edge"]);
+
+/**
+ * One entry of `clients`: a known client's name (KNOWN_CLIENTS, any case), or the redirect URI of an
+ * app of the user's own, which Managed OAuth then allows exactly: `https://…` (a trailing `*` is
+ * Managed OAuth's wildcard, and only there), a private-use scheme (`myapp://callback`, never with a
+ * wildcard: Access matches those exactly), or `http://` on loopback (for a local tool).
+ */
+export function client(value: unknown): ClientChoice {
+  const text = requireString(value).trim();
+  const named = text.toLowerCase();
+  if (isClientName(named)) return named;
+  const scheme = URI_SCHEME.exec(text)?.[1]?.toLowerCase();
+  if (!scheme) return fail(`${show(value)} is neither a known client (${CLIENT_NAMES.join(", ")}) nor a redirect URI like "https://app.example.com/oauth/callback"`);
+  if (text.length > 500 || /[\u0000-\u0020\u007f-\u009f\\]/.test(text)) fail(`${show(value)} is not a redirect URI: it has spaces, control characters or a backslash`);
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return fail(`${show(value)} is not a valid URI`);
+  }
+  if (url.username || url.password) fail(`${show(value)} must not contain a user name or password`);
+  if (url.hash || text.includes("#")) fail(`${show(value)} must not have a fragment: a redirect URI never does (RFC 6749 §3.1.2)`);
+  const wildcard = text.indexOf("*");
+  if (scheme === "https") {
+    if (!HOSTNAME.test(url.hostname) || /^[0-9.]+$/.test(url.hostname)) fail(`${show(value)} must name its host (like "app.example.com"), not an IP address or a single label`);
+    if (wildcard >= 0 && (wildcard !== text.length - 1 || !url.pathname.endsWith("/*"))) {
+      fail(`${show(value)}: a wildcard is allowed only as a whole last path segment, like "https://app.example.com/oauth/*"`);
+    }
+    return text;
+  }
+  if (scheme === "http") {
+    if (!isLoopbackHost(url.hostname)) fail(`${show(value)} must use https:// (http:// is allowed only on localhost and 127.0.0.1)`);
+    if (wildcard >= 0) fail(`${show(value)}: no wildcard on loopback; every loopback redirect is allowed once one client uses loopback`);
+    return text;
+  }
+  if (NOT_APP_SCHEMES.has(scheme)) fail(`${show(value)}: ${scheme}: is not an app's redirect URI; use https:// or your app's own scheme (like "myapp://oauth/callback")`);
+  if (wildcard >= 0) fail(`${show(value)}: Access matches an app's own scheme exactly, so it cannot have a wildcard`);
+  return text;
+}
+
+/** A URI given with different case in its scheme or host is the same client: one key for both. */
+const clientKey = (choice: string) => (isClientName(choice) ? choice : choice.replace(/^[^:]+:(\/\/[^/?#]*)?/, (start) => start.toLowerCase()));
+
 /** An Access application's name as shown in the dashboard: free text, but one printable line. */
 export function accessAppName(value: unknown): string {
   const text = requireString(value).trim();
@@ -291,6 +340,13 @@ export const emails: (value: unknown) => string[] = listOf(email, (item) => item
 export const emailDomains: (value: unknown) => string[] = listOf(emailDomain);
 export const idps: (value: unknown) => string[] = listOf(idp);
 export const downstreams: (value: unknown) => Downstream[] = listOf(downstream, (item) => item.name);
+/** `clients` from the CLI (repeatable, or a comma list) or a file (a list); never empty. */
+export function clients(value: unknown): ClientChoice[] {
+  const items = typeof value === "string" ? value.split(",") : requireList(value);
+  const list = listOf(client, clientKey)(items);
+  if (!list.length) fail(`give at least one client (${CLIENT_NAMES.join(", ")}), or leave it out for all of them`);
+  return list;
+}
 
 /** Raw answers: anything may be missing or of the wrong type until validated. */
 export interface RawAnswers {
@@ -301,6 +357,7 @@ export interface RawAnswers {
   domains?: unknown;
   idps?: unknown;
   downstreams?: unknown;
+  clients?: unknown;
   lang?: unknown;
   features?: unknown;
   domain?: unknown;
@@ -321,6 +378,7 @@ export const FLAG_OF: Record<AnswerField, string> = {
   domains: "--allow-domain",
   idps: "--idp",
   downstreams: "--downstream",
+  clients: "--client",
   lang: "--lang",
   features: "--features",
   domain: "--domain",
@@ -337,6 +395,7 @@ const VALIDATORS: { [K in AnswerField]-?: (value: unknown) => unknown } = {
   domains: emailDomains,
   idps,
   downstreams,
+  clients,
   lang: language,
   features,
   domain: hostname,
@@ -378,6 +437,7 @@ export function validateAnswers(answers: RawAnswers, origins: Origins = {}): Con
       idps: (valid.idps as string[]) ?? [],
     },
     downstreams: (valid.downstreams as Downstream[]) ?? [],
+    ...(valid.clients ? { clients: valid.clients as ClientChoice[] } : {}),
     lang: (valid.lang as Language) ?? "ts",
     features: (valid.features as Feature[]) ?? [...DEFAULT_FEATURES],
     ...(valid.domain ? { domain: valid.domain as string } : {}),

@@ -1,8 +1,9 @@
 import HandlebarsRuntime from "handlebars/runtime";
 import { parse as parseJsonc, printParseErrorCode, type ParseError } from "jsonc-parser";
+import { CLIENT_NAMES, clientInfo, isClientName, managedOAuthAllowlist } from "../config/clients.js";
 import { CONFIG_FILE_NAME, CONFIG_SCHEMA_PATH, type Config, toConfigFile } from "../config/config.js";
 import { UsageError } from "../errors.js";
-import { COMPILE_OPTIONS } from "./compile.js";
+import { compileOptions, HELPERS } from "./compile.js";
 import { included } from "./conditions.js";
 import { jsonLiteral, markdownCode, markdownText, scriptJsonLiteral } from "./escape.js";
 import { JS_TEMPLATES_DIR } from "./js-twins.js";
@@ -32,13 +33,14 @@ export function render(config: Config, templates: TemplateSet, meta: RenderMeta)
   // Precompiled templates need only the runtime; the compiler comes with the template set when one is not.
   const { precompiled, compiler } = templates;
   const handlebars = (compiler ?? HandlebarsRuntime).create();
-  handlebars.registerHelper({
+  const helpers: Record<(typeof HELPERS)[number], Handlebars.HelperDelegate> = {
     json: (value: unknown) => jsonLiteral(value),
     scriptJson: (value: unknown) => scriptJsonLiteral(value),
     md: (value: unknown) => markdownText(value),
     code: (value: unknown) => markdownCode(value),
     eq: (a: unknown, b: unknown) => a === b,
-  });
+  };
+  handlebars.registerHelper(helpers);
   for (const [name, source] of templates.partials) {
     const spec = precompiled.partials.get(name);
     handlebars.registerPartial(name, spec ? handlebars.template(spec) : source);
@@ -47,7 +49,7 @@ export function render(config: Config, templates: TemplateSet, meta: RenderMeta)
     const spec = precompiled.templates.get(template);
     if (spec) return handlebars.template(spec);
     if (!compiler) throw new Error(`template ${template} is not precompiled and the template set has no compiler`);
-    return handlebars.compile(source, COMPILE_OPTIONS);
+    return handlebars.compile(source, compileOptions());
   };
   const view = viewOf(config, meta);
   const files: FileMap = new Map();
@@ -95,6 +97,7 @@ function templateProblem<T>(templates: TemplateSet, entry: ManifestEntry, step: 
 function viewOf(config: Config, meta: RenderMeta) {
   const host = workerHost(config) ?? `${config.name}.<your-subdomain>.workers.dev`;
   const { provisioned = {} } = config;
+  const allowlist = managedOAuthAllowlist(config.clients ?? CLIENT_NAMES);
   return {
     name: config.name,
     auth: config.auth,
@@ -106,6 +109,9 @@ function viewOf(config: Config, meta: RenderMeta) {
     kvNamespaceId: (config.auth === "saas" && provisioned.kvNamespaceId) || PLACEHOLDER_KV_NAMESPACE_ID,
     access: config.access,
     downstreams: config.downstreams,
+    clients: clientsToConnect(config, `https://${host}/mcp`),
+    clientCallbacks: allowlist.allowedUris,
+    clientLoopback: allowlist.loopback,
     ts: config.lang === "ts",
     /** The extension of the project's source files. */
     ext: config.lang,
@@ -116,6 +122,24 @@ function viewOf(config: Config, meta: RenderMeta) {
     mcpUrl: `https://${host}/mcp`,
     generatorVersion: meta.generatorVersion,
   };
+}
+
+/**
+ * The README's "Connect a client" list: each chosen client's name and how to add the server to it,
+ * from KNOWN_CLIENTS (one table for this and for provision's allowlist). An app of the user's own is
+ * listed by its redirect URI. Continuation lines are indented to stay inside the list item.
+ */
+function clientsToConnect(config: Config, mcpUrl: string): { label: string; connect: string }[] {
+  return (config.clients ?? CLIENT_NAMES).map((choice) => {
+    if (!isClientName(choice)) {
+      return { label: "Your app", connect: `signs in with the redirect URI \`${markdownCode(choice)}\`; give it \`${markdownCode(mcpUrl)}\`.` };
+    }
+    const { label, connect } = clientInfo(choice);
+    const text = connect
+      .replace(/\{json:(name|url)\}/g, (_, key: string) => jsonLiteral(key === "name" ? config.name : mcpUrl))
+      .replace(/\{(name|url)\}/g, (_, key: string) => markdownCode(key === "name" ? config.name : mcpUrl));
+    return { label, connect: text.replace(/\n(?=.)/g, "\n  ") };
+  });
 }
 
 /** Where the Worker serves: the custom domain, or its workers.dev host once the subdomain is known. */

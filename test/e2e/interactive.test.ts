@@ -1,3 +1,4 @@
+import { CLIENT_NAMES } from "../../src/config/clients.js";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -48,6 +49,8 @@ describe.skipIf(!hasTmux)("interactive create in a terminal", () => {
     terminal.press("Enter");
     await terminal.waitFor(/Add another downstream app\?/);
     terminal.press("Enter"); // No
+    await terminal.waitFor(/MCP clients that may connect[\s\S]*Claude Code[\s\S]*Workers AI Playground/);
+    terminal.press("Space", "Enter"); // all are on: take Claude out
     await terminal.waitFor(/Language of the project[\s\S]*TypeScript[\s\S]*JavaScript/);
     terminal.press("Down", "Enter"); // JavaScript
     await terminal.waitFor(/Optional parts[\s\S]*tests[\s\S]*examples/);
@@ -63,6 +66,7 @@ describe.skipIf(!hasTmux)("interactive create in a terminal", () => {
       team: "https://acme.cloudflareaccess.com",
       access: { emails: ["ada@example.com"], domains: ["example.org"], idps: ["github"] },
       downstreams: [{ name: "wiki", url: "https://wiki.example.com/api" }],
+      clients: CLIENT_NAMES.filter((name) => name !== "claude"),
       lang: "js",
       features: ["tests", "lint"],
     });
@@ -99,6 +103,8 @@ describe.skipIf(!hasTmux)("interactive create in a terminal", () => {
     await terminal.waitFor(/Identity providers allowed/);
     terminal.press("Enter");
     await terminal.waitFor(/call other Access-protected apps/);
+    terminal.press("Enter");
+    await terminal.waitFor(/MCP clients that may connect/);
     terminal.press("Enter");
     await terminal.waitFor(/Language of the project/);
     terminal.press("Enter");

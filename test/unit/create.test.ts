@@ -1,3 +1,4 @@
+import { CLIENT_NAMES } from "../../src/config/clients.js";
 import { createFsFromVolume, Volume } from "memfs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { recordingUi, repoTemplates } from "../support/memory.js";
@@ -241,6 +242,7 @@ describe("create, interactive", () => {
       "https://wiki.example.com/api/",
       "Company wiki",
       false,
+      ["claude", "cursor"],
       "js",
       ["tests", "lint"],
       true,
@@ -258,6 +260,7 @@ describe("create, interactive", () => {
       "text: Its base URL",
       "text: Its Access application's name (optional: found by the URL's host otherwise)",
       "confirm: Add another downstream app?",
+      "multiselect: MCP clients that may connect (space to toggle, enter to accept)",
       "select: Language of the project",
       "multiselect: Optional parts (space to toggle, enter to accept)",
       "note",
@@ -268,6 +271,7 @@ describe("create, interactive", () => {
       team: "https://acme.cloudflareaccess.com",
       access: { emails: ["ada@example.com"], domains: ["example.org"], idps: ["github"] },
       downstreams: [{ name: "wiki", url: "https://wiki.example.com/api", accessApp: "Company wiki" }],
+      clients: ["claude", "cursor"],
       lang: "js",
       features: ["tests", "lint"],
     });
@@ -278,7 +282,7 @@ describe("create, interactive", () => {
   it("offers TypeScript first, and shows the language in the summary", async () => {
     const options: { message: string; initialValue?: unknown; options?: { value: string; label: string }[] }[] = [];
     const notes: string[] = [];
-    const { prompter } = scripted([[], false, "ts", [], true]);
+    const { prompter } = scripted([[], false, [...CLIENT_NAMES], "ts", [], true]);
     const recording = {
       ...prompter,
       select: (o: never) => (options.push(o), prompter.select(o)),
@@ -289,18 +293,20 @@ describe("create, interactive", () => {
     expect(language.initialValue).toBe("ts");
     expect(language.options!.map((o) => o.label)).toEqual(["TypeScript", "JavaScript"]);
     expect(notes[0]).toMatch(/^language {3}TypeScript$/m);
+    // Every client chosen is the default: nothing in the file, so the project follows the table.
+    expect(notes[0]).toMatch(/^clients {4}every known client$/m);
   });
 
   it("skips the questions flags answered", async () => {
     const { prompter, asked } = scripted([[], true]);
     const h = harness({ prompter });
-    await create(parseArgv(["srv", ...complete, "--downstream", "wiki=https://wiki.example.com", "--lang", "js", "--features", "none", "--no-install", "--no-git"]), h.ctx);
+    await create(parseArgv(["srv", ...complete, "--downstream", "wiki=https://wiki.example.com", "--lang", "js", "--features", "none", "--client", "vscode", "--no-install", "--no-git"]), h.ctx);
     expect(asked).toEqual(["multiselect: Identity providers allowed to sign in (none selected: every one your account has)", "note", "confirm: Create the project?"]);
   });
 
   it.each([
     ["Ctrl-C at the auth question", ["srv", CANCEL]],
-    ["no at the confirmation", ["srv", "self-hosted", "", "", [], false, "ts", [], false]],
+    ["no at the confirmation", ["srv", "self-hosted", "", "", [], false, ["claude"], "ts", [], false]],
   ])("%s cancels and writes nothing", async (_, answers) => {
     const { prompter } = scripted(answers as unknown[]);
     const h = harness({ prompter });

@@ -1,3 +1,4 @@
+import { CLIENT_NAMES, managedOAuthAllowlist } from "../../src/config/clients.js";
 import { join } from "node:path";
 import { parse as parseJsonc } from "jsonc-parser";
 import { createFsFromVolume, Volume } from "memfs";
@@ -1031,6 +1032,7 @@ describe("create --provision", () => {
     const answers: [RegExp, unknown][] = [
       [/Identity providers allowed/, []],
       [/downstream apps/, false],
+      [/MCP clients that may connect/, [...CLIENT_NAMES]],
       [/Language of the project/, "ts"],
       [/Optional parts/, []],
       [/Create the project\?/, true],
@@ -1043,16 +1045,16 @@ describe("create --provision", () => {
     expect(yes.asked.at(-1)).toBe("Identity providers allowed to sign in (none selected: all of them)");
     expect(yes.deploys).toHaveLength(1);
 
-    const no = await createWith(["--auth", "saas", "--team", "acme", "--allow-domain", "example.com"], { answers: [...answers.slice(0, 5), [/Set up Cloudflare now/, false]] });
+    const no = await createWith(["--auth", "saas", "--team", "acme", "--allow-domain", "example.com"], { answers: [...answers.slice(0, 6), [/Set up Cloudflare now/, false]] });
     await no.run();
     expect(no.api.calls).toEqual([]);
 
-    const noToken = await createWith(["--auth", "saas", "--team", "acme", "--allow-domain", "example.com"], { env: {}, answers: answers.slice(0, 5) });
+    const noToken = await createWith(["--auth", "saas", "--team", "acme", "--allow-domain", "example.com"], { env: {}, answers: answers.slice(0, 6) });
     await noToken.run();
     expect(noToken.asked.some((q) => /Set up Cloudflare/.test(q))).toBe(false);
     expect(noToken.said.join("\n")).toMatch(/Set CLOUDFLARE_API_TOKEN and run npm run provision in the project/);
 
-    const cancelled = await createWith(["--auth", "saas", "--team", "acme", "--allow-domain", "example.com"], { answers: [...answers.slice(0, 5), [/Set up Cloudflare now/, Symbol("cancel")]] });
+    const cancelled = await createWith(["--auth", "saas", "--team", "acme", "--allow-domain", "example.com"], { answers: [...answers.slice(0, 6), [/Set up Cloudflare now/, Symbol("cancel")]] });
     await expect(cancelled.run()).rejects.toBeInstanceOf(Cancelled);
     expect(cancelled.kept()).toBe(false);
   });
@@ -1078,5 +1080,50 @@ describe("create --provision", () => {
     const c = await createWith(["--auth", "self-hosted", "--allow-domain", "example.com", "--provision", "--no-install"]);
     c.api.subdomain = undefined;
     await expect(c.run()).rejects.toThrow(/no workers.dev subdomain[\s\S]*The project itself is ready in \/work\/srv: run npm run provision there/);
+  });
+});
+
+describe("provision, the project's clients (config/clients.ts)", () => {
+  const registration = (h: Awaited<ReturnType<typeof harness>>) => h.api.apps[0]!.oauth_configuration!.dynamic_client_registration!;
+
+  it("by default allows every known client's exact callbacks and patterns, never a loopback URI (the loopback switches cover any port)", async () => {
+    const h = await harness(selfHosted);
+    await h.run();
+    const { allowed_uris, allow_any_on_loopback, allow_any_on_localhost } = registration(h);
+    expect(allowed_uris).toEqual(managedOAuthAllowlist(CLIENT_NAMES).allowedUris);
+    expect(allowed_uris).toEqual(expect.arrayContaining(["https://chatgpt.com/connector/oauth/*", "https://vscode.dev/redirect", "https://playground.ai.cloudflare.com/*"]));
+    expect(allowed_uris!.filter((uri) => uri.startsWith("http://"))).toEqual([]);
+    expect([allow_any_on_loopback, allow_any_on_localhost]).toEqual([true, true]);
+  });
+
+  it("allows only the clients mcp-access.json names; loopback only when one of them signs in there; your own app's URI exactly", async () => {
+    const h = await harness([...selfHosted, "--client", "claude,chatgpt", "--client", "myapp://oauth/callback"]);
+    await h.run();
+    expect(registration(h)).toMatchObject({
+      allow_any_on_localhost: false,
+      allow_any_on_loopback: false,
+      allowed_uris: [
+        "https://claude.ai/api/mcp/auth_callback",
+        "https://claude.com/api/mcp/auth_callback",
+        "https://chatgpt.com/connector/oauth/*",
+        "https://chatgpt.com/connector_platform_oauth_redirect",
+        "myapp://oauth/callback",
+      ],
+    });
+    expect(h.config().clients).toEqual(["claude", "chatgpt", "myapp://oauth/callback"]);
+  });
+
+  it("a client dropped from mcp-access.json loses its callbacks on the next run; a URI added in the dashboard stays", async () => {
+    const h = await harness([...selfHosted, "--client", "claude,cursor"]);
+    await h.run();
+    const app = h.api.apps[0]!;
+    app.oauth_configuration!.dynamic_client_registration!.allowed_uris!.push("https://tools.example.com/cb");
+    h.edit((config) => (config.clients = ["claude", "inspector"]));
+    await h.run();
+    expect(registration(h)).toMatchObject({
+      allow_any_on_loopback: true,
+      allowed_uris: expect.arrayContaining(["https://claude.ai/api/mcp/auth_callback", "https://tools.example.com/cb"]),
+    });
+    expect(registration(h).allowed_uris!.filter((uri) => /cursor/.test(uri))).toEqual([]);
   });
 });

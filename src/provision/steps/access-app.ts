@@ -1,3 +1,4 @@
+import { allKnownAllowedUris, CLIENT_NAMES, managedOAuthAllowlist } from "../../config/clients.js";
 import type { Provisioned } from "../../config/config.js";
 import { RuntimeFailure } from "../../errors.js";
 import type { AccessApp, AppBody, AppFields, AppPolicyRef, OAuthConfiguration, SaasOidcApp, SelfHostedAppBody } from "../cloudflare-api.js";
@@ -12,14 +13,6 @@ import { sameJson, sameSet } from "../same.js";
  * app is updated only where it differs, with every field it had sent back (an
  * update replaces the whole app).
  */
-
-/** Callback URLs of the MCP clients people use most (loopback ones are allowed by the flags). */
-export const KNOWN_CLIENT_CALLBACKS = [
-  "https://claude.ai/api/mcp/auth_callback",
-  "https://claude.com/api/mcp/auth_callback",
-  "cursor://anysphere.cursor-mcp/oauth/callback",
-  "http://localhost:6274/oauth/callback",
-];
 
 export const accessAppName = (worker: string) => `${worker} (MCP server)`;
 
@@ -108,6 +101,8 @@ function wantedFields(ctx: ProvisionContext): AppFields {
       },
     };
   }
+  // The project's clients (config/clients.ts): their exact callbacks, and loopback only if one signs in there.
+  const { allowedUris, loopback } = managedOAuthAllowlist(ctx.config.clients ?? CLIENT_NAMES);
   return {
     type: "self_hosted",
     ...common,
@@ -117,9 +112,9 @@ function wantedFields(ctx: ProvisionContext): AppFields {
       enabled: true,
       dynamic_client_registration: {
         enabled: true,
-        allow_any_on_localhost: true,
-        allow_any_on_loopback: true,
-        allowed_uris: KNOWN_CLIENT_CALLBACKS,
+        allow_any_on_localhost: loopback,
+        allow_any_on_loopback: loopback,
+        allowed_uris: allowedUris,
       },
     },
   };
@@ -173,16 +168,22 @@ function withPolicy(policies: AppPolicyRef[], id: string): AppPolicyRef[] {
   return [{ id, precedence: 1 }, ...policies.map((policy, index) => ({ ...policy, precedence: index + 2 }))];
 }
 
-/** Our Managed OAuth settings, keeping callback URLs the user added. */
+/**
+ * Our Managed OAuth settings, keeping callback URLs the user added in the dashboard. A known client's
+ * callback that the project no longer names is taken out: `clients` says who may register, and a
+ * dropped client must stop being able to.
+ */
 function mergeOAuth(current: OAuthConfiguration | undefined, wanted: OAuthConfiguration): OAuthConfiguration {
   const registration = current?.dynamic_client_registration;
+  const known = allKnownAllowedUris();
+  const usersOwn = (registration?.allowed_uris ?? []).filter((uri) => !known.has(uri));
   return {
     ...current,
     ...wanted,
     dynamic_client_registration: {
       ...registration,
       ...wanted.dynamic_client_registration!,
-      allowed_uris: union(registration?.allowed_uris, wanted.dynamic_client_registration!.allowed_uris),
+      allowed_uris: union(usersOwn, wanted.dynamic_client_registration!.allowed_uris),
     },
   };
 }
