@@ -9,7 +9,7 @@ import Handlebars from "handlebars";
 import { importFromSrc } from "./from-src.mjs";
 
 // The CLI's own key and twin rule, so the table's keys are exactly the ones it looks up.
-const { COMPILE_OPTIONS, templateKey } = await importFromSrc("src/render/compile.ts");
+const { compileOptions, templateKey } = await importFromSrc("src/render/compile.ts");
 const { withJsTwins } = await importFromSrc("src/render/js-twins.ts");
 
 /**
@@ -22,7 +22,7 @@ export function precompileTemplates(templatesDir) {
   const paths = new Set([...files.filter((entry) => !entry.raw).map((entry) => entry.template), ...Object.values(manifest.partials ?? {})]);
   return [...paths].sort().map((path) => {
     const source = readFileSync(join(templatesDir, path), "utf8");
-    return { path, key: templateKey(source), spec: Handlebars.precompile(source, { ...COMPILE_OPTIONS }) };
+    return { path, key: templateKey(source), spec: Handlebars.precompile(source, compileOptions()) };
   });
 }
 

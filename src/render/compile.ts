@@ -3,11 +3,19 @@ import type Handlebars from "handlebars";
 /** A template as Handlebars.precompile() describes it (what handlebars.template() takes). */
 export type TemplateSpec = Parameters<typeof Handlebars.template>[0];
 
+/** The helpers render.ts gives every template (escape.ts's escapers, and `eq`). */
+export const HELPERS = ["json", "scriptJson", "md", "code", "eq"] as const;
+
 /**
- * How every template is compiled: strict (a misspelt name is an error, not an empty string), and
- * no HTML escaping (the escape helpers in escape.ts do each context's escaping).
+ * How every template is compiled: strict (a misspelt name is an error, not an empty string), no
+ * HTML escaping (the escape helpers in escape.ts do each context's escaping), and only our helpers
+ * and Handlebars' own: each is then called directly instead of looked up, which also makes the
+ * precompiled table about a tenth smaller, and a template naming any other helper fails to compile.
+ * A fresh object each time: Handlebars adds its own helpers to the `knownHelpers` it is given.
  */
-export const COMPILE_OPTIONS = { strict: true, noEscape: true } as const;
+export function compileOptions() {
+  return { strict: true, noEscape: true, knownHelpers: Object.fromEntries(HELPERS.map((name) => [name, true])), knownHelpersOnly: true };
+}
 
 /**
  * The key of a template in the build's precompiled table: its source and the compile options.
@@ -20,7 +28,7 @@ export const COMPILE_OPTIONS = { strict: true, noEscape: true } as const;
  * matched another's key would have to be written to, and could only render a bundled template.
  */
 export function templateKey(source: string): string {
-  const text = `handlebars ${JSON.stringify(COMPILE_OPTIONS)}\n${source}`;
+  const text = `handlebars ${JSON.stringify(compileOptions())}\n${source}`;
   let low = 0x811c9dc5;
   let high = 0xcbf29ce4;
   for (let i = 0; i < text.length; i++) {

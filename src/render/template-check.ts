@@ -4,7 +4,7 @@ import { CONFIG_FILE_NAME } from "../config/config.js";
 import { AUTH_MODES, FEATURES, LANGUAGES } from "../config/options.js";
 import { UsageError } from "../errors.js";
 import type { FileSystem } from "../fs.js";
-import { COMPILE_OPTIONS } from "./compile.js";
+import { compileOptions, HELPERS } from "./compile.js";
 import type { ManifestEntry } from "./manifest.js";
 import { assembleTemplateSet, type TemplateSet } from "./templates.js";
 
@@ -212,7 +212,7 @@ function compileProblems(path: string, source: string, partials: ReadonlySet<str
   let ast: hbs.AST.Program;
   try {
     ast = Handlebars.parse(source);
-    Handlebars.precompile(ast, COMPILE_OPTIONS);
+    Handlebars.precompile(ast, compileOptions());
   } catch (error) {
     const what = describeCompileError(error as Error & { lineNumber?: number });
     return [`${path}${what.startsWith("line ") ? ", " : ": "}${what}`];
@@ -255,8 +255,16 @@ function describeCompileError(error: Error & { lineNumber?: number }): string {
     return `line ${parse[1]}: ${rest.join(" ").trim() || "parse error"}, at\n      ${context}\n      ${pointer}`;
   }
   const located = /^(.*) - (\d+):\d+$/s.exec(error.message);
-  if (located) return `line ${located[2]}: ${located[1]}`;
-  return error.lineNumber !== undefined ? `line ${error.lineNumber}: ${error.message}` : error.message;
+  const message = explainUnknownHelper(located ? located[1]! : error.message);
+  if (located) return `line ${located[2]}: ${message}`;
+  return error.lineNumber !== undefined ? `line ${error.lineNumber}: ${message}` : message;
+}
+
+/** Handlebars blames "knownHelpersOnly", an option the template's author never set: say what they can use instead. */
+function explainUnknownHelper(message: string): string {
+  const helper = /^You specified knownHelpersOnly, but used the unknown helper (.+)$/.exec(message)?.[1];
+  if (!helper) return message;
+  return `there is no helper ${JSON.stringify(helper)}: a template can use ${HELPERS.join(", ")} and Handlebars' own (if, unless, each, with, lookup)`;
 }
 
 /** Every node under `node`, depth first. */
