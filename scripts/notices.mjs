@@ -2,7 +2,7 @@
 // bundled into dist/, so its licence has to travel with it. esbuild's metafile
 // says which packages actually put code into the output (a package tree-shaken
 // away entirely is not listed); for each, this copies its licence (and NOTICE)
-// files verbatim into one text file.
+// files into one text file, verbatim but for a permission notice several share.
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 
@@ -54,12 +54,52 @@ export function noticesText(metafile, { root = process.cwd(), packageName } = {}
     }
     const licence = typeof manifest.license === "string" ? manifest.license : (manifest.license?.type ?? "see below");
     const texts = files.map((file) => readFileSync(join(root, dir, file), "utf8").trim()).join("\n\n");
-    sections.push(`${"-".repeat(78)}\n${manifest.name} ${manifest.version} (${licence})\n\n${texts}\n`);
+    sections.push({ heading: `${manifest.name} ${manifest.version} (${licence})`, texts });
   }
+  const shared = sharedPermissionNotices(sections.map(({ texts }) => texts));
+  const body = sections.map(({ heading, texts }) => {
+    const notice = shared.get(texts);
+    const text = notice ? `${notice.own}\n\n${notice.reference}` : texts;
+    return `${"-".repeat(78)}\n${heading}\n\n${text}\n`;
+  });
   const header =
     `${packageName ?? "This package"} bundles the following third-party packages into dist/.\n` +
-    "Their licence texts, as shipped in each package, follow.\n";
-  return `${header}\n${sections.join("\n")}`;
+    "Their licence texts, as shipped in each package, follow. Where packages share an MIT-style\n" +
+    "permission notice word for word, each keeps its own title and copyright lines, and the notice\n" +
+    "is printed once, at the end.\n";
+  const appendix = [...new Set([...shared.values()].map((notice) => notice.appendix))];
+  return `${header}\n${body.join("\n")}${appendix.join("")}`;
+}
+
+// Where an MIT-style permission notice starts: what follows is the same for every package under it,
+// but for line breaks.
+const PERMISSION = /^Permission is hereby granted/m;
+
+/**
+ * Licence texts whose permission notice (from "Permission is hereby granted" to the end) is the
+ * same, word for word, in two or more packages: for each such text, its own part (title and
+ * copyright lines), a reference, and the shared notice to print once. As a Debian copyright file
+ * does: every copyright line stays with its package, the common terms are not repeated.
+ */
+function sharedPermissionNotices(texts) {
+  const words = (text) => text.trim().split(/\s+/).join(" ");
+  const groups = new Map();
+  for (const text of texts) {
+    const start = text.search(PERMISSION);
+    if (start <= 0) continue;
+    const key = words(text.slice(start));
+    groups.set(key, [...(groups.get(key) ?? []), { text, own: text.slice(0, start).trim(), notice: text.slice(start).trim() }]);
+  }
+  const shared = new Map();
+  let number = 0;
+  for (const members of groups.values()) {
+    if (members.length < 2) continue;
+    number += 1;
+    const title = `Permission notice ${number}`;
+    const appendix = `${"=".repeat(78)}\n${title}, shared by the packages that refer to it above\n\n${members[0].notice}\n`;
+    for (const { text, own } of members) shared.set(text, { own, reference: `[${title}: printed once, at the end of this file]`, appendix });
+  }
+  return shared;
 }
 
 /** Writes the notices file; returns the names of the packages it lists. */
