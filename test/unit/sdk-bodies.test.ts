@@ -122,7 +122,8 @@ function typeCheck(plan: PlannedCall[]): string[] {
 
 const writesOf = (plan: PlannedCall[]) => plan.filter((call) => !call.sent).map(({ method, path }) => `${method} ${path.replace(`/accounts/${ACCOUNT}`, "")}`);
 
-describe("every body a --dry-run plans is one the SDK's own parameter types accept", () => {
+// Each check runs the TypeScript compiler over the SDK's types: seconds, more on a busy machine.
+describe("every body a --dry-run plans is one the SDK's own parameter types accept", { timeout: 60_000 }, () => {
   it("self-hosted, first run: the allow policy and the self-hosted app with Managed OAuth", async () => {
     const plan = await (await project(selfHosted, new FakeApi()))(true);
     expect(writesOf(plan)).toEqual(["POST /access/policies", "POST /access/apps"]);
