@@ -1,4 +1,5 @@
-import { CLIENT_NAMES, managedOAuthAllowlist } from "../../src/config/clients.js";
+import { CLIENT_NAMES, KNOWN_CLIENTS, managedOAuthAllowlist } from "../../src/config/clients.js";
+import { refusedRedirects } from "../support/managed-oauth.js";
 import { join } from "node:path";
 import { parse as parseJsonc } from "jsonc-parser";
 import { createFsFromVolume, Volume } from "memfs";
@@ -1125,5 +1126,26 @@ describe("provision, the project's clients (config/clients.ts)", () => {
       allowed_uris: expect.arrayContaining(["https://claude.ai/api/mcp/auth_callback", "https://tools.example.com/cb"]),
     });
     expect(registration(h).allowed_uris!.filter((uri) => /cursor/.test(uri))).toEqual([]);
+  });
+});
+
+describe("provision: every client in the table can register with the Access app it makes", () => {
+  it.each(CLIENT_NAMES)("%s: its whole dynamic registration passes Managed OAuth's documented matching", async (name) => {
+    const h = await harness([...selfHosted, "--client", name]);
+    await h.run();
+    const settings = h.api.apps[0]!.oauth_configuration!.dynamic_client_registration!;
+    expect(refusedRedirects(settings, KNOWN_CLIENTS[name].redirectUris)).toEqual([]);
+    // Another client's callbacks are not let in with it (loopback aside, which is one switch for all).
+    const others = CLIENT_NAMES.filter((other) => other !== name).flatMap((other) => KNOWN_CLIENTS[other].redirectUris as readonly string[]);
+    const foreign = others.filter((uri) => !uri.startsWith("http://") && !(KNOWN_CLIENTS[name].redirectUris as readonly string[]).includes(uri));
+    expect(foreign.filter((uri) => refusedRedirects(settings, [uri]).length === 0)).toEqual([]);
+  });
+
+  it("and a port or path the client did not register is refused where Access matches exactly", async () => {
+    const h = await harness([...selfHosted, "--client", "cursor,chatgpt"]);
+    await h.run();
+    const settings = h.api.apps[0]!.oauth_configuration!.dynamic_client_registration!;
+    expect(refusedRedirects(settings, ["cursor://anysphere.cursor-mcp/oauth/callback/x", "CURSOR://anysphere.cursor-mcp/oauth/callback", "https://chatgpt.com/connector/other", "https://evil.example/connector/oauth/x"])).toHaveLength(4);
+    expect(refusedRedirects(settings, ["https://chatgpt.com/connector/oauth/g-123", "http://localhost:8787/callback"])).toEqual([]);
   });
 });
