@@ -95,7 +95,7 @@ export async function create(args: ParsedArgs, ctx: CreateContext): Promise<void
   }
   const deployed = await provisionIfWanted(provisioning, config, target, ctx, prompter);
   ctx.ui.note(nextSteps(config, directory, pm, options.install, deployed), "Next steps");
-  ctx.ui.outro(`Your MCP server ${config.name} is ready. README.md says how to connect Claude, Cursor, VS Code and MCP Inspector.`);
+  ctx.ui.outro(`Your MCP server ${config.name} is ready. README.md says how to connect each of its MCP clients.`);
 }
 
 /**
