@@ -12,7 +12,7 @@ import type {
   PolicyBody,
   WorkerBinding,
 } from "../../src/provision/cloudflare-api.js";
-import { APP_BODY_KEYS, APP_VIEW_KEYS, ApiError, POLICY_LINK_KEYS, resolveHosts, validateOAuth } from "./fake-cloudflare.mjs";
+import { APP_BODY_KEYS, APP_VIEW_KEYS, ApiError, POLICY_BODY_KEYS, POLICY_LINK_KEYS, resolveHosts, validateOAuth } from "./fake-cloudflare.mjs";
 
 /**
  * An in-memory CloudflareApi for unit tests of the steps: the behaviour the
@@ -98,20 +98,23 @@ export class FakeApi implements CloudflareApi {
   }
   async getPolicy(accountId: string, id: string) {
     await this.#enter("getPolicy", [accountId, id]);
-    return clone(this.policies.find((policy) => policy.id === id));
+    const policy = this.policies.find((candidate) => candidate.id === id);
+    return policy && { ...clone(policy), account_id: accountId };
   }
   async listPolicies(accountId: string) {
     await this.#enter("listPolicies", [accountId]);
-    return clone(this.policies);
+    return this.policies.map((policy) => ({ ...clone(policy), account_id: accountId }));
   }
   async createPolicy(accountId: string, body: PolicyBody) {
     await this.#enter("createPolicy", [accountId, body]);
+    this.#checkPolicy(body);
     const policy: AccessPolicy = { session_duration: "24h", ...clone(body), id: randomUUID(), reusable: true, created_at: "now" };
     this.policies.push(policy);
     return clone(policy);
   }
   async updatePolicy(accountId: string, id: string, body: PolicyBody) {
     await this.#enter("updatePolicy", [accountId, id, body]);
+    this.#checkPolicy(body);
     const index = this.policies.findIndex((policy) => policy.id === id);
     if (index < 0) throw new ApiFailure(404, [{ code: 12130, message: "policy not found" }]);
     this.policies[index] = { ...clone(body), id, reusable: true, created_at: "now" };
@@ -179,6 +182,12 @@ export class FakeApi implements CloudflareApi {
   async getWorkerBindings(accountId: string, script: string) {
     await this.#enter("getWorkerBindings", [accountId, script]);
     return clone(this.workers.get(script));
+  }
+
+  /** A reusable policy's body takes PolicyCreateParams' fields only: its id, timestamps, app_count, reusable flag and account are the API's. */
+  #checkPolicy(body: PolicyBody) {
+    const unknown = Object.keys(body).filter((key) => !POLICY_BODY_KEYS.has(key));
+    if (unknown.length) throw new ApiFailure(400, [{ code: 12130, message: `policy: field(s) not accepted: ${unknown.join(", ")}` }]);
   }
 
   /** The body's fields checked as the API checks them, the hosts of a self-hosted app as it stores them. */

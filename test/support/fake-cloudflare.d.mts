@@ -118,6 +118,8 @@ export function startFakeCloudflare(options?: FakeOptions): Promise<FakeCloudfla
 export const APP_BODY_KEYS: { self_hosted: Set<string>; saas: Set<string> };
 /** The fields an app answer of each type carries (the SDK's ApplicationGetResponse members). */
 export const APP_VIEW_KEYS: { self_hosted: string[]; saas: string[] };
+/** The fields a reusable policy's create or update takes (PolicyCreateParams, account_id aside). */
+export const POLICY_BODY_KEYS: Set<string>;
 /** The fields of a link to a reusable policy in an app body (AccessAppPolicyLink). */
 export const POLICY_LINK_KEYS: Set<string>;
 /** A self-hosted body's hosts as the API stores them; throws an ApiError (400) when `domain` is not among them. */

@@ -200,7 +200,7 @@ export const APP_VIEW_KEYS = {
   saas: ["id", "aud", ...APP_BODY_KEYS.saas],
 };
 // PolicyCreateParams (account_id aside): what a reusable policy's create or update may carry.
-const POLICY_BODY_KEYS = new Set([
+export const POLICY_BODY_KEYS = new Set([
   "name", "decision", "include", "exclude", "require", "approval_groups", "approval_required",
   "connection_rules", "isolation_required", "mfa_config", "purpose_justification_prompt",
   "purpose_justification_required", "session_duration",
@@ -324,6 +324,7 @@ export function createFakeCloudflare(options = {}) {
   }
   const policyView = (account, p) => ({
     ...clone(p),
+    account_id: account.id,
     reusable: true,
     app_count: account.apps.filter((a) => a.policies.some((ap) => ap.id === p.id)).length,
   });

@@ -2,6 +2,7 @@ import type { Provisioned } from "../../config/config.js";
 import { RuntimeFailure } from "../../errors.js";
 import type { AccessApp, AppBody, AppFields, AppPolicyRef, OAuthConfiguration, SaasAppBody, SaasOidcApp, SelfHostedAppBody } from "../cloudflare-api.js";
 import type { ProvisionContext } from "../context.js";
+import { fieldsOf, pick } from "../fields.js";
 import { sameJson, sameSet } from "../same.js";
 
 /**
@@ -63,15 +64,6 @@ const OIDC_FIELDS = fieldsOf<SaasOidcApp>()([
   "hybrid_and_implicit_options", "client_id", "public_key",
 ], ["client_secret"]);
 
-/** A list of T's keys that the compiler proves complete: every key is listed or deliberately left out. */
-function fieldsOf<T>() {
-  return <const Listed extends readonly (keyof T)[], const Left extends readonly (keyof T)[] = []>(
-    listed: Listed & ([Exclude<keyof T, Listed[number] | Left[number]>] extends [never] ? unknown : { missing: Exclude<keyof T, Listed[number] | Left[number]> }),
-    _left?: Left,
-  ): ReadonlySet<string> => new Set(listed as readonly PropertyKey[] as string[]);
-}
-
-const pick = <T>(object: object, fields: ReadonlySet<string>) => Object.fromEntries(Object.entries(object).filter(([key]) => fields.has(key))) as T;
 
 export async function ensureAccessApp(ctx: ProvisionContext): Promise<void> {
   const saas = ctx.config.auth === "saas";
