@@ -6,6 +6,12 @@
 // self-hosted and SaaS/OIDC applications), KV namespaces, and what
 // `wrangler deploy` / `wrangler secret put` / `wrangler kv namespace create` call.
 //
+// Access applications and policies follow the real API's contract (see "Access validation
+// helpers" below for each rule and its source): answers shaped as the SDK's response types, and
+// the refusals a careless update would meet (fields a body does not take, a domain outside the
+// destinations, wildcard custom-scheme allowed_uris, duplicate precedence, app-scoped policies
+// linked or created).
+//
 // Zero dependencies (node:http + globals). Every request is recorded in
 // `fake.log`; all state is plain data in `fake.state`; faults can be injected
 // per route. Error codes marked "(approx.)" are plausible stand-ins: the real
