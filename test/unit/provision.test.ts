@@ -687,6 +687,15 @@ describe("provision follows the Access API's rules for an app it updates", () =>
     expect(mutationsOf(h.api)).toEqual([]);
   });
 
+  it("--adopt never takes a host off Access that provision did not give: an app named like an MCP server's keeps its custom domain among the destinations", async () => {
+    const api = new FakeApi();
+    const payroll = await api.createApp(ACCOUNT, { type: "self_hosted", name: "payroll (MCP server)", domain: "payroll.example.com", policies: [] });
+    const h = await harness(selfHosted, { api });
+    h.edit((config) => (config.provisioned = { ...config.provisioned, accessApp: { id: payroll.id } }));
+    expect(await h.run("--adopt", "--yes")).toBe(ExitCode.ok);
+    expect(protectedHosts(api, payroll.id)).toEqual(["srv.acme.workers.dev", "payroll.example.com"]);
+  });
+
   it("saas: renaming the Worker replaces the old host's /callback among the OIDC app's redirect URIs, keeping the user's own", async () => {
     const h = await harness(saas);
     await h.run();

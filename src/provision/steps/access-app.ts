@@ -171,16 +171,17 @@ export function writableFields(app: AccessApp): AppBody {
 
 /**
  * The host this project's app was set up for before, when it is not the
- * Worker's host now (the Worker was renamed): an app provision named for a
- * Worker got its domain, or its /callback, from provision. Undefined for an
- * app of anyone else's naming: its hosts are its owner's, and all stay.
+ * Worker's host now (the Worker was renamed): the workers.dev host of the
+ * Worker an app's name says provision made it for. Only that host: it is one
+ * provision gave, which only that Worker serves. Any other host of an app,
+ * adopted or not, is its owner's, and an update never takes it off Access.
  */
 function previousHost(ctx: ProvisionContext, app: AccessApp): string | undefined {
   const worker = workerNamed(app);
-  if (worker === undefined) return undefined;
   const subdomain = ctx.config.provisioned?.workersSubdomain;
-  const host = app.type === "saas" ? subdomain && `${worker}.${subdomain}.workers.dev` : app.domain;
-  return host && host.toLowerCase() !== ctx.host ? host.toLowerCase() : undefined;
+  if (worker === undefined || !subdomain) return undefined;
+  const host = `${worker}.${subdomain}.workers.dev`.toLowerCase();
+  return host === ctx.host ? undefined : host;
 }
 
 /** The app with our fields over its own, keeping what the user added: policies, callback and redirect URLs, hosts. */
