@@ -64,7 +64,6 @@ const OIDC_FIELDS = fieldsOf<SaasOidcApp>()([
   "hybrid_and_implicit_options", "client_id", "public_key",
 ], ["client_secret"]);
 
-
 export async function ensureAccessApp(ctx: ProvisionContext): Promise<void> {
   const saas = ctx.config.auth === "saas";
   const recorded = ctx.config.provisioned?.accessApp;
