@@ -60,6 +60,7 @@ export function sdkApi({ apiToken, baseURL, maxRetries }: SdkOptions): Cloudflar
       throw error;
     }
   };
+  // account_id after the body: the path's account is the one chosen, whatever a body built from an answer holds.
   // The SDK's types are a union of every application type; provisioning reads a few plain fields.
   const app = (value: unknown) => value as AccessApp;
   const policy = (value: unknown) => value as AccessPolicy;
@@ -88,12 +89,12 @@ export function sdkApi({ apiToken, baseURL, maxRetries }: SdkOptions): Cloudflar
       })),
     getPolicy: async (account_id, id) => policy(await orUndefined(cf.zeroTrust.access.policies.get(id, { account_id }))),
     listPolicies: async (account_id) => (await all(cf.zeroTrust.access.policies.list({ account_id }))).map(policy),
-    createPolicy: async (account_id, body) => policy(await cf.zeroTrust.access.policies.create({ account_id, ...body })),
-    updatePolicy: async (account_id, id, body) => policy(await cf.zeroTrust.access.policies.update(id, { account_id, ...body })),
+    createPolicy: async (account_id, body) => policy(await cf.zeroTrust.access.policies.create({ ...body, account_id })),
+    updatePolicy: async (account_id, id, body) => policy(await cf.zeroTrust.access.policies.update(id, { ...body, account_id })),
     getApp: async (account_id, id) => app(await orUndefined(cf.zeroTrust.access.applications.get(id, { account_id }))),
     listApps: async (account_id) => (await all(cf.zeroTrust.access.applications.list({ account_id }))).map(app),
-    createApp: async (account_id, body) => app(await cf.zeroTrust.access.applications.create({ account_id, ...body })),
-    updateApp: async (account_id, id, body) => app(await cf.zeroTrust.access.applications.update(id, { account_id, ...body })),
+    createApp: async (account_id, body) => app(await cf.zeroTrust.access.applications.create({ ...body, account_id })),
+    updateApp: async (account_id, id, body) => app(await cf.zeroTrust.access.applications.update(id, { ...body, account_id })),
     deleteApp: async (account_id, id) => void (await cf.zeroTrust.access.applications.delete(id, { account_id })),
     listKvNamespaces: async (account_id) => (await all(cf.kv.namespaces.list({ account_id }))).map(({ id, title }) => ({ id, title })),
     createKvNamespace: async (account_id, title) => {

@@ -411,29 +411,29 @@ describe("provision changes nothing that is not this project's", () => {
     expect(world.fake.deployedWorker(name)).toMatchObject({ vars: { POLICY_AUD: app.aud } });
   });
 
-  it("a downstream app keeps its own policies (ids, precedence, reusable or app-scoped) and every other field when the Linked App Token policy is attached", async () => {
+  it("a downstream app keeps its own policies (ids, precedence) and every other field the API has when the Linked App Token policy is attached", async () => {
     world = await Provisioning.start(root);
     const account = world.fake.account();
     const policy = (id: string, name: string) => ({ id, name, decision: "allow", include: [{ email_domain: { domain: "example.com" } }], exclude: [], require: [], reusable: true });
     const staff = policy("aaaaaaaa-0000-4000-8000-000000000011", "wiki staff");
-    // App-scoped (a legacy policy of this app only): not in the account's reusable policies.
-    const editors = { ...policy("aaaaaaaa-0000-4000-8000-000000000012", "wiki editors"), reusable: false };
-    account.policies.push(staff);
+    const editors = policy("aaaaaaaa-0000-4000-8000-000000000012", "wiki editors");
+    account.policies.push(staff, editors);
     account.apps.push({
       id: "bbbbbbbb-0000-4000-8000-000000000013",
-      uid: "bbbbbbbb-0000-4000-8000-000000000013",
       type: "self_hosted",
       name: "Wiki",
       domain: "wiki.example.com",
-      destinations: [{ type: "public", uri: "wiki.example.com" }, { type: "public", uri: "docs.example.com" }],
+      destinations: [{ type: "public", uri: "wiki.example.com" }, { type: "public", uri: "docs.example.com", overrides: [{ behavior: "public", path_pattern: "/status" }] }],
+      self_hosted_domains: ["wiki.example.com", "docs.example.com"],
       aud: "c".repeat(64),
-      created_at: "2026-01-02T03:04:05.000Z",
       policies: [{ ...editors, precedence: 3 }, { ...staff, precedence: 7 }],
       allowed_idps: [],
       auto_redirect_to_identity: false,
       app_launcher_visible: false,
       session_duration: "6h",
       custom_deny_message: "Ask IT",
+      custom_pages: ["99999999-0000-4000-8000-000000000001"],
+      mfa_config: { allowed_authenticators: ["totp"], session_duration: "12h" },
       tags: ["internal"],
     });
     const before = structuredClone(account.apps[0]);
@@ -441,16 +441,111 @@ describe("provision changes nothing that is not this project's", () => {
     expectOk(await provision(project, "--no-deploy"));
     const after = world.fake.account().apps.find((app) => app.name === "Wiki")!;
     const lat = world.fake.account().policies.find((p) => p.decision === "non_identity")!;
-    expect(after.policies.map((p: { id: string; precedence: number; reusable: boolean }) => [p.id, p.precedence, p.reusable])).toEqual([
-      [editors.id, 3, false],
-      [staff.id, 7, true],
-      [lat.id, 8, true],
+    expect(after.policies.map((p: { id: string; precedence: number }) => [p.id, p.precedence])).toEqual([
+      [editors.id, 3],
+      [staff.id, 7],
+      [lat.id, 8],
     ]);
     const rest = (app: Record<string, unknown>) => {
-      const { policies: _, updated_at: __, ...others } = app;
+      const { policies: _, updated_at: __, created_at: ___, uid: ____, ...others } = app;
       return others;
     };
     expect(rest(after)).toEqual(rest(before));
+    // Sent back: only fields an app body takes, every policy as a link.
+    const [put] = world.fake.requests("PUT", "/accounts/:account/access/apps/:app");
+    for (const field of ["id", "aud", "uid", "created_at", "updated_at", "self_hosted_domains"]) expect(put!.body).not.toHaveProperty(field);
+    expect(put!.body.policies).toEqual([{ id: editors.id, precedence: 3 }, { id: staff.id, precedence: 7 }, { id: lat.id, precedence: 8 }]);
+  });
+
+  /** An app-scoped ("legacy") policy: on the app only, not among the account's reusable policies. */
+  const legacyPolicy = (id: string, name: string, precedence: number) => ({
+    id, name, decision: "allow", include: [{ email: { email: "it@example.com" } }], exclude: [], require: [], reusable: false, precedence,
+  });
+
+  it("a downstream app with an app-scoped policy: exit 1 before any write (--dry-run too), naming it and make_reusable; converted, the next run attaches", async () => {
+    world = await Provisioning.start(root);
+    addDownstreamApp();
+    const account = world.fake.account();
+    const wiki = account.apps[0];
+    const editors = legacyPolicy("aaaaaaaa-0000-4000-8000-000000000021", "wiki editors", 2);
+    wiki.policies.push(editors);
+    const project = await generate("self-hosted", ["--downstream", "wiki=https://wiki.example.com/api"]);
+    const before = structuredClone(world.fake.snapshot().accounts[0]);
+
+    for (const args of [["--no-deploy"], ["--dry-run"]]) {
+      world.fake.clearLog();
+      const result = await provision(project, ...args);
+      expect(result.code, result.stdout + result.stderr).toBe(1);
+      expect(result.stderr).toContain(`"Wiki" (${wiki.id}) has the app-scoped policy "wiki editors" (${editors.id})`);
+      expect(result.stderr).toContain(`/access/apps/${wiki.id}/policies/${editors.id}/make_reusable`);
+      expect(world.fake.mutations()).toEqual([]);
+    }
+    expect(world.fake.snapshot().accounts[0]).toEqual(before);
+
+    // The fix the message gives, through the API as cloudflare-docs describes it.
+    const converted = await fetch(`${world.fake.baseURL}/accounts/${world.fake.accountId}/access/apps/${wiki.id}/policies/${editors.id}/make_reusable`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${world.fake.token}` },
+    });
+    expect(converted.status).toBe(200);
+    expectOk(await provision(project, "--no-deploy"));
+    const lat = account.policies.find((p) => p.decision === "non_identity")!;
+    expect(account.apps[0].policies.map((p: { id: string; precedence: number }) => [p.id, p.precedence])).toEqual([
+      ["aaaaaaaa-0000-4000-8000-000000000001", 1],
+      [editors.id, 2],
+      [lat.id, 3],
+    ]);
+  });
+
+  it("--adopt of an app that carries an app-scoped policy: exit 1 before any write, naming both", async () => {
+    world = await Provisioning.start(root);
+    const project = await generate("self-hosted");
+    const name = project.split("/").at(-1)!;
+    const old = legacyPolicy("aaaaaaaa-0000-4000-8000-000000000031", "old admins", 1);
+    world.fake.account().apps.push({
+      id: "bbbbbbbb-0000-4000-8000-000000000032",
+      type: "self_hosted",
+      name: "My MCP",
+      domain: `${name}.acme.workers.dev`,
+      destinations: [{ type: "public", uri: `${name}.acme.workers.dev` }],
+      self_hosted_domains: [`${name}.acme.workers.dev`],
+      aud: "d".repeat(64),
+      policies: [old],
+      allowed_idps: [],
+      auto_redirect_to_identity: false,
+      session_duration: "24h",
+    });
+    await expectRefused(project, ["--adopt", "--yes", "--no-deploy"], /"My MCP" \(bbbbbbbb-0000-4000-8000-000000000032\) has the app-scoped policy "old admins" \(aaaaaaaa-0000-4000-8000-000000000031\)/);
+  });
+
+  it("renaming the Worker moves the app to the new host: destinations and self_hosted_domains name it, not the old one; the user's other host stays", async () => {
+    world = await Provisioning.start(root);
+    const project = await generate("self-hosted");
+    const name = project.split("/").at(-1)!;
+    expectOk(await provision(project, "--no-deploy"));
+    const app = world.fake.account().apps[0];
+    app.destinations.push({ type: "public", uri: "admin.example.com" });
+    app.self_hosted_domains.push("admin.example.com");
+
+    const path = join(project, "mcp-access.json");
+    writeFileSync(path, JSON.stringify({ ...JSON.parse(readFileSync(path, "utf8")), name: `${name}-new` }, null, 2));
+    world.fake.clearLog();
+    expectOk(await provision(project, "--adopt", "--yes", "--no-deploy"));
+    const after = world.fake.account().apps[0];
+    expect(after).toMatchObject({
+      id: app.id,
+      name: `${name}-new (MCP server)`,
+      domain: `${name}-new.acme.workers.dev`,
+      destinations: [{ type: "public", uri: `${name}-new.acme.workers.dev` }, { type: "public", uri: "admin.example.com" }],
+      self_hosted_domains: [`${name}-new.acme.workers.dev`, "admin.example.com"],
+    });
+    // The old host is no longer this project's app's: GET /access/apps?domain=… finds nothing for it.
+    const listed = await fetch(`${world.fake.baseURL}/accounts/${world.fake.accountId}/access/apps`, { headers: { authorization: `Bearer ${world.fake.token}` } });
+    const apps = (await listed.json()).result as { destinations: { uri: string }[] }[];
+    expect(apps.flatMap((a) => a.destinations.map((d) => d.uri))).not.toContain(`${name}.acme.workers.dev`);
+    world.fake.clearLog();
+    expectOk(await provision(project, "--no-deploy"));
+    expect(apiMutations()).toEqual([]);
   });
 });
 

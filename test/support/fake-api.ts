@@ -5,18 +5,25 @@ import type {
   Account,
   ApiCall,
   AppBody,
+  AppPolicyRef,
   CloudflareApi,
   IdentityProvider,
   KvNamespace,
   PolicyBody,
   WorkerBinding,
 } from "../../src/provision/cloudflare-api.js";
+import { APP_BODY_KEYS, APP_VIEW_KEYS, ApiError, POLICY_BODY_KEYS, POLICY_LINK_KEYS, resolveHosts, validateOAuth } from "./fake-cloudflare.mjs";
 
 /**
  * An in-memory CloudflareApi for unit tests of the steps: the behaviour the
  * steps rely on (ids and AUDs made by the server, a SaaS client secret only
  * in the create response, an update replacing the whole app), every call
- * recorded, and errors to inject per call.
+ * recorded, and errors to inject per call. App bodies and answers follow the
+ * rules of the HTTP fake (fake-cloudflare.mjs, which gives each its source):
+ * only the SDK's body fields, `destinations` over `domain` with
+ * `self_hosted_domains` in step, exact custom-scheme allowed_uris, reusable
+ * policies linked by id, an app-scoped one (`reusable: false` here, which the
+ * answers do not show) never linked, unique precedence.
  */
 export const ACCOUNT = "0123456789abcdef0123456789abcdef";
 
@@ -91,20 +98,23 @@ export class FakeApi implements CloudflareApi {
   }
   async getPolicy(accountId: string, id: string) {
     await this.#enter("getPolicy", [accountId, id]);
-    return clone(this.policies.find((policy) => policy.id === id));
+    const policy = this.policies.find((candidate) => candidate.id === id);
+    return policy && { ...clone(policy), account_id: accountId };
   }
   async listPolicies(accountId: string) {
     await this.#enter("listPolicies", [accountId]);
-    return clone(this.policies);
+    return this.policies.map((policy) => ({ ...clone(policy), account_id: accountId }));
   }
   async createPolicy(accountId: string, body: PolicyBody) {
     await this.#enter("createPolicy", [accountId, body]);
+    this.#checkPolicy(body);
     const policy: AccessPolicy = { session_duration: "24h", ...clone(body), id: randomUUID(), reusable: true, created_at: "now" };
     this.policies.push(policy);
     return clone(policy);
   }
   async updatePolicy(accountId: string, id: string, body: PolicyBody) {
     await this.#enter("updatePolicy", [accountId, id, body]);
+    this.#checkPolicy(body);
     const index = this.policies.findIndex((policy) => policy.id === id);
     if (index < 0) throw new ApiFailure(404, [{ code: 12130, message: "policy not found" }]);
     this.policies[index] = { ...clone(body), id, reusable: true, created_at: "now" };
@@ -112,22 +122,23 @@ export class FakeApi implements CloudflareApi {
   }
   async getApp(accountId: string, id: string) {
     await this.#enter("getApp", [accountId, id]);
-    return clone(this.apps.find((app) => app.id === id));
+    const app = this.apps.find((candidate) => candidate.id === id);
+    return app && this.#view(app);
   }
   async listApps(accountId: string) {
     await this.#enter("listApps", [accountId]);
-    return clone(this.apps);
+    return this.apps.map((app) => this.#view(app));
   }
   async createApp(accountId: string, body: AppBody) {
     await this.#enter("createApp", [accountId, body]);
     const id = randomUUID();
-    const app: AccessApp = { ...clone(body), id, uid: id, aud: hex(32), created_at: "now", policies: this.#policyViews(body) };
+    const app: AccessApp = { ...this.#checked(body), id, uid: id, aud: hex(32), created_at: "now", policies: this.#policyViews(body) };
     if (app.saas_app) {
-      app.saas_app = { ...app.saas_app, client_id: hex(32), created_at: "now" };
+      app.saas_app = { ...app.saas_app, client_id: hex(32) };
       this.clientSecrets.set(id, hex(32));
     }
     this.apps.push(app);
-    const view = clone(app);
+    const view = this.#view(app);
     if (view.saas_app) view.saas_app.client_secret = this.clientSecrets.get(id)!;
     return view;
   }
@@ -136,11 +147,12 @@ export class FakeApi implements CloudflareApi {
     const index = this.apps.findIndex((app) => app.id === id);
     if (index < 0) throw new ApiFailure(404, [{ code: 12130, message: "application not found" }]);
     const old = this.apps[index]!;
+    if (body.type !== old.type) throw new ApiFailure(400, [{ code: 12130, message: "an application's type cannot be changed" }]);
     // A PUT replaces the app: what the body leaves out is gone.
-    const app: AccessApp = { ...clone(body), id, uid: id, aud: old.aud!, created_at: "now", policies: this.#policyViews(body) };
+    const app: AccessApp = { ...this.#checked(body), id, uid: id, aud: old.aud!, created_at: "now", policies: this.#policyViews(body, old) };
     if (app.saas_app) app.saas_app = { ...app.saas_app, client_id: old.saas_app!.client_id! };
     this.apps[index] = app;
-    return clone(app);
+    return this.#view(app);
   }
   async deleteApp(accountId: string, id: string) {
     await this.#enter("deleteApp", [accountId, id]);
@@ -172,12 +184,60 @@ export class FakeApi implements CloudflareApi {
     return clone(this.workers.get(script));
   }
 
-  /** Apps embed the full policies, with their precedence, as the API returns them. */
-  #policyViews(body: AppBody) {
-    return body.policies.map((ref, index) => {
-      const policy = this.policies.find((p) => p.id === ref.id);
-      if (!policy) throw new ApiFailure(400, [{ code: 12130, message: `policy ${ref.id} not found` }]);
-      return { ...clone(policy), precedence: ref.precedence ?? index + 1 };
+  /** A reusable policy's body takes PolicyCreateParams' fields only: its id, timestamps, app_count, reusable flag and account are the API's. */
+  #checkPolicy(body: PolicyBody) {
+    const unknown = Object.keys(body).filter((key) => !POLICY_BODY_KEYS.has(key));
+    if (unknown.length) throw new ApiFailure(400, [{ code: 12130, message: `policy: field(s) not accepted: ${unknown.join(", ")}` }]);
+  }
+
+  /** The body's fields checked as the API checks them, the hosts of a self-hosted app as it stores them. */
+  #checked(body: AppBody): AppBody {
+    const unknown = Object.keys(body).filter((key) => !APP_BODY_KEYS[body.type].has(key));
+    if (unknown.length) throw new ApiFailure(400, [{ code: 12130, message: `field(s) not accepted: ${unknown.join(", ")}` }]);
+    if (body.type === "saas") {
+      if (body.saas_app.client_secret !== undefined) throw new ApiFailure(400, [{ code: 12130, message: "saas_app.client_secret is set by Access" }]);
+      return clone(body);
+    }
+    try {
+      validateOAuth(body.oauth_configuration);
+      return { ...clone(body), ...resolveHosts(body) };
+    } catch (error) {
+      if (error instanceof ApiError) throw new ApiFailure(error.status, [{ code: error.code, message: error.message }]);
+      throw error;
+    }
+  }
+
+  /** An app as the API answers it: its type's fields only, each policy without saying whether it is reusable. */
+  #view(app: AccessApp): AccessApp {
+    const keys = APP_VIEW_KEYS[app.type as "self_hosted" | "saas"];
+    const view = Object.fromEntries(Object.entries(clone(app)).filter(([key]) => keys.includes(key))) as AccessApp;
+    view.policies = (app.policies ?? []).map(({ reusable: _, ...policy }) => clone(policy) as typeof policy & { id: string });
+    return view;
+  }
+
+  /**
+   * Apps embed the full policies, with their precedence, as the API returns them. A reusable
+   * policy is linked by {id, precedence}; an app-scoped one of this app is kept only when sent
+   * with its settings, never as a bare link; precedence is unique within the app.
+   */
+  #policyViews(body: AppBody, existing?: AccessApp) {
+    const refuse = (message: string) => new ApiFailure(400, [{ code: 12130, message }]);
+    const views = (body.policies as (AppPolicyRef & Record<string, unknown>)[]).map((ref, index) => {
+      const reusable = this.policies.find((p) => p.id === ref.id);
+      const own = existing?.policies?.find((p) => p.id === ref.id && p.reusable === false);
+      const precedence = ref.precedence ?? index + 1;
+      if (reusable) {
+        if (Object.keys(ref).some((key) => !POLICY_LINK_KEYS.has(key))) throw refuse(`a link to the reusable policy ${ref.id} carries only id and precedence`);
+        return { ...clone(reusable), precedence };
+      }
+      if (own) {
+        if (Object.keys(ref).every((key) => POLICY_LINK_KEYS.has(key))) throw refuse(`${ref.id} is an app-scoped policy, not a reusable one: it cannot be linked`);
+        return { ...clone(own), ...clone(ref), precedence };
+      }
+      throw refuse(`policy ${ref.id} not found`);
     });
+    const precedences = views.map((view) => view.precedence);
+    if (new Set(precedences).size !== precedences.length) throw refuse("precedence must be unique within an app");
+    return views;
   }
 }

@@ -113,3 +113,22 @@ export interface FakeCloudflare {
 export const BASE_PATH: string;
 export function createFakeCloudflare(options?: FakeOptions): FakeCloudflare;
 export function startFakeCloudflare(options?: FakeOptions): Promise<FakeCloudflare>;
+
+/** The fields an app body of each type may carry (the SDK's ApplicationCreateParams members). */
+export const APP_BODY_KEYS: { self_hosted: Set<string>; saas: Set<string> };
+/** The fields an app answer of each type carries (the SDK's ApplicationGetResponse members). */
+export const APP_VIEW_KEYS: { self_hosted: string[]; saas: string[] };
+/** The fields a reusable policy's create or update takes (PolicyCreateParams, account_id aside). */
+export const POLICY_BODY_KEYS: Set<string>;
+/** The fields of a link to a reusable policy in an app body (AccessAppPolicyLink). */
+export const POLICY_LINK_KEYS: Set<string>;
+/** A self-hosted body's hosts as the API stores them; throws an ApiError (400) when `domain` is not among them. */
+export function resolveHosts<Body extends { domain?: string; destinations?: unknown[]; self_hosted_domains?: string[] }>(
+  body: Body,
+): { domain: string; destinations: NonNullable<Body["destinations"]>; self_hosted_domains: string[] };
+/** Throws an ApiError (400) for a wildcard the Managed OAuth allowed_uris rules refuse. */
+export function validateOAuth(oauth: unknown): void;
+export class ApiError extends Error {
+  status: number;
+  code: number;
+}

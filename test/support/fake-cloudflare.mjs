@@ -6,6 +6,12 @@
 // self-hosted and SaaS/OIDC applications), KV namespaces, and what
 // `wrangler deploy` / `wrangler secret put` / `wrangler kv namespace create` call.
 //
+// Access applications and policies follow the real API's contract (see "Access validation
+// helpers" below for each rule and its source): answers shaped as the SDK's response types, and
+// the refusals a careless update would meet (fields a body does not take, a domain outside the
+// destinations, wildcard custom-scheme allowed_uris, duplicate precedence, app-scoped policies
+// linked or created).
+//
 // Zero dependencies (node:http + globals). Every request is recorded in
 // `fake.log`; all state is plain data in `fake.state`; faults can be injected
 // per route. Error codes marked "(approx.)" are plausible stand-ins: the real
@@ -150,6 +156,13 @@ const clone = (v) => (v === undefined ? undefined : JSON.parse(JSON.stringify(v)
 
 // ---------------------------------------------------------------------------
 // Access validation helpers
+//
+// The shapes follow the `cloudflare` SDK's types (node_modules/cloudflare/resources/zero-trust/
+// access/…), the contract provisioning is written against: the fields a body may carry are those
+// of ApplicationCreateParams.SelfHostedApplication / .SaaSApplication and PolicyCreateParams; an
+// answer carries those of ApplicationGetResponse.SelfHostedApplication / .SaaSApplication,
+// ApplicationPolicy (plus `precedence`) and PolicyGetResponse. A field outside them is refused in
+// a body (approx.: the real API may ignore some) and never returned.
 
 const RULE_KEYS = new Set([
   "email", "email_list", "email_domain", "everyone", "ip", "ip_list", "certificate", "group",
@@ -158,13 +171,58 @@ const RULE_KEYS = new Set([
   "login_method", "common_name", "auth_context", "linked_app_token", "user_risk_score",
 ]);
 const DECISIONS = new Set(["allow", "deny", "non_identity", "bypass"]);
+// OIDCSaaSAppParam. client_id, client_secret and public_key are the API's own (see buildApp).
 const OIDC_KEYS = new Set([
   "auth_type", "redirect_uris", "grant_types", "scopes", "refresh_token_options",
   "access_token_lifetime", "allow_pkce_without_client_secret", "app_launcher_url",
   "custom_claims", "group_filter_regex", "hybrid_and_implicit_options", "client_id",
   "client_secret", "public_key",
 ]);
+// OIDCSaaSApp, the answer: the same minus the secret, which only the create response shows.
+const OIDC_VIEW_KEYS = [...OIDC_KEYS].filter((k) => k !== "client_secret");
 const GRANT_TYPES = new Set(["authorization_code", "authorization_code_with_pkce", "refresh_tokens", "hybrid", "implicit"]);
+
+// ApplicationCreateParams.SelfHostedApplication / .SaaSApplication, account_id and zone_id aside.
+export const APP_BODY_KEYS = {
+  self_hosted: new Set([
+    "type", "name", "domain", "allow_authenticate_via_warp", "allow_iframe", "allowed_idps",
+    "app_launcher_visible", "auto_redirect_to_identity", "cors_headers", "custom_deny_message",
+    "custom_deny_url", "custom_non_identity_deny_url", "custom_pages", "destinations",
+    "eager_redirect_cookie_setting", "enable_binding_cookie", "http_only_cookie_attribute", "logo_url",
+    "mfa_config", "oauth_configuration", "options_preflight_bypass", "path_cookie_attribute", "policies",
+    "read_service_tokens_from_header", "same_site_cookie_attribute", "scim_config", "self_hosted_domains",
+    "service_auth_401_redirect", "session_duration", "skip_interstitial", "tags",
+    "use_clientless_isolation_app_launcher_url",
+  ]),
+  saas: new Set([
+    "type", "name", "allowed_idps", "app_launcher_visible", "auto_redirect_to_identity", "custom_pages",
+    "logo_url", "policies", "saas_app", "scim_config", "tags",
+  ]),
+};
+// ApplicationGetResponse.*: the body's fields plus id and aud. No uid, no timestamps, and no
+// top-level session_duration on a SaaS app.
+export const APP_VIEW_KEYS = {
+  self_hosted: ["id", "aud", ...APP_BODY_KEYS.self_hosted],
+  saas: ["id", "aud", ...APP_BODY_KEYS.saas],
+};
+// PolicyCreateParams (account_id aside): what a reusable policy's create or update may carry.
+export const POLICY_BODY_KEYS = new Set([
+  "name", "decision", "include", "exclude", "require", "approval_groups", "approval_required",
+  "connection_rules", "isolation_required", "mfa_config", "purpose_justification_prompt",
+  "purpose_justification_required", "session_duration",
+]);
+// ApplicationPolicy, how an app's answer shows each of its policies, with its precedence
+// (PolicyListResponse of /apps/:id/policies has it). Neither says whether a policy is reusable.
+const APP_POLICY_VIEW_KEYS = ["id", ...POLICY_BODY_KEYS, "created_at", "updated_at", "precedence"];
+// AccessAppPolicyLink: how an app body links a reusable policy.
+export const POLICY_LINK_KEYS = new Set(["id", "precedence", "account_id"]);
+
+const pick = (object, keys) => Object.fromEntries(keys.filter((k) => object[k] !== undefined).map((k) => [k, clone(object[k])]));
+
+function refuseUnknown(body, allowed, what) {
+  const unknown = Object.keys(body).filter((k) => !allowed.has(k));
+  if (unknown.length) throw badRequest(`${what}: field(s) not accepted: ${unknown.join(", ")} (approx.)`);
+}
 
 function validateRules(rules, field, account) {
   if (rules === undefined) return [];
@@ -175,14 +233,54 @@ function validateRules(rules, field, account) {
       throw badRequest(`${field}: invalid rule ${JSON.stringify(rule)}`);
     if (keys[0] === "linked_app_token") {
       const uid = rule.linked_app_token?.app_uid;
-      if (!account.apps.some((a) => a.uid === uid))
+      if (!account.apps.some((a) => (a.uid ?? a.id) === uid))
         throw badRequest(`${field}: linked_app_token.app_uid ${JSON.stringify(uid)} is not an application in this account`);
     }
   }
   return clone(rules);
 }
 const usesLinkedAppToken = (p) =>
-  [...p.include, ...p.exclude, ...p.require].some((r) => "linked_app_token" in r);
+  [...(p.include ?? []), ...(p.exclude ?? []), ...(p.require ?? [])].some((r) => "linked_app_token" in r);
+
+/** The public hostnames an app protects: its public destinations (they supersede self_hosted_domains and domain). */
+const publicUris = (app) =>
+  (app.destinations ?? [{ type: "public", uri: app.domain }]).filter((d) => (d.type ?? "public") === "public" && d.uri).map((d) => d.uri.toLowerCase());
+
+/**
+ * Managed OAuth's dynamic client registration (SDK doc of `allowed_uris`, cloudflare-docs
+ * managed-oauth.mdx): "HTTP and HTTPS paths may end in `/*` to match all sub-paths. Custom-scheme
+ * URIs must be explicitly configured and match exactly." A `*` anywhere else is refused (approx.).
+ */
+export function validateOAuth(oauth) {
+  const uris = oauth?.dynamic_client_registration?.allowed_uris ?? [];
+  if (!Array.isArray(uris)) throw badRequest("oauth_configuration.dynamic_client_registration.allowed_uris must be an array");
+  for (const uri of uris) {
+    if (typeof uri !== "string" || !URL.canParse(uri.replace(/\/\*$/, "/")))
+      throw badRequest(`allowed_uris: ${JSON.stringify(uri)} is not a URI`);
+    const web = /^https?:$/.test(new URL(uri.replace(/\/\*$/, "/")).protocol);
+    const wildcard = web ? uri.replace(/\/\*$/, "").includes("*") : uri.includes("*");
+    if (wildcard)
+      throw badRequest(`allowed_uris: ${JSON.stringify(uri)}: ${web ? "only a trailing /* is allowed" : "custom-scheme URIs must be listed exactly, without wildcards"}`);
+  }
+}
+
+/**
+ * A self-hosted app's hosts (SDK docs of `destinations` and `self_hosted_domains`): `destinations`
+ * supersede `self_hosted_domains`, which are ignored when destinations are given; without either
+ * the app protects `domain`. `self_hosted_domains` is answered in step with the public
+ * destinations. `domain` ("the primary hostname … displayed in the App Launcher") must be one of
+ * the public destinations (approx.: the real API's check was not verified; a domain nothing
+ * protects is what this refuses).
+ */
+export function resolveHosts(body) {
+  if (typeof body.domain !== "string" || !body.domain) throw badRequest("domain is required for self_hosted applications");
+  const destinations = clone(body.destinations)
+    ?? (body.self_hosted_domains?.length ? body.self_hosted_domains.map((uri) => ({ type: "public", uri })) : [{ type: "public", uri: body.domain }]);
+  const uris = publicUris({ destinations });
+  if (!uris.includes(body.domain.toLowerCase()))
+    throw badRequest(`domain ${body.domain} is not one of the application's public destinations (${uris.join(", ") || "none"}) (approx.)`);
+  return { domain: body.domain, destinations, self_hosted_domains: destinations.filter((d) => (d.type ?? "public") === "public").map((d) => d.uri) };
+}
 
 // ---------------------------------------------------------------------------
 
@@ -205,20 +303,22 @@ export function createFakeCloudflare(options = {}) {
 
   // ---- Access: policies -------------------------------------------------
 
+  // A reusable policy (POST/PUT /access/policies). Stored in full; answered as PolicyGetResponse.
   function buildPolicy(account, body, existing) {
-    if (!body || typeof body.name !== "string" || !body.name) throw badRequest("name is required");
+    if (!body || typeof body !== "object") throw badRequest("request body must be an object");
+    refuseUnknown(body, POLICY_BODY_KEYS, "policy");
+    if (typeof body.name !== "string" || !body.name) throw badRequest("name is required");
     if (!DECISIONS.has(body.decision)) throw badRequest(`decision must be one of ${[...DECISIONS].join(", ")}`);
     const policy = {
+      approval_required: false,
+      isolation_required: false,
+      purpose_justification_required: false,
+      session_duration: "24h",
+      ...clone(body),
       id: existing?.id ?? ids.uuid(),
-      name: body.name,
-      decision: body.decision,
       include: validateRules(body.include, "include", account),
       exclude: validateRules(body.exclude, "exclude", account),
       require: validateRules(body.require, "require", account),
-      session_duration: body.session_duration ?? "24h",
-      approval_required: body.approval_required ?? false,
-      isolation_required: body.isolation_required ?? false,
-      purpose_justification_required: body.purpose_justification_required ?? false,
       reusable: true,
       created_at: existing?.created_at ?? now(),
       updated_at: now(),
@@ -230,40 +330,70 @@ export function createFakeCloudflare(options = {}) {
   }
   const policyView = (account, p) => ({
     ...clone(p),
+    account_id: account.id,
+    reusable: true,
     app_count: account.apps.filter((a) => a.policies.some((ap) => ap.id === p.id)).length,
   });
+  /** A policy as an app shows it: ApplicationPolicy with its precedence (whether it is reusable is not said). */
+  const appPolicyView = (p) => pick(p, APP_POLICY_VIEW_KEYS);
 
   // ---- Access: applications --------------------------------------------
 
+  /**
+   * An app body's `policies` (SDK: "Items can reference existing policies or create new policies
+   * exclusive to the application"):
+   * - a reusable policy is linked by its id, as a string or an AccessAppPolicyLink {id, precedence};
+   *   a link carries nothing else (approx.);
+   * - an app-scoped ("legacy") policy already on this app is kept only when sent in the
+   *   application-scoped form, {id, …its settings}; a bare link to it is refused: the link schema
+   *   "links a reusable policy" (approx.: the real API's answer was not verified);
+   * - a new app-scoped policy (an item without id) is refused: "Legacy policies are scoped to a
+   *   specific application and cannot be added to newly created Access applications"
+   *   (cloudflare-docs policy-management); refused on existing apps too (approx.);
+   * - precedence "must be unique for each policy within an app" (SDK doc of `precedence`).
+   */
   function resolveAppPolicies(account, list, type, existing) {
-    if (list === undefined) return [];
+    if (list === undefined) return clone(existing?.policies ?? []);
     if (!Array.isArray(list)) throw badRequest("policies must be an array");
-    return list.map((item, index) => {
+    const resolved = list.map((item, index) => {
       const ref = typeof item === "string" ? { id: item } : item;
+      if (!ref || typeof ref !== "object") throw badRequest("policies: each item is a policy id or an object");
+      if (!ref.id) throw badRequest("policies: app-scoped (legacy) policies can no longer be created; create a reusable policy and link it by id (approx.)");
+      const own = existing?.policies.find((p) => p.id === ref.id && p.reusable === false);
+      const reusable = account.policies.find((p) => p.id === ref.id);
       let policy;
-      // An app-scoped (legacy) policy of this app is referenced by its id in an update, like a reusable one.
-      const own = ref && ref.id ? existing?.policies.find((p) => p.id === ref.id && p.reusable === false) : undefined;
-      if (own) {
-        policy = clone(own);
-      } else if (ref && ref.id) {
-        policy = account.policies.find((p) => p.id === ref.id);
-        if (!policy) throw badRequest(`policy ${ref.id} not found`);
-        policy = { ...clone(policy), reusable: true };
+      if (reusable) {
+        refuseUnknown(ref, POLICY_LINK_KEYS, `policies[${index}] (a link to the reusable policy ${ref.id})`);
+        policy = { ...clone(reusable), reusable: true };
+      } else if (own) {
+        if (typeof item === "string" || Object.keys(ref).every((k) => POLICY_LINK_KEYS.has(k)))
+          throw badRequest(`policies[${index}]: ${ref.id} is an app-scoped policy, not a reusable one: it cannot be linked (approx.)`);
+        refuseUnknown(ref, new Set(["id", ...POLICY_BODY_KEYS, "precedence"]), `policies[${index}] (the app-scoped policy ${ref.id})`);
+        const { precedence: _, ...settings } = ref;
+        policy = { ...clone(own), ...clone(settings), reusable: false, updated_at: now() };
       } else {
-        // legacy app-scoped policy given inline
-        policy = { ...buildPolicy(account, ref), reusable: false };
+        throw badRequest(`policies[${index}]: policy ${ref.id} not found`);
       }
       if (usesLinkedAppToken(policy) && type !== "self_hosted")
         throw badRequest("linked_app_token policies can only be added to self_hosted applications");
       return { ...policy, precedence: ref.precedence ?? index + 1 };
     });
+    const seen = new Set();
+    for (const p of resolved) {
+      if (seen.has(p.precedence)) throw badRequest(`policies: precedence ${p.precedence} is used twice; it must be unique within an app`);
+      seen.add(p.precedence);
+    }
+    return resolved;
   }
 
+  // POST creates, PUT replaces every field: what a PUT body leaves out is gone (policies aside, approx.).
   function buildApp(account, body, existing) {
     if (!body || typeof body !== "object") throw badRequest("request body must be an object");
     const type = body.type ?? existing?.type;
     if (existing && type !== existing.type) throw badRequest("an application's type cannot be changed");
     if (type !== "self_hosted" && type !== "saas") throw badRequest(`type ${JSON.stringify(type)} is not supported by this fake`);
+    // id, aud, uid, created_at, updated_at and (saas) session_duration are not body fields.
+    refuseUnknown(body, APP_BODY_KEYS[type], `a ${type} application`);
     const allowedIdps = body.allowed_idps ?? [];
     for (const idp of allowedIdps)
       if (!account.identityProviders.some((i) => i.id === idp)) throw badRequest(`identity provider ${idp} not found`);
@@ -271,8 +401,8 @@ export function createFakeCloudflare(options = {}) {
     if (autoRedirect && allowedIdps.length !== 1)
       throw badRequest("auto_redirect_to_identity requires exactly one allowed identity provider (approx.)");
     const app = {
+      ...clone(body),
       id: existing?.id ?? ids.uuid(),
-      uid: undefined,
       type,
       name: body.name ?? (type === "self_hosted" ? body.domain : undefined),
       aud: existing?.aud ?? ids.hex(32),
@@ -282,28 +412,22 @@ export function createFakeCloudflare(options = {}) {
       allowed_idps: clone(allowedIdps),
       auto_redirect_to_identity: autoRedirect,
       app_launcher_visible: body.app_launcher_visible ?? true,
-      session_duration: body.session_duration ?? "24h",
     };
     app.uid = app.id;
     if (!app.name) throw badRequest("name is required");
     if (type === "self_hosted") {
-      const domain = body.domain ?? body.destinations?.find((d) => d.type === "public")?.uri;
-      if (typeof domain !== "string" || !domain) throw badRequest("domain is required for self_hosted applications");
-      const clash = account.apps.find((a) => a.type === "self_hosted" && a.domain === domain && a.id !== app.id);
-      if (clash) throw badRequest(`an application already exists for domain ${domain} (approx.)`);
-      app.domain = domain;
-      app.destinations = clone(body.destinations) ?? [{ type: "public", uri: domain }];
-      for (const key of ["oauth_configuration", "cors_headers", "options_preflight_bypass", "skip_interstitial",
-        "http_only_cookie_attribute", "same_site_cookie_attribute", "enable_binding_cookie",
-        "service_auth_401_redirect", "custom_deny_url", "custom_deny_message", "logo_url", "tags"])
-        if (body[key] !== undefined) app[key] = clone(body[key]);
+      Object.assign(app, resolveHosts(body));
+      app.session_duration = body.session_duration ?? "24h";
+      const clash = account.apps.find((a) => a.type === "self_hosted" && a.id !== app.id && publicUris(a).some((uri) => publicUris(app).includes(uri)));
+      if (clash) throw badRequest(`an application already exists for ${publicUris(clash).find((uri) => publicUris(app).includes(uri))} (approx.)`);
+      if (body.oauth_configuration !== undefined) validateOAuth(body.oauth_configuration);
     } else {
       const saas = body.saas_app;
       if (!saas || saas.auth_type !== "oidc") throw badRequest("saas_app.auth_type must be \"oidc\" (SAML is not supported by this fake)");
-      if (strict) {
-        const unknown = Object.keys(saas).filter((k) => !OIDC_KEYS.has(k));
-        if (unknown.length) throw badRequest(`saas_app: unknown field(s) ${unknown.join(", ")}`);
-      }
+      if (strict) refuseUnknown(saas, OIDC_KEYS, "saas_app");
+      if (saas.client_secret !== undefined) throw badRequest("saas_app.client_secret is set by Access, not sent (approx.)");
+      if (existing && saas.client_id !== undefined && saas.client_id !== existing.saas_app.client_id)
+        throw badRequest("saas_app.client_id cannot be changed (approx.)");
       const redirectUris = saas.redirect_uris ?? [];
       for (const uri of redirectUris)
         if (!URL.canParse(uri)) throw badRequest(`saas_app.redirect_uris: invalid URL ${JSON.stringify(uri)}`);
@@ -312,13 +436,11 @@ export function createFakeCloudflare(options = {}) {
       app.saas_app = {
         ...clone(saas),
         client_id: existing?.saas_app.client_id ?? ids.hex(32),
+        public_key: existing?.saas_app.public_key ?? ids.hex(32),
         redirect_uris: clone(redirectUris),
         grant_types: clone(grantTypes),
         scopes: clone(saas.scopes) ?? ["openid", "email", "profile"],
-        created_at: existing?.saas_app.created_at ?? now(),
-        updated_at: now(),
       };
-      delete app.saas_app.client_secret;
       // kept out of every view except the create response
       Object.defineProperty(app, "clientSecret", {
         value: existing?.clientSecret ?? ids.hex(32), enumerable: false, writable: true,
@@ -326,7 +448,13 @@ export function createFakeCloudflare(options = {}) {
     }
     return app;
   }
-  const appView = (app) => clone(app);
+  /** An app as the API answers it (ApplicationGetResponse of its type), whatever a test stored. */
+  const appView = (app) => {
+    const view = pick(app, APP_VIEW_KEYS[app.type] ?? Object.keys(app));
+    view.policies = (app.policies ?? []).map(appPolicyView);
+    if (view.saas_app) view.saas_app = pick(app.saas_app, OIDC_VIEW_KEYS);
+    return view;
+  };
 
   // ---- Workers ----------------------------------------------------------
 
@@ -583,6 +711,24 @@ export function createFakeCloudflare(options = {}) {
     if (i < 0) throw notFound("access.api.error.not_found: application not found (approx.)", 12130);
     account.apps.splice(i, 1);
     return { id: params.app };
+  });
+  // app-scoped and reusable policies of one app (SDK: applications.policies.list "Returns both
+  // exclusively scoped and reusable policies used by the application"), as PolicyListResponse
+  route("GET", `${A}/access/apps/:app/policies`, ({ account, params, query }) => {
+    const app = account.apps.find((a) => a.id === params.app);
+    if (!app) throw notFound("access.api.error.not_found: application not found (approx.)", 12130);
+    return paginate(app.policies.map(appPolicyView), query, pageOpts);
+  });
+  // cloudflare-docs policy-management, "Convert a legacy policy": PUT …/make_reusable; it is then
+  // an account policy, managed through /access/policies only
+  route("PUT", `${A}/access/apps/:app/policies/:policy/make_reusable`, ({ account, params }) => {
+    const app = account.apps.find((a) => a.id === params.app);
+    const own = app?.policies.find((p) => p.id === params.policy && p.reusable === false);
+    if (!own) throw notFound("access.api.error.not_found: no such app-scoped policy on this application (approx.)", 12130);
+    const { precedence: _, ...policy } = { ...clone(own), reusable: true, updated_at: now() };
+    account.policies.push(policy);
+    own.reusable = true;
+    return policyView(account, policy);
   });
 
   // KV namespaces

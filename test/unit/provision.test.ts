@@ -641,6 +641,127 @@ describe("provision changes nothing that is not this project's", () => {
   });
 });
 
+describe("provision follows the Access API's rules for an app it updates", () => {
+  type Harness = Awaited<ReturnType<typeof harness>>;
+  const failure = async (h: Harness, ...argv: string[]) => {
+    const error = await h.run(...argv).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RuntimeFailure);
+    return (error as RuntimeFailure).message;
+  };
+  /** The hosts an app protects, as the API reads them: its public destinations (they supersede self_hosted_domains and domain). */
+  const protectedHosts = (api: FakeApi, id: string) => {
+    const app = api.apps.find((candidate) => candidate.id === id)!;
+    return (app.destinations as { type?: string; uri?: string }[]).filter((d) => (d.type ?? "public") === "public").map((d) => d.uri);
+  };
+  /** What the dashboard does when someone adds a host to the app. */
+  const addHost = (api: FakeApi, id: string, uri: string) => {
+    const app = api.apps.find((candidate) => candidate.id === id)!;
+    app.destinations = [...(app.destinations as object[]), { type: "public", uri }];
+    app.self_hosted_domains = [...(app.self_hosted_domains as string[]), uri];
+  };
+  /** An app-scoped ("legacy") policy on an app: not among the account's reusable policies, and no app body may link it. */
+  const addAppScopedPolicy = (api: FakeApi, id: string, name: string) => {
+    const app = api.apps.find((candidate) => candidate.id === id)!;
+    const policy = { id: `legacy-${name.replace(/\W+/g, "-")}`, name, decision: "allow", include: [{ email: { email: "it@example.com" } }], reusable: false };
+    app.policies = [...app.policies!, { ...policy, precedence: Math.max(0, ...app.policies!.map((p) => p.precedence ?? 0)) + 1 }];
+    return policy;
+  };
+
+  it("renaming the Worker moves the app's destination to the new host: the old host is no longer protected by it, the user's other hosts stay, self_hosted_domains follows", async () => {
+    const h = await harness(selfHosted);
+    await h.run();
+    const appId = h.config().provisioned.accessApp.id;
+    addHost(h.api, appId, "admin.example.com");
+
+    h.edit((config) => (config.name = "srv2"));
+    h.api.calls = [];
+    expect(await h.run("--adopt", "--yes")).toBe(ExitCode.ok);
+    const app = h.api.apps.find((candidate) => candidate.id === appId)!;
+    expect(app.domain).toBe("srv2.acme.workers.dev");
+    expect(protectedHosts(h.api, appId)).toEqual(["srv2.acme.workers.dev", "admin.example.com"]);
+    expect(app.self_hosted_domains).toEqual(["srv2.acme.workers.dev", "admin.example.com"]);
+    // Sent with destinations, self_hosted_domains is ignored: the update does not carry a stale copy.
+    const update = h.api.calls.find(({ call }) => call === "updateApp")!.args[2] as Record<string, unknown>;
+    expect(update).not.toHaveProperty("self_hosted_domains");
+
+    h.api.calls = [];
+    expect(await h.run()).toBe(ExitCode.ok);
+    expect(mutationsOf(h.api)).toEqual([]);
+  });
+
+  it("--adopt never takes a host off Access that provision did not give: an app named like an MCP server's keeps its custom domain among the destinations", async () => {
+    const api = new FakeApi();
+    const payroll = await api.createApp(ACCOUNT, { type: "self_hosted", name: "payroll (MCP server)", domain: "payroll.example.com", policies: [] });
+    const h = await harness(selfHosted, { api });
+    h.edit((config) => (config.provisioned = { ...config.provisioned, accessApp: { id: payroll.id } }));
+    expect(await h.run("--adopt", "--yes")).toBe(ExitCode.ok);
+    expect(protectedHosts(api, payroll.id)).toEqual(["srv.acme.workers.dev", "payroll.example.com"]);
+  });
+
+  it("saas: renaming the Worker replaces the old host's /callback among the OIDC app's redirect URIs, keeping the user's own", async () => {
+    const h = await harness(saas);
+    await h.run();
+    const appId = h.config().provisioned.accessApp.id;
+    const app = h.api.apps.find((candidate) => candidate.id === appId)!;
+    app.saas_app!.redirect_uris = [...app.saas_app!.redirect_uris!, "http://localhost:8787/callback"];
+
+    h.edit((config) => (config.name = "srv2"));
+    // --no-deploy: the Worker srv2 has no client secret yet, and the adopted app is not deleted to get one.
+    expect(await h.run("--adopt", "--yes", "--no-deploy")).toBe(ExitCode.ok);
+    expect(h.api.apps.find((candidate) => candidate.id === appId)!.saas_app!.redirect_uris).toEqual([
+      "https://srv2.acme.workers.dev/callback",
+      "http://localhost:8787/callback",
+    ]);
+  });
+
+  it("a downstream app with an app-scoped policy: exit 1 before any write (--dry-run too), naming the app, the policy and how to make it reusable", async () => {
+    const api = new FakeApi();
+    const staff = await api.createPolicy(ACCOUNT, { name: "wiki staff", decision: "allow", include: [{ email_domain: { domain: "example.com" } }] });
+    const wiki = await api.createApp(ACCOUNT, { type: "self_hosted", name: "Wiki", domain: "wiki.example.com", policies: [{ id: staff.id, precedence: 1 }] });
+    const editors = addAppScopedPolicy(api, wiki.id, "wiki editors");
+    const before = structuredClone(api.apps);
+    const h = await harness([...selfHosted, "--downstream", "wiki=https://wiki.example.com"], { api });
+    for (const argv of [[], ["--dry-run"]]) {
+      api.calls = [];
+      const message = await failure(h, ...argv);
+      expect(message).toContain(`"Wiki" (${wiki.id})`);
+      expect(message).toContain(`"wiki editors" (${editors.id})`);
+      expect(message).toMatch(/make_reusable/);
+      expect(message).toContain(`/access/apps/${wiki.id}/policies/${editors.id}/make_reusable`);
+      expect(mutationsOf(api)).toEqual([]);
+    }
+    expect(api.apps).toEqual(before);
+    expect(api.policies).toHaveLength(1);
+  });
+
+  it("a downstream app that already has the Linked App Token policy next to an app-scoped one is left as it is: nothing to update", async () => {
+    const api = new FakeApi();
+    const wiki = await api.createApp(ACCOUNT, { type: "self_hosted", name: "Wiki", domain: "wiki.example.com", policies: [] });
+    const h = await harness([...selfHosted, "--downstream", "wiki=https://wiki.example.com"], { api });
+    await h.run();
+    addAppScopedPolicy(api, wiki.id, "wiki editors");
+    api.calls = [];
+    expect(await h.run()).toBe(ExitCode.ok);
+    expect(mutationsOf(api)).toEqual([]);
+  });
+
+  it.each(["self_hosted", "saas"] as const)("an app adopted with --adopt that carries an app-scoped policy (%s): exit 1 before any write, naming both", async (type) => {
+    const api = new FakeApi();
+    const app =
+      type === "saas"
+        ? await api.createApp(ACCOUNT, { type, name: "Old portal", saas_app: { auth_type: "oidc" }, policies: [] })
+        : await api.createApp(ACCOUNT, { type, name: "My MCP", domain: "srv.acme.workers.dev", policies: [] });
+    const legacy = addAppScopedPolicy(api, app.id, "old admins");
+    const h = await harness(type === "saas" ? saas : selfHosted, { api });
+    h.edit((config) => (config.provisioned = { ...config.provisioned, accessApp: { id: app.id } }));
+    api.calls = [];
+    const message = await failure(h, "--adopt", "--yes");
+    expect(message).toContain(`"${app.name}" (${app.id})`);
+    expect(message).toContain(`"old admins" (${legacy.id})`);
+    expect(mutationsOf(api)).toEqual([]);
+  });
+});
+
 describe("the Worker provision deploys over is proven this project's too", () => {
   const failure = async (h: Awaited<ReturnType<typeof harness>>, ...argv: string[]) => {
     const error = await h.run(...argv).catch((e: unknown) => e);

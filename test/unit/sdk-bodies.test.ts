@@ -28,12 +28,17 @@ beforeAll(async () => {
 const selfHosted = ["--auth", "self-hosted", "--team", "acme", "--allow-email", "ada@example.com", "--allow-domain", "example.com"];
 const saas = ["--auth", "saas", "--team", "acme", "--allow-domain", "example.com", "--downstream", "wiki=https://wiki.example.com"];
 
-/** A project made by create in memory; `provision` runs it against the fake API, with or without --dry-run, and returns the plan. */
+/**
+ * A project made by create in memory; `provision` runs it against the fake API, with or without --dry-run, and returns the plan.
+ * `rename` gives the project another Worker name in mcp-access.json.
+ */
 async function project(createArgs: string[], api: FakeApi) {
   const ui = recordingUi([], { steps: true });
   const { volume, fs, root } = await createdInMemory(createArgs, templates, ui);
   const read = (path: string) => volume.readFileSync(join(root, path), "utf8") as string;
-  return async (dryRun: boolean, adopt = false): Promise<PlannedCall[]> => {
+  const rename = (name: string) => volume.writeFileSync(join(root, "mcp-access.json"), JSON.stringify({ ...JSON.parse(read("mcp-access.json")), name }, null, 2));
+  return Object.assign(provision, { rename });
+  async function provision(dryRun: boolean, adopt = false): Promise<PlannedCall[]> {
     const config = await readProjectConfig(fs, root, "provision");
     const result = await provisionProject(root, config, { dryRun, deploy: true, adopt, where: "file" }, {
       fs,
@@ -60,7 +65,7 @@ async function project(createArgs: string[], api: FakeApi) {
       },
     });
     return result.plan ?? [];
-  };
+  }
 }
 
 /** The SDK's application parameter type for each app type provisioning writes (create and update have the same members). */
@@ -122,7 +127,7 @@ function typeCheck(plan: PlannedCall[]): string[] {
 
 const writesOf = (plan: PlannedCall[]) => plan.filter((call) => !call.sent).map(({ method, path }) => `${method} ${path.replace(`/accounts/${ACCOUNT}`, "")}`);
 
-// Each check runs the TypeScript compiler over the SDK's types: seconds, more on a busy machine.
+// The first check of a run parses the SDK's types cold: seconds on a loaded machine, so more than vitest's default 5 s per test.
 describe("every body a --dry-run plans is one the SDK's own parameter types accept", { timeout: 60_000 }, () => {
   it("self-hosted, first run: the allow policy and the self-hosted app with Managed OAuth", async () => {
     const plan = await (await project(selfHosted, new FakeApi()))(true);
@@ -165,6 +170,34 @@ describe("every body a --dry-run plans is one the SDK's own parameter types acce
       expect(writes).toEqual(expect.arrayContaining(["PUT /access/policies/<id>", "PUT /access/apps/<id>"]));
       expect(typeCheck(plan)).toEqual([]);
     }
+  });
+
+  it("--dry-run --adopt after the Worker's rename: the app moved to the new host, and a downstream app with the fields the dashboard sets", async () => {
+    const api = new FakeApi();
+    const staff = await api.createPolicy(ACCOUNT, { name: "wiki staff", decision: "allow", include: [{ everyone: {} }] });
+    await api.createApp(ACCOUNT, {
+      type: "self_hosted",
+      name: "Wiki",
+      domain: "wiki.example.com",
+      destinations: [{ type: "public", uri: "wiki.example.com", overrides: [{ behavior: "public", path_pattern: "/status" }] }],
+      mfa_config: { allowed_authenticators: ["totp"], session_duration: "12h" },
+      custom_pages: ["99999999-0000-4000-8000-000000000001"],
+      cors_headers: { allowed_methods: ["GET"], allow_all_origins: true },
+      policies: [{ id: staff.id, precedence: 4 }],
+    });
+    const provision = await project([...selfHosted, "--downstream", "wiki=https://wiki.example.com"], api);
+    await provision(false);
+    provision.rename("srv2");
+    // The Linked App Token policy taken off again in the dashboard: the downstream app is updated too.
+    const wiki = api.apps.find((app) => app.name === "Wiki")!;
+    wiki.policies = wiki.policies!.filter((policy) => policy.id === staff.id);
+    const plan = await provision(true, true);
+    const puts = plan.filter((call) => !call.sent && call.method === "PUT" && /\/access\/apps\//.test(call.path)).map((call) => call.body as Record<string, any>);
+    expect(puts.map((body) => [body.name, body.destinations])).toEqual([
+      ["srv2 (MCP server)", [{ type: "public", uri: "srv2.acme.workers.dev" }]],
+      ["Wiki", [{ type: "public", uri: "wiki.example.com", overrides: [{ behavior: "public", path_pattern: "/status" }] }]],
+    ]);
+    expect(typeCheck(plan)).toEqual([]);
   });
 
   it("--dry-run --adopt: the KV namespace's rename", async () => {

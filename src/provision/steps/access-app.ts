@@ -1,8 +1,9 @@
 import { allKnownAllowedUris, CLIENT_NAMES, managedOAuthAllowlist } from "../../config/clients.js";
 import type { Provisioned } from "../../config/config.js";
 import { RuntimeFailure } from "../../errors.js";
-import type { AccessApp, AppBody, AppFields, AppPolicyRef, OAuthConfiguration, SaasOidcApp, SelfHostedAppBody } from "../cloudflare-api.js";
+import type { AccessApp, AppBody, AppFields, AppPolicyRef, OAuthConfiguration, SaasAppBody, SaasOidcApp, SelfHostedAppBody } from "../cloudflare-api.js";
 import type { ProvisionContext } from "../context.js";
+import { fieldsOf, pick } from "../fields.js";
 import { sameJson, sameSet } from "../same.js";
 
 /**
@@ -15,6 +16,8 @@ import { sameJson, sameSet } from "../same.js";
  */
 
 export const accessAppName = (worker: string) => `${worker} (MCP server)`;
+/** The Worker an app was named for by provision, whatever the project is called now (before a rename, say). */
+const workerNamed = (app: AccessApp) => /^(.+) \(MCP server\)$/.exec(app.name)?.[1];
 
 const SAAS_GRANT_TYPES: NonNullable<SaasOidcApp["grant_types"]> = ["authorization_code_with_pkce", "refresh_tokens"];
 const SAAS_SCOPES: NonNullable<SaasOidcApp["scopes"]> = ["openid", "email", "profile"];
@@ -26,9 +29,33 @@ const SAAS_SCOPES: NonNullable<SaasOidcApp["scopes"]> = ["openid", "email", "pro
  */
 const SAAS_REFRESH_TOKEN_LIFETIME = "30d";
 
-/** Fields the API sets itself. */
-const READ_ONLY = new Set(["id", "uid", "aud", "created_at", "updated_at"]);
-const SAAS_READ_ONLY = new Set(["client_secret", "created_at", "updated_at"]);
+/**
+ * The fields an update sends back, per type: exactly those of the SDK's
+ * ApplicationCreateParams member (the compiler checks the lists both ways).
+ * What else an answer holds is the API's own (id, aud, timestamps) or not a
+ * field of that type (a top-level session_duration on a SaaS app), and the
+ * API refuses or ignores it. `self_hosted_domains` is left out on purpose:
+ * provision always sends `destinations`, which supersede it (SDK doc of both),
+ * so a stale copy would at best be ignored.
+ */
+const SELF_HOSTED_FIELDS = fieldsOf<SelfHostedAppBody>()([
+  "type", "name", "domain", "allow_authenticate_via_warp", "allow_iframe", "allowed_idps", "app_launcher_visible",
+  "auto_redirect_to_identity", "cors_headers", "custom_deny_message", "custom_deny_url", "custom_non_identity_deny_url",
+  "custom_pages", "destinations", "eager_redirect_cookie_setting", "enable_binding_cookie", "http_only_cookie_attribute",
+  "logo_url", "mfa_config", "oauth_configuration", "options_preflight_bypass", "path_cookie_attribute", "policies",
+  "read_service_tokens_from_header", "same_site_cookie_attribute", "scim_config", "service_auth_401_redirect",
+  "session_duration", "skip_interstitial", "tags", "use_clientless_isolation_app_launcher_url",
+], ["self_hosted_domains"]);
+const SAAS_FIELDS = fieldsOf<SaasAppBody>()([
+  "type", "name", "allowed_idps", "app_launcher_visible", "auto_redirect_to_identity", "custom_pages", "logo_url",
+  "policies", "saas_app", "scim_config", "tags",
+]);
+/** OIDCSaaSAppParam's fields but the client secret, which Access makes and shows once. */
+const OIDC_FIELDS = fieldsOf<SaasOidcApp>()([
+  "auth_type", "redirect_uris", "grant_types", "scopes", "refresh_token_options", "access_token_lifetime",
+  "allow_pkce_without_client_secret", "app_launcher_url", "custom_claims", "group_filter_regex",
+  "hybrid_and_implicit_options", "client_id", "public_key",
+], ["client_secret"]);
 
 export async function ensureAccessApp(ctx: ProvisionContext): Promise<void> {
   const saas = ctx.config.auth === "saas";
@@ -68,7 +95,7 @@ function captureClientSecret(ctx: ProvisionContext, app: AccessApp): void {
 async function update(ctx: ProvisionContext, existing: AccessApp): Promise<AccessApp> {
   const wanted = wantedFields(ctx);
   const current = writableFields(existing);
-  const next = withOurs(current, wanted, ctx.allowPolicyId!);
+  const next = withOurs(current, wanted, ctx.allowPolicyId!, previousHost(ctx, existing));
 
   const differences = differingFields(current, next);
   if (!differences.length) {
@@ -121,24 +148,42 @@ function wantedFields(ctx: ProvisionContext): AppFields {
 }
 
 /**
- * The app as an update body: read-only fields out, policies as references.
- * Everything else goes back exactly as the API returned it, which is why this
- * is the one body typed by assertion rather than built field by field: the
- * app is one of the two types AppBody covers (findExisting checked), and its
- * fields are the API's own.
+ * The app as an update body: the fields its type's body takes, each exactly
+ * as the API returned it, and its policies as references. This is the one
+ * body typed by assertion rather than built field by field: the app is one of
+ * the two types AppBody covers (findExisting checked), its fields are the
+ * API's own, and every policy on it is reusable (findExisting stops before
+ * any write when one is app-scoped: those cannot be sent back as references).
  */
 export function writableFields(app: AccessApp): AppBody {
-  const body = Object.fromEntries(Object.entries(app).filter(([key]) => !READ_ONLY.has(key))) as AppBody;
+  const body = pick<AppBody>(app, app.type === "saas" ? SAAS_FIELDS : SELF_HOSTED_FIELDS);
   body.policies = (app.policies ?? []).map((policy) => ({ id: policy.id, ...(policy.precedence === undefined ? {} : { precedence: policy.precedence }) }));
-  if (body.type === "saas" && app.saas_app) body.saas_app = Object.fromEntries(Object.entries(app.saas_app).filter(([key]) => !SAAS_READ_ONLY.has(key)));
+  if (body.type === "saas" && app.saas_app) body.saas_app = pick<SaasOidcApp>(app.saas_app, OIDC_FIELDS);
+  if (body.type === "self_hosted") body.destinations = destinationsOf(app);
   return body;
 }
 
+/**
+ * The host this project's app was set up for before, when it is not the
+ * Worker's host now (the Worker was renamed): the workers.dev host of the
+ * Worker an app's name says provision made it for. Only that host: it is one
+ * provision gave, which only that Worker serves. Any other host of an app,
+ * adopted or not, is its owner's, and an update never takes it off Access.
+ */
+function previousHost(ctx: ProvisionContext, app: AccessApp): string | undefined {
+  const worker = workerNamed(app);
+  const subdomain = ctx.config.provisioned?.workersSubdomain;
+  if (worker === undefined || !subdomain) return undefined;
+  const host = `${worker}.${subdomain}.workers.dev`.toLowerCase();
+  return host === ctx.host ? undefined : host;
+}
+
 /** The app with our fields over its own, keeping what the user added: policies, callback and redirect URLs, hosts. */
-function withOurs(current: AppBody, wanted: AppFields, policyId: string): AppBody {
+function withOurs(current: AppBody, wanted: AppFields, policyId: string, previous: string | undefined): AppBody {
   const policies = withPolicy(current.policies, policyId);
   if (wanted.type === "saas") {
-    return { ...current, ...wanted, policies, saas_app: mergeSaas(current.type === "saas" ? current.saas_app : undefined, wanted.saas_app) };
+    const saas = current.type === "saas" ? current.saas_app : undefined;
+    return { ...current, ...wanted, policies, saas_app: mergeSaas(saas, wanted.saas_app, previous && `https://${previous}/callback`) };
   }
   const own = current.type === "self_hosted" ? current : undefined;
   return {
@@ -146,19 +191,33 @@ function withOurs(current: AppBody, wanted: AppFields, policyId: string): AppBod
     ...wanted,
     policies,
     oauth_configuration: mergeOAuth(own?.oauth_configuration, wanted.oauth_configuration!),
-    ...(own?.destinations ? { destinations: withDestination(own.destinations, wanted.domain) } : {}),
+    destinations: withDestination(own?.destinations ?? [], wanted.domain, previous),
   };
 }
 
 type Destination = NonNullable<SelfHostedAppBody["destinations"]>[number];
 
 /**
- * The app's destinations with the Worker's host among the public ones (first, if it is new): where an
- * app has destinations, they, not `domain`, are what Access protects. The user's other hosts stay.
+ * What Access protects for an app, as destinations: its `destinations`, which
+ * supersede `self_hosted_domains`, else those, else `domain` (SDK docs).
  */
-function withDestination(destinations: Destination[], host: string): Destination[] {
-  const isHost = (d: Destination) => (d.type ?? "public") === "public" && "uri" in d && d.uri?.toLowerCase().replace(/\/+$/, "") === host;
-  if (destinations.some(isHost)) return destinations;
+function destinationsOf(app: AccessApp): Destination[] {
+  if (Array.isArray(app.destinations)) return app.destinations as Destination[];
+  const domains = Array.isArray(app.self_hosted_domains) ? (app.self_hosted_domains as string[]) : app.domain ? [app.domain] : [];
+  return domains.map((uri) => ({ type: "public", uri }));
+}
+
+/**
+ * The app's destinations with the Worker's host among the public ones: they,
+ * not `domain`, are what Access protects. After a rename the destination of
+ * the previous host becomes the new one (keeping its path overrides), so the
+ * old host is no longer this app's; a new host otherwise goes first. The
+ * user's other hosts stay.
+ */
+function withDestination(destinations: Destination[], host: string, previous: string | undefined): Destination[] {
+  const isPublic = (d: Destination, uri: string) => (d.type ?? "public") === "public" && "uri" in d && d.uri?.toLowerCase().replace(/\/+$/, "") === uri;
+  if (destinations.some((d) => isPublic(d, host))) return destinations;
+  if (previous && destinations.some((d) => isPublic(d, previous))) return destinations.map((d) => (isPublic(d, previous) ? { ...d, uri: host } : d));
   return [{ type: "public", uri: host }, ...destinations];
 }
 
@@ -190,13 +249,14 @@ function mergeOAuth(current: OAuthConfiguration | undefined, wanted: OAuthConfig
 
 /**
  * Our OIDC settings, keeping redirect URLs, grants and scopes the user added (say, localhost for `wrangler dev`),
- * and a refresh token lifetime they chose: ours only fills in a missing one.
+ * and a refresh token lifetime they chose: ours only fills in a missing one. The previous host's /callback goes:
+ * after a rename, a sign-in must not end at a Worker that is no longer this project's.
  */
-function mergeSaas(current: SaasOidcApp | undefined, wanted: SaasOidcApp): SaasOidcApp {
+function mergeSaas(current: SaasOidcApp | undefined, wanted: SaasOidcApp, stale: string | undefined): SaasOidcApp {
   return {
     ...current,
     ...wanted,
-    redirect_uris: union(current?.redirect_uris, wanted.redirect_uris),
+    redirect_uris: union(current?.redirect_uris?.filter((uri) => uri !== stale), wanted.redirect_uris),
     grant_types: union(current?.grant_types, wanted.grant_types),
     scopes: union(current?.scopes, wanted.scopes),
     refresh_token_options: current?.refresh_token_options?.lifetime ? current.refresh_token_options : wanted.refresh_token_options,
@@ -234,10 +294,11 @@ export function servesHost(app: AccessApp, host: string): boolean {
   return publicHostnames(app).some((domain) => domain === host);
 }
 
-/** An app's public hostnames with their paths: `domain`, and the newer `destinations` list. */
+/** An app's public hostnames with their paths: its public destinations (else `self_hosted_domains`, else `domain`). */
 export function publicHostnames(app: AccessApp): string[] {
-  const destinations = Array.isArray(app.destinations) ? (app.destinations as { type?: string; uri?: string }[]) : [];
-  const uris = [app.domain, ...destinations.filter((d) => (d.type ?? "public") === "public").map((d) => d.uri)];
+  const uris = destinationsOf(app)
+    .filter((d) => (d.type ?? "public") === "public")
+    .map((d) => ("uri" in d ? d.uri : undefined));
   return uris.filter((uri): uri is string => typeof uri === "string" && uri !== "").map((uri) => uri.toLowerCase().replace(/\/+$/, ""));
 }
 

@@ -10,7 +10,9 @@ import { ensurePolicy } from "./policies.js";
  * every downstream app (its rule is the same for all). A downstream app is
  * never this project's: our policy is added after its own, and everything
  * else it had goes back exactly as it was (an update replaces the whole app,
- * so the body carries every field and every policy, with its precedence). A
+ * so the body carries every field its type takes and every policy, with its
+ * precedence; findExisting has already stopped the run if one of them is
+ * app-scoped, which a body cannot send back). A
  * downstream app that Access does not protect is reported with what to do;
  * nothing is created for it. findExisting found the apps and the policy.
  */

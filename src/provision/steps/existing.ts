@@ -26,6 +26,8 @@ export async function findExisting(ctx: ProvisionContext): Promise<void> {
   const apps = async () => (everyApp ??= await ctx.api.listApps(account));
   let everyNamespace: KvNamespace[] | undefined;
   const namespaces = async () => (everyNamespace ??= await ctx.api.listKvNamespaces(account));
+  let everyPolicy: AccessPolicy[] | undefined;
+  const policies = async () => (everyPolicy ??= await ctx.api.listPolicies(account));
   const notOurs: NotOurs[] = [];
   const provisioned = ctx.config.provisioned ?? {};
 
@@ -34,6 +36,7 @@ export async function findExisting(ctx: ProvisionContext): Promise<void> {
     ctx,
     { name: allowPolicyName(ctx.config.name), decision: "allow", what: "its rules become this project's allowed users" },
     provisioned.allowPolicyId ? [{ path: "provisioned.allowPolicyId", id: provisioned.allowPolicyId }] : [],
+    policies,
     notOurs,
   );
   if (ctx.config.auth === "saas") existing.kvNamespace = await findKvNamespace(ctx, namespaces, notOurs);
@@ -47,10 +50,12 @@ export async function findExisting(ctx: ProvisionContext): Promise<void> {
       ctx,
       { name: linkedAppPolicyName(ctx.config.name), decision: "non_identity", what: "its rule becomes this server's Linked App Token" },
       recorded.filter((entry, index) => recorded.findIndex((other) => other.id === entry.id) === index),
+      policies,
       notOurs,
     );
   }
 
+  await refuseAppScopedPolicies(ctx, existing, policies);
   await adoptOrStop(ctx, notOurs, existing);
   // Taken over, the Worker's secrets are somebody else's: none counts as this project's (the cookie key and client secret go up anew).
   if (workerNotOurs) ctx.workerSecrets = [];
@@ -78,6 +83,7 @@ async function findPolicy(
   ctx: ProvisionContext,
   wanted: { name: string; decision: string; what: string },
   recorded: { path: string; id: string }[],
+  policies: () => Promise<AccessPolicy[]>,
   notOurs: NotOurs[],
 ): Promise<AccessPolicy | undefined> {
   const mismatches = (policy: AccessPolicy) => [
@@ -96,7 +102,7 @@ async function findPolicy(
     if (wrong.length) notOurs.push({ found: `${path} names ${describePolicy(policy)}`, mismatches: wrong, otherwise: removeRecord(path.replace(/\.policyId$/, "")), adopt: adopt(policy) });
     return policy;
   }
-  const named = (await ctx.api.listPolicies(ctx.accountId!)).filter((policy) => policy.name === wanted.name);
+  const named = (await policies()).filter((policy) => policy.name === wanted.name);
   const policy = named.find((candidate) => !mismatches(candidate).length) ?? named[0];
   if (policy && mismatches(policy).length) {
     notOurs.push({
@@ -259,6 +265,49 @@ async function findDownstreamApp(ctx: ProvisionContext, downstream: Downstream, 
     return { downstream, unlinkable: `the Access application ${where}, ${quote(app.name)}, is a ${app.type} app; Linked App Tokens work only on self-hosted apps, so none was attached` };
   }
   return { downstream, app };
+}
+
+/**
+ * Stops the run, before any change, when an app it would update carries an
+ * app-scoped ("legacy") policy. An update replaces the whole app, so it must
+ * send back every policy, and it can name a policy only by reference: the
+ * SDK's AccessAppPolicyLink "links a reusable policy", and its form for an
+ * app-scoped policy cannot carry the policy's rules. The API's answer to an
+ * app-scoped policy sent back as a link is not documented; rather than risk
+ * the app losing it, or a write half done, nothing is written.
+ *
+ * An app's answer does not say which of its policies are reusable (the SDK's
+ * ApplicationPolicy has no such field; `reusable: false` is read where an
+ * answer has it). GET /access/policies lists exactly the reusable ones
+ * (PolicyGetResponse: `reusable: true`): a policy of the app that is not
+ * among them is app-scoped. The apps updated: this project's own, and each
+ * downstream app that does not have the Linked App Token policy yet.
+ */
+async function refuseAppScopedPolicies(ctx: ProvisionContext, existing: Existing, policies: () => Promise<AccessPolicy[]>): Promise<void> {
+  const linkPolicyId = existing.linkPolicy?.id;
+  const updated = [
+    ...(existing.app ? [existing.app] : []),
+    ...existing.downstreams.flatMap(({ app }) => (app && !app.policies?.some((policy) => policy.id === linkPolicyId) ? [app] : [])),
+  ];
+  if (!updated.some((app) => app.policies?.length)) return;
+  const reusable = new Set((await policies()).map((policy) => policy.id));
+  const found = updated.flatMap((app) =>
+    (app.policies ?? []).filter((policy) => policy.reusable === false || !reusable.has(policy.id)).map((policy) => ({ app, policy })),
+  );
+  if (!found.length) return;
+  const account = ctx.accountId!;
+  const lines = found.map(
+    ({ app, policy }) =>
+      `  - ${describeApp(app)} has the app-scoped policy ${quote(policy.name ?? policy.id)} (${policy.id}); make it reusable with ` +
+      `PUT /accounts/${account}/access/apps/${app.id}/policies/${policy.id}/make_reusable`,
+  );
+  throw new RuntimeFailure(
+    `Nothing was changed: provision would update ${found.length === 1 ? "an Access application that carries" : "Access applications that carry"} ` +
+      "an app-scoped (legacy) policy, and an update can send back only reusable policies:\n" +
+      `${lines.join("\n")}\n` +
+      "Converted, the policy keeps its rules and stays on the application; or, in Zero Trust (Access controls, Applications), " +
+      "replace it on the application with a reusable policy (Access controls, Policies). Then run provision again.",
+  );
 }
 
 /**

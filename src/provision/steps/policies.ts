@@ -1,9 +1,17 @@
 import type { AccessPolicy, AccessRule, PolicyBody } from "../cloudflare-api.js";
 import type { ProvisionContext } from "../context.js";
+import { fieldsOf, pick } from "../fields.js";
 import { sameJson, sameSet } from "../same.js";
 
-/** Fields of a policy the API sets itself; sent back in an update they would be refused or ignored. */
-const READ_ONLY = new Set(["id", "created_at", "updated_at", "app_count", "reusable", "precedence"]);
+/**
+ * The fields a policy update sends back: exactly PolicyCreateParams' (the
+ * compiler checks the list). The rest of an answer (id, account_id,
+ * app_count, reusable, timestamps) is the API's own.
+ */
+const POLICY_FIELDS = fieldsOf<PolicyBody>()([
+  "name", "decision", "include", "exclude", "require", "approval_groups", "approval_required", "connection_rules",
+  "isolation_required", "mfa_config", "purpose_justification_prompt", "purpose_justification_required", "session_duration",
+]);
 
 /**
  * A reusable Access policy, made idempotent: the one findExisting found (and
@@ -33,7 +41,7 @@ export async function ensurePolicy(
 }
 
 function writableFields(policy: AccessPolicy): PolicyBody {
-  return Object.fromEntries(Object.entries(policy).filter(([key]) => !READ_ONLY.has(key))) as PolicyBody;
+  return pick<PolicyBody>(policy, POLICY_FIELDS);
 }
 
 /** Step 3: the reusable policy allowing `access.emails` and `access.domains`. */

@@ -1,0 +1,143 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type FakeCloudflare, startFakeCloudflare } from "../support/fake-cloudflare.mjs";
+
+/**
+ * The local fake of the Cloudflare API holds provisioning to the real API's
+ * rules for Access applications and policies (each rule's source is in
+ * fake-cloudflare.mjs): what it answers, and what it refuses. Plain HTTP on
+ * loopback, so a body the SDK's types would not even let through can be sent.
+ */
+let fake: FakeCloudflare;
+beforeAll(async () => {
+  fake = await startFakeCloudflare({ ids: "sequential" });
+});
+afterAll(() => fake.close());
+
+async function call(method: string, path: string, body?: unknown): Promise<{ status: number; result: any; message: string }> {
+  const response = await fetch(`${fake.baseURL}/accounts/${fake.accountId}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${fake.token}`, "content-type": "application/json" },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const json = await response.json();
+  return { status: response.status, result: json.result, message: json.errors?.map((e: { message: string }) => e.message).join("; ") ?? "" };
+}
+
+let hosts = 0;
+const host = () => `app${++hosts}.example.com`;
+const reusablePolicy = async (name: string) =>
+  (await call("POST", "/access/policies", { name, decision: "allow", include: [{ email_domain: { domain: "example.com" } }] })).result;
+
+describe("the fake Cloudflare API answers Access objects as the SDK's response types describe them", () => {
+  it("a saas app: no top-level session_duration, no timestamps, no uid; its client secret only in the create response", async () => {
+    const created = await call("POST", "/access/apps", { type: "saas", name: "Portal", saas_app: { auth_type: "oidc", redirect_uris: ["https://portal.example.com/cb"] } });
+    expect(created.status).toBe(200);
+    expect(created.result.saas_app.client_secret).toMatch(/^[0-9a-f]+$/);
+    const read = (await call("GET", `/access/apps/${created.result.id}`)).result;
+    for (const field of ["session_duration", "created_at", "updated_at", "uid"]) expect(read).not.toHaveProperty(field);
+    for (const field of ["client_secret", "created_at", "updated_at"]) expect(read.saas_app).not.toHaveProperty(field);
+    expect(read).toMatchObject({ id: created.result.id, type: "saas", aud: expect.any(String) });
+  });
+
+  it("a self-hosted app keeps every field it was given (mfa_config, custom_pages, …) and answers self_hosted_domains in step with its destinations", async () => {
+    const domain = host();
+    const body = {
+      type: "self_hosted",
+      name: "Wiki",
+      domain,
+      destinations: [{ type: "public", uri: domain }, { type: "public", uri: "docs.example.com/api" }, { type: "private", cidr: "10.0.0.0/8" }],
+      mfa_config: { allowed_authenticators: ["totp"] },
+      custom_pages: ["99999999-0000-4000-8000-000000000001"],
+      // Ignored: destinations supersede it.
+      self_hosted_domains: ["stale.example.com"],
+    };
+    const { result } = await call("POST", "/access/apps", body);
+    const read = (await call("GET", `/access/apps/${result.id}`)).result;
+    expect(read).toMatchObject({ mfa_config: body.mfa_config, custom_pages: body.custom_pages, destinations: body.destinations });
+    expect(read.self_hosted_domains).toEqual([domain, "docs.example.com/api"]);
+    for (const field of ["created_at", "updated_at", "uid"]) expect(read).not.toHaveProperty(field);
+  });
+
+  it("a reusable policy says so, with its account; an app's policies do not say which kind they are", async () => {
+    const policy = await reusablePolicy("staff");
+    expect(policy).toMatchObject({ reusable: true, account_id: fake.accountId, app_count: 0 });
+    const { result } = await call("POST", "/access/apps", { type: "self_hosted", name: "A", domain: host(), policies: [{ id: policy.id, precedence: 1 }] });
+    expect(result.policies).toEqual([expect.objectContaining({ id: policy.id, precedence: 1, name: "staff" })]);
+    expect(result.policies[0]).not.toHaveProperty("reusable");
+  });
+});
+
+describe("the fake Cloudflare API refuses what the real one does not take", () => {
+  it("fields an app body does not have: id, aud, timestamps, uid, and a saas app's top-level session_duration", async () => {
+    const domain = host();
+    for (const extra of [{ id: "x" }, { aud: "x" }, { created_at: "2026-01-01T00:00:00Z" }, { updated_at: "2026-01-01T00:00:00Z" }, { uid: "x" }]) {
+      const answer = await call("POST", "/access/apps", { type: "self_hosted", name: "A", domain, ...extra });
+      expect([answer.status, answer.message]).toEqual([400, expect.stringContaining(Object.keys(extra)[0]!)]);
+    }
+    const saas = await call("POST", "/access/apps", { type: "saas", name: "S", session_duration: "24h", saas_app: { auth_type: "oidc" } });
+    expect([saas.status, saas.message]).toEqual([400, expect.stringContaining("session_duration")]);
+    const secret = await call("POST", "/access/apps", { type: "saas", name: "S", saas_app: { auth_type: "oidc", client_secret: "mine" } });
+    expect(secret.status).toBe(400);
+  });
+
+  it("a domain that is not among the public destinations, which supersede it", async () => {
+    const answer = await call("POST", "/access/apps", { type: "self_hosted", name: "A", domain: host(), destinations: [{ type: "public", uri: host() }] });
+    expect([answer.status, answer.message]).toEqual([400, expect.stringContaining("not one of the application's public destinations")]);
+  });
+
+  it("a wildcard in a custom-scheme allowed_uri, or anywhere but a trailing /* in an http(s) one; exact ones pass", async () => {
+    const oauth = (uri: string) => ({ enabled: true, dynamic_client_registration: { enabled: true, allowed_uris: [uri] } });
+    for (const uri of ["cursor://anysphere.cursor-mcp/*", "vscode://*", "https://*.example.com/callback", "https://example.com/*/callback"]) {
+      const answer = await call("POST", "/access/apps", { type: "self_hosted", name: "A", domain: host(), oauth_configuration: oauth(uri) });
+      expect([uri, answer.status]).toEqual([uri, 400]);
+    }
+    for (const uri of ["cursor://anysphere.cursor-mcp/oauth/callback", "https://playground.ai.cloudflare.com/*", "https://claude.ai/api/mcp/auth_callback"]) {
+      const answer = await call("POST", "/access/apps", { type: "self_hosted", name: "A", domain: host(), oauth_configuration: oauth(uri) });
+      expect([uri, answer.status]).toEqual([uri, 200]);
+    }
+  });
+
+  it("two policies of one app with the same precedence", async () => {
+    const [a, b] = [await reusablePolicy("a"), await reusablePolicy("b")];
+    const answer = await call("POST", "/access/apps", { type: "self_hosted", name: "A", domain: host(), policies: [{ id: a.id, precedence: 2 }, { id: b.id, precedence: 2 }] });
+    expect([answer.status, answer.message]).toEqual([400, expect.stringContaining("precedence 2 is used twice")]);
+  });
+
+  it("policy fields that are the API's own, in a reusable policy's body", async () => {
+    const policy = await reusablePolicy("c");
+    for (const extra of [{ id: policy.id }, { reusable: true }, { app_count: 1 }, { created_at: policy.created_at }, { account_id: fake.accountId }]) {
+      const { id: _, reusable: __, app_count: ___, created_at: ____, updated_at: _____, account_id: ______, ...writable } = policy;
+      const answer = await call("PUT", `/access/policies/${policy.id}`, { ...writable, ...extra });
+      expect([Object.keys(extra)[0], answer.status]).toEqual([Object.keys(extra)[0], 400]);
+    }
+  });
+
+  it("app-scoped policies: none made anew; one on the app is never linked like a reusable one, only kept with its settings; make_reusable converts it", async () => {
+    const staff = await reusablePolicy("staff");
+    const domain = host();
+    const inline = await call("POST", "/access/apps", { type: "self_hosted", name: "A", domain, policies: [{ name: "inline", decision: "allow", include: [{ everyone: {} }] }] });
+    expect([inline.status, inline.message]).toEqual([400, expect.stringContaining("app-scoped (legacy) policies can no longer be created")]);
+
+    // A legacy policy, as an account from before reusable policies has them.
+    const { result: app } = await call("POST", "/access/apps", { type: "self_hosted", name: "Legacy", domain, policies: [{ id: staff.id, precedence: 1 }] });
+    const legacy = { id: "aaaaaaaa-0000-4000-8000-00000000ffff", name: "editors", decision: "allow", include: [{ everyone: {} }], exclude: [], require: [], reusable: false, precedence: 2 };
+    fake.account().apps.find((candidate) => candidate.id === app.id).policies.push(legacy);
+    const listed = (await call("GET", `/access/apps/${app.id}/policies`)).result;
+    expect(listed.map((p: { id: string }) => p.id)).toEqual([staff.id, legacy.id]);
+    expect((await call("GET", "/access/policies")).result.map((p: { id: string }) => p.id)).not.toContain(legacy.id);
+
+    const { id: _, aud: __, policies: ___, self_hosted_domains: ____, ...writable } = (await call("GET", `/access/apps/${app.id}`)).result;
+    for (const ref of [legacy.id, { id: legacy.id, precedence: 2 }]) {
+      const linked = await call("PUT", `/access/apps/${app.id}`, { ...writable, policies: [{ id: staff.id, precedence: 1 }, ref] });
+      expect([linked.status, linked.message]).toEqual([400, expect.stringContaining("is an app-scoped policy, not a reusable one")]);
+    }
+    const kept = await call("PUT", `/access/apps/${app.id}`, { ...writable, policies: [{ id: staff.id, precedence: 1 }, { id: legacy.id, precedence: 2, session_duration: "1h" }] });
+    expect(kept.status).toBe(200);
+    expect(kept.result.policies[1]).toMatchObject({ id: legacy.id, name: "editors", session_duration: "1h" });
+
+    const converted = await call("PUT", `/access/apps/${app.id}/policies/${legacy.id}/make_reusable`);
+    expect(converted.result).toMatchObject({ id: legacy.id, reusable: true });
+    const linked = await call("PUT", `/access/apps/${app.id}`, { ...writable, policies: [{ id: staff.id, precedence: 1 }, { id: legacy.id, precedence: 2 }] });
+    expect(linked.status).toBe(200);
+  });
+});
