@@ -89,42 +89,21 @@ function withoutScopes(authRequest: AuthRequest): AuthRequest {
   return { ...authRequest, scope: [] };
 }
 
-// Schemes a browser sends over the network. The provider takes every scheme but http(s) for an
-// app's own (cursor://), but these would carry the code to a remote host, some in the clear.
-const NETWORK_SCHEMES = new Set(["ftp:", "ws:", "wss:"]);
-
-/** An IP address or `localhost`, as URL parsing normalises them: not a name that identifies anyone. */
-function isAddress(hostname: string): boolean {
-  return /^[\d.]+$|^\[|^localhost$|\.localhost$/.test(hostname);
-}
-
 /**
- * Refuses, before any client document is fetched, what the provider's own checks leave open:
- * - on a deployed Worker, a client ID document on this Worker's own host (its pages vouch for no
- *   client, and fetching this /authorize would look up a client again: a loop), or on an IP
- *   address or `localhost` (it names no one on the consent page; the fetch would aim at a private
- *   network, which `global_fetch_strictly_public` and Cloudflare's network do not reach anyway).
- *   Under `wrangler dev` (plain http on loopback) the Worker cannot be such a document's host, and
- *   loopback documents are what local tests serve;
- * - a redirect URI with a network scheme other than http(s) (see NETWORK_SCHEMES).
+ * Refused before any client document is fetched: on a deployed Worker, a client ID on its own host
+ * (this /authorize would fetch itself, a loop) or on an IP address or localhost (names no one on the
+ * consent page; aims at private networks). `wrangler dev` is plain http: tests there serve loopback
+ * documents. And network schemes other than http(s), which the provider takes for an app's own
+ * (cursor://) but which carry the code to a remote host.
  */
 function checkAuthorizationRequest(url: URL): void {
-  const refuse = (description: string) => {
-    throw new AuthorizationError("invalid_request", { description });
-  };
-  let clientId: URL | undefined;
-  try {
-    clientId = new URL(url.searchParams.get("client_id") ?? "");
-  } catch {
-    // Not a URL: the ID of a client that registered at /register.
+  const clientId = URL.parse(url.searchParams.get("client_id") ?? "");
+  const host = clientId?.protocol === "https:" ? clientId.hostname.replace(/\.$/, "") : "";
+  const badHost = host === url.hostname || /^[\d.]+$|^\[|^localhost$|\.localhost$/.test(host);
+  const scheme = URL.parse(url.searchParams.get("redirect_uri") ?? "")?.protocol ?? "";
+  if ((url.protocol === "https:" && host && badHost) || ["ftp:", "ws:", "wss:"].includes(scheme)) {
+    throw new AuthorizationError("invalid_request", { description: "This client ID or redirect URI is not accepted." });
   }
-  if (url.protocol === "https:" && clientId?.protocol === "https:") {
-    const host = clientId.hostname.replace(/\.$/, "");
-    if (host === url.hostname) refuse("A client ID cannot be a document on this server.");
-    if (isAddress(host)) refuse("A client ID document must be on a domain name.");
-  }
-  const scheme = /^[^:]*:/.exec(url.searchParams.get("redirect_uri") ?? "")?.[0].toLowerCase();
-  if (scheme && NETWORK_SCHEMES.has(scheme)) refuse("Invalid redirect URI");
 }
 
 /** GET /authorize: validate the client's request, then ask the user, unless they said to remember. */
@@ -235,12 +214,10 @@ export async function handleAuthRequest(request: Request, env: AuthEnv, config: 
     if (pathname === "/authorize" && request.method === "POST") return await submitConsent(request, env, config);
     if (pathname === "/callback" && request.method === "GET") return await finishSignIn(request, env, config);
   } catch (error) {
-    // The provider has logged why (not there, too large or slow, its client_id not its URL, …).
+    // The provider logged why (missing, too large or slow, its client_id not its URL, …).
     if (error instanceof CimdFetchError) {
-      return htmlResponse(
-        renderErrorPage("This sign-in cannot continue", "The app's client metadata document could not be used."),
-        { status: 400 },
-      );
+      const message = "The app's client metadata document could not be used.";
+      return htmlResponse(renderErrorPage("This sign-in cannot continue", message), { status: 400 });
     }
     if (!(error instanceof AuthorizationError)) throw error;
     // Redirect back to the client only when the library vouches for the redirect URI.

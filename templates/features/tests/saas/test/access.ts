@@ -154,18 +154,8 @@ function location(response: Response): string {
  */
 export async function signInUntilCallback(access: FakeAccess, clientId?: string) {
   clientId ??= await register();
-
   const verifier = base64url.encode(crypto.getRandomValues(new Uint8Array(32)));
-  const query = new URLSearchParams({
-    response_type: "code",
-    client_id: clientId,
-    redirect_uri: CLIENT_REDIRECT_URI,
-    state: "client-state",
-    code_challenge: await s256(verifier),
-    code_challenge_method: "S256",
-    resource: `${ORIGIN}/mcp`,
-  });
-  const consent = await expectStatus(await toWorker(`/authorize?${query}`), 200);
+  const consent = await expectStatus(await authorize(clientId, { challenge: await s256(verifier) }), 200);
   const handle = /name="handle" value="([^"]+)"/.exec(await consent.text())?.[1] ?? "";
   const allowed = await toWorker("/authorize", {
     method: "POST",
@@ -177,6 +167,27 @@ export async function signInUntilCallback(access: FakeAccess, clientId?: string)
     headers: { Cookie: cookies(consent, allowed) },
   });
   return { answer, clientId, verifier };
+}
+
+/** The browser brings an MCP client's authorization request (PKCE S256, state, the /mcp resource) to /authorize. */
+export function authorize(
+  clientId: string,
+  {
+    redirectUri = CLIENT_REDIRECT_URI,
+    challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+    origin = ORIGIN,
+  } = {},
+) {
+  const query = new URLSearchParams({
+    response_type: "code",
+    client_id: clientId,
+    redirect_uri: redirectUri,
+    state: "client-state",
+    code_challenge: challenge,
+    code_challenge_method: "S256",
+    resource: `${origin}/mcp`,
+  });
+  return exports.default.fetch(`${origin}/authorize?${query}`, { redirect: "manual" });
 }
 
 /** Registers a test client at /register; returns its client ID. */
