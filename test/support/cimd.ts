@@ -1,5 +1,6 @@
 import { generateKeyPairSync, randomBytes, sign } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import type { ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -16,6 +17,7 @@ import { join } from "node:path";
 // ---------------------------------------------------------------------------------------------
 // A self-signed X.509 certificate, DER-encoded by hand (RFC 5280): just the fields TLS checks.
 
+/** One DER element: tag, length (up to 64 KiB, plenty here), content. */
 function der(tag: number, content: Buffer): Buffer {
   const length = content.length;
   const header =
@@ -46,6 +48,13 @@ function integer(value: Buffer): Buffer {
   return der(0x02, value[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), value]) : value);
 }
 
+/** 16 random bytes, the first in 0x01–0x7f: positive, and minimal DER (no leading zero byte, which strict parsers refuse). */
+function serialNumber(): Buffer {
+  const serial = randomBytes(16);
+  serial[0] = (serial[0]! & 0x7f) | 0x01;
+  return serial;
+}
+
 const extension = (id: string, value: Buffer) => sequence(oid(id), octets(value));
 
 export interface Certificate {
@@ -64,7 +73,7 @@ export function selfSignedCertificate(): Certificate {
   const subjectAltName = sequence(der(0x82, Buffer.from("localhost")), der(0x87, Buffer.from([127, 0, 0, 1])));
   const tbs = sequence(
     explicit(0, integer(Buffer.from([2]))),
-    integer(randomBytes(16)),
+    integer(serialNumber()),
     ecdsaWithSha256,
     name,
     sequence(utcTime(new Date(now - 3600_000)), utcTime(new Date(now + 86_400_000))),
@@ -90,7 +99,7 @@ export function selfSignedCertificate(): Certificate {
 // ---------------------------------------------------------------------------------------------
 
 /** How the server answers one path: a JSON document, or a handler for the request. */
-export type DocumentAnswer = { json: unknown; headers?: Record<string, string> } | ((respond: import("node:http").ServerResponse) => void);
+export type DocumentAnswer = { json: unknown; headers?: Record<string, string> } | ((response: ServerResponse) => void);
 
 /** An https server on 127.0.0.1 that serves client metadata documents, and counts who asked. */
 export class CimdServer {
