@@ -169,13 +169,14 @@ export async function signInUntilCallback(access: FakeAccess, clientId?: string)
   return { answer, clientId, verifier };
 }
 
-/** The browser brings an MCP client's authorization request (PKCE S256, state, the /mcp resource) to /authorize. */
+/** The browser brings an MCP client's authorization request (PKCE S256, state, the /mcp resource, scopes if any) to /authorize. */
 export function authorize(
   clientId: string,
   {
     redirectUri = CLIENT_REDIRECT_URI,
     challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
     origin = ORIGIN,
+    scope = "",
   } = {},
 ) {
   const query = new URLSearchParams({
@@ -185,6 +186,7 @@ export function authorize(
     state: "client-state",
     code_challenge: challenge,
     code_challenge_method: "S256",
+    scope,
     resource: `${origin}/mcp`,
   });
   return exports.default.fetch(`${origin}/authorize?${query}`, { redirect: "manual" });

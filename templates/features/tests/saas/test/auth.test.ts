@@ -163,17 +163,7 @@ describe("the consent page", () => {
       }),
     });
     const { client_id: clientId } = (await registration.json()) as { client_id: string };
-    const query = new URLSearchParams({
-      response_type: "code",
-      client_id: clientId,
-      redirect_uri: redirectUri,
-      state: "client-state",
-      code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
-      code_challenge_method: "S256",
-      scope: "admin read-only",
-      resource: `${ORIGIN}/mcp`,
-    });
-    const html = await (await exports.default.fetch(`${ORIGIN}/authorize?${query}`)).text();
+    const html = await (await authorize(clientId, { redirectUri, scope: "admin read-only" })).text();
     expect(html).toContain("It calls itself");
     expect(html).toContain("<strong>https://app.example</strong>");
     expect(html).not.toMatch(/<img|<b x=|<[^>]*onerror=|admin|read-only/);
