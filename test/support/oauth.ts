@@ -194,8 +194,14 @@ export class TestOAuthProvider implements OAuthClientProvider {
       redirectUri: string;
       clientName: string;
       authorize: (url: URL) => Promise<string>;
+      /** A Client ID Metadata Document's URL: the client uses it as its client ID where the server supports that, instead of registering. */
+      clientMetadataUrl?: string;
     },
   ) {}
+
+  get clientMetadataUrl(): string | undefined {
+    return this.options.clientMetadataUrl;
+  }
 
   get redirectUrl(): string {
     return this.options.redirectUri;

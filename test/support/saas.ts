@@ -26,9 +26,10 @@ export interface SaasDev {
 /**
  * Starts `npm run dev` as a user does, after removing .dev.vars and the local
  * KV state: every test file gets fresh secrets, a fresh Access client and no
- * grants from a previous file.
+ * grants from a previous file. `env` adds to the environment of `npm run dev` (and so of
+ * wrangler and workerd), e.g. NODE_EXTRA_CA_CERTS.
  */
-export async function startSaasDev(project: string, options: { tokenTtl?: number } = {}): Promise<SaasDev> {
+export async function startSaasDev(project: string, options: { tokenTtl?: number; env?: Record<string, string> } = {}): Promise<SaasDev> {
   rmSync(join(project, ".dev.vars"), { force: true });
   rmSync(join(project, ".wrangler"), { recursive: true, force: true });
   const port = await freePort();
@@ -36,7 +37,7 @@ export async function startSaasDev(project: string, options: { tokenTtl?: number
   while (accessPort === port) accessPort = await freePort();
   const args = ["run", "dev", "--", "--port", String(port), "--access-port", String(accessPort), "--test-hooks"];
   if (options.tokenTtl !== undefined) args.push("--token-ttl", String(options.tokenTtl));
-  const service = startService("npm", args, { cwd: project, env: cleanEnv() });
+  const service = startService("npm", args, { cwd: project, env: cleanEnv(options.env) });
   const deadline = Date.now() + 90_000;
   while (!service.output().includes("Press Ctrl-C to stop")) {
     if (Date.now() > deadline || service.child.exitCode !== null) {

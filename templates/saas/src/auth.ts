@@ -2,6 +2,7 @@ import {
   AuthorizationError,
   type AuthRequest,
   authorizationErrorRedirect,
+  CimdFetchError,
   GrantType,
   OAuthError,
   type OAuthHelpers,
@@ -88,9 +89,27 @@ function withoutScopes(authRequest: AuthRequest): AuthRequest {
   return { ...authRequest, scope: [] };
 }
 
+/**
+ * Refused before any client document is fetched: on a deployed Worker, a client ID on its own host
+ * (this /authorize would fetch itself, a loop) or on an IP address or localhost (names no one on the
+ * consent page; aims at private networks). `wrangler dev` is plain http: tests there serve loopback
+ * documents. And network schemes other than http(s), which the provider takes for an app's own
+ * (cursor://) but which carry the code to a remote host.
+ */
+function checkAuthorizationRequest(url: URL): void {
+  const clientId = URL.parse(url.searchParams.get("client_id") ?? "");
+  const host = clientId?.protocol === "https:" ? clientId.hostname.replace(/\.$/, "") : "";
+  const badHost = host === url.hostname || /^[\d.]+$|^\[|^localhost$|\.localhost$/.test(host);
+  const scheme = URL.parse(url.searchParams.get("redirect_uri") ?? "")?.protocol ?? "";
+  if ((url.protocol === "https:" && host && badHost) || ["ftp:", "ws:", "wss:"].includes(scheme)) {
+    throw new AuthorizationError("invalid_request", { description: "This client ID or redirect URI is not accepted." });
+  }
+}
+
 /** GET /authorize: validate the client's request, then ask the user, unless they said to remember. */
 async function showConsent(request: Request, env: AuthEnv, config: AccessOidcConfig): Promise<Response> {
   const oauth = env.OAUTH_PROVIDER;
+  checkAuthorizationRequest(new URL(request.url));
   // Throws AuthorizationError for an unknown client or a redirect URI it did not register.
   const authRequest = withoutScopes(await oauth.parseAuthRequest(request));
   if (await oauth.isConsentRemembered(request, authRequest, { secret: config.cookieKey })) {
@@ -195,6 +214,11 @@ export async function handleAuthRequest(request: Request, env: AuthEnv, config: 
     if (pathname === "/authorize" && request.method === "POST") return await submitConsent(request, env, config);
     if (pathname === "/callback" && request.method === "GET") return await finishSignIn(request, env, config);
   } catch (error) {
+    // The provider logged why (missing, too large or slow, its client_id not its URL, …).
+    if (error instanceof CimdFetchError) {
+      const message = "The app's client metadata document could not be used.";
+      return htmlResponse(renderErrorPage("This sign-in cannot continue", message), { status: 400 });
+    }
     if (!(error instanceof AuthorizationError)) throw error;
     // Redirect back to the client only when the library vouches for the redirect URI.
     if (error.redirectTo) return redirect(error.redirectTo);

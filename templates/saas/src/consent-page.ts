@@ -126,9 +126,12 @@ export function renderConsentPage(serverName: string, details: ConsentDescriptio
     ? `Its client ID is a document on <strong>${escapeHtml(details.clientDomain)}</strong>, which vouches for it.`
     : "Any app can register under any name, so the name is not verified: where your browser goes next is what identifies the app.";
   const website = externalLink(details.clientUri);
-  const loopbackWarning = details.redirectIsLoopback
-    ? `<p class="warn">The sign-in goes back to <strong>an app on your computer</strong>. Allow it only if you started connecting from an app just now.</p>`
-    : "";
+  // A loopback redirect URI, or an app's own scheme (cursor://), which any installed app may claim.
+  const privateUse = !/^https?:/i.test(details.redirectUri);
+  const localAppWarning =
+    details.redirectIsLoopback || privateUse
+      ? `<p class="warn">The sign-in goes back to <strong>an app on your computer</strong>${privateUse ? ", whichever one opens these links" : ""}. Allow it only if you started connecting from an app just now.</p>`
+      : "";
   return page(
     `Allow an app to use ${serverName}?`,
     `<h1>Allow an app to use ${escapeHtml(serverName)} as you?</h1>
@@ -138,7 +141,7 @@ export function renderConsentPage(serverName: string, details: ConsentDescriptio
 <dt>Client ID</dt><dd><code>${escapeHtml(details.clientId)}</code></dd>
 ${website ? `<dt>Website, as the app gives it (not verified)</dt><dd>${website}</dd>` : ""}
 </dl>
-${loopbackWarning}
+${localAppWarning}
 <p class="muted">Next, you sign in with Cloudflare Access. The app can then call every tool of this server as you until you revoke it or your sign-in ends.</p>
 <form method="post" action="/authorize">
 <input type="hidden" name="handle" value="${escapeHtml(handle)}">

@@ -8,7 +8,7 @@ import { accessJwks, nowSeconds, signAsAccess } from "./tokens";
 export const USER = { email: "ada@example.com", sub: "2f8c0a5e-2b0c-4c1e-9b7a-5d0f3e6a1c42" };
 
 /** The test MCP client's redirect URI. Nothing is fetched there: the tests read the redirects. */
-const CLIENT_REDIRECT_URI = "http://127.0.0.1:33418/oauth/callback";
+export const CLIENT_REDIRECT_URI = "http://127.0.0.1:33418/oauth/callback";
 
 /** Makes the ID token Access returns from its claims. */
 export type IdTokenSigner = (claims: JWTPayload) => Promise<string>;
@@ -148,34 +148,14 @@ function location(response: Response): string {
 
 /**
  * An MCP client signs a user in, up to where Access sends the browser back to the Worker's /callback:
- * it registers, sends the user to /authorize, the user allows it on the consent page and signs in at
- * Access. Returns the Worker's answer to the callback, and what the client needs to finish.
+ * it registers (unless it has a client ID, such as its metadata document's URL), sends the user to
+ * /authorize, the user allows it on the consent page and signs in at Access. Returns the Worker's
+ * answer to the callback, and what the client needs to finish.
  */
-export async function signInUntilCallback(access: FakeAccess) {
-  const registration = await toWorker("/register", {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({
-      client_name: "Test client",
-      redirect_uris: [CLIENT_REDIRECT_URI],
-      token_endpoint_auth_method: "none",
-      grant_types: ["authorization_code", "refresh_token"],
-      response_types: ["code"],
-    }),
-  });
-  const { client_id: clientId } = (await (await expectStatus(registration, 201)).json()) as { client_id: string };
-
+export async function signInUntilCallback(access: FakeAccess, clientId?: string) {
+  clientId ??= await register();
   const verifier = base64url.encode(crypto.getRandomValues(new Uint8Array(32)));
-  const query = new URLSearchParams({
-    response_type: "code",
-    client_id: clientId,
-    redirect_uri: CLIENT_REDIRECT_URI,
-    state: "client-state",
-    code_challenge: await s256(verifier),
-    code_challenge_method: "S256",
-    resource: `${ORIGIN}/mcp`,
-  });
-  const consent = await expectStatus(await toWorker(`/authorize?${query}`), 200);
+  const consent = await expectStatus(await authorize(clientId, { challenge: await s256(verifier) }), 200);
   const handle = /name="handle" value="([^"]+)"/.exec(await consent.text())?.[1] ?? "";
   const allowed = await toWorker("/authorize", {
     method: "POST",
@@ -189,6 +169,45 @@ export async function signInUntilCallback(access: FakeAccess) {
   return { answer, clientId, verifier };
 }
 
+/** The browser brings an MCP client's authorization request (PKCE S256, state, the /mcp resource, scopes if any) to /authorize. */
+export function authorize(
+  clientId: string,
+  {
+    redirectUri = CLIENT_REDIRECT_URI,
+    challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+    origin = ORIGIN,
+    scope = "",
+  } = {},
+) {
+  const query = new URLSearchParams({
+    response_type: "code",
+    client_id: clientId,
+    redirect_uri: redirectUri,
+    state: "client-state",
+    code_challenge: challenge,
+    code_challenge_method: "S256",
+    scope,
+    resource: `${origin}/mcp`,
+  });
+  return exports.default.fetch(`${origin}/authorize?${query}`, { redirect: "manual" });
+}
+
+/** Registers a test client at /register; returns its client ID. */
+export async function register(redirectUris = [CLIENT_REDIRECT_URI]): Promise<string> {
+  const registration = await toWorker("/register", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({
+      client_name: "Test client",
+      redirect_uris: redirectUris,
+      token_endpoint_auth_method: "none",
+      grant_types: ["authorization_code", "refresh_token"],
+      response_types: ["code"],
+    }),
+  });
+  return ((await (await expectStatus(registration, 201)).json()) as { client_id: string }).client_id;
+}
+
 /** What the Worker's token endpoint answers with new tokens. */
 export interface McpTokens {
   access_token: string;
@@ -196,13 +215,16 @@ export interface McpTokens {
 }
 
 /** A whole sign-in: returns the MCP access token the Worker issued to the client. */
-export async function signIn(access: FakeAccess): Promise<string> {
-  return (await signInForTokens(access)).tokens.access_token;
+export async function signIn(access: FakeAccess, clientId?: string): Promise<string> {
+  return (await signInForTokens(access, clientId)).tokens.access_token;
 }
 
 /** A whole sign-in: returns the MCP tokens the Worker issued, and the client they were issued to. */
-export async function signInForTokens(access: FakeAccess): Promise<{ clientId: string; tokens: McpTokens }> {
-  const { answer, clientId, verifier } = await signInUntilCallback(access);
+export async function signInForTokens(
+  access: FakeAccess,
+  knownClientId?: string,
+): Promise<{ clientId: string; tokens: McpTokens }> {
+  const { answer, clientId, verifier } = await signInUntilCallback(access, knownClientId);
   const redirect = new URL(location(await expectStatus(answer, 302)));
   if (redirect.searchParams.get("state") !== "client-state") throw new Error(`unexpected redirect to ${redirect.href}`);
   const tokens = await toWorker("/token", {

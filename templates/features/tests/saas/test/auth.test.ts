@@ -3,10 +3,13 @@ import { env, exports } from "cloudflare:workers";
 import { beforeEach, describe, expect, it, type MockInstance, vi } from "vitest";
 import worker from "../src/index";
 import {
+  authorize,
+  CLIENT_REDIRECT_URI,
   FakeAccess,
   type IdTokenSigner,
   type McpTokens,
   refreshAtWorker,
+  register,
   signIn,
   signInForTokens,
   signInUntilCallback,
@@ -160,19 +163,48 @@ describe("the consent page", () => {
       }),
     });
     const { client_id: clientId } = (await registration.json()) as { client_id: string };
-    const query = new URLSearchParams({
-      response_type: "code",
-      client_id: clientId,
-      redirect_uri: redirectUri,
-      state: "client-state",
-      code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
-      code_challenge_method: "S256",
-      scope: "admin read-only",
-      resource: `${ORIGIN}/mcp`,
-    });
-    const html = await (await exports.default.fetch(`${ORIGIN}/authorize?${query}`)).text();
+    const html = await (await authorize(clientId, { redirectUri, scope: "admin read-only" })).text();
     expect(html).toContain("It calls itself");
     expect(html).toContain("<strong>https://app.example</strong>");
     expect(html).not.toMatch(/<img|<b x=|<[^>]*onerror=|admin|read-only/);
+  });
+});
+
+describe("a client whose client ID is its metadata document (CIMD)", () => {
+  const CLIENT_ID = "https://app.example/client.json";
+  const app = (clientId = CLIENT_ID, changes = {}) => ({
+    [new URL(clientId).origin]: () =>
+      Response.json({ client_id: clientId, client_name: "App", redirect_uris: [CLIENT_REDIRECT_URI], ...changes }),
+  });
+
+  it("signs in without registering and reaches whoami; the consent page names the document's host", async () => {
+    const access = new FakeAccess({ apps: app() });
+    expect(await (await authorize(CLIENT_ID)).text()).toContain("a document on <strong>app.example</strong>");
+    const token = await signIn(access, CLIENT_ID);
+    expect((await callTool("whoami", {}, { Authorization: `Bearer ${token}` })).structuredContent).toEqual(USER);
+  });
+
+  it.each([
+    ["accepts a document on a domain name", CLIENT_ID, {}, 200],
+    ["refuses one whose client_id is another URL", CLIENT_ID, { client_id: `${CLIENT_ID}/` }, 400],
+    ["refuses one on its own host", "https://mcp.example.com./authorize?client_id=x", {}, 400],
+    ["refuses one on an IP address", "https://0x7f.1/client.json", {}, 400],
+    ["refuses one on localhost", "https://localhost./client.json", {}, 400],
+  ])("on a deployed Worker, %s", async (_, clientId, changes, status) => {
+    stubNetwork(app(clientId, changes));
+    expect((await authorize(clientId, { origin: "https://mcp.example.com" })).status).toBe(status);
+  });
+});
+
+describe("a private-use redirect URI, or another network scheme", () => {
+  it.each([
+    ["cursor://anysphere.cursor-mcp/oauth/callback", 200, "an app on your computer</strong>, whichever"],
+    ["ftp://evil.example/callback", 400, "not accepted"],
+    [" WSS://evil.example/callback", 400, "not accepted"],
+  ])("%j, registered, gets %i", async (redirectUri, status, text) => {
+    stubNetwork({});
+    const response = await authorize(await register([redirectUri]), { redirectUri });
+    expect(response.status).toBe(status);
+    expect(await response.text()).toContain(text);
   });
 });
