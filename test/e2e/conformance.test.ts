@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeAccess, startSelfHostedWorker } from "../support/access.js";
 import { type Check, type ConformanceRun, describeChecks, isNotTestable, runConformance, startHeaderProxy } from "../support/conformance.js";
 import { Browser, RedirectTarget, registerClient, signInForTokens, signInThroughBrowser } from "../support/oauth.js";
-import { freePort, runCli } from "../support/processes.js";
+import { cleanEnv, freePort, runCli, startService } from "../support/processes.js";
 import { e2eRoot, saasProject, selfHostedProject } from "../support/project.js";
 import { type SaasDev, startSaasDev } from "../support/saas.js";
 
@@ -24,17 +24,21 @@ type Era = (typeof ERAS)[number];
 interface Project {
   label: string;
   dir: string;
-  mode: "saas" | "self-hosted";
+  /** Starts the Worker and whatever signs its requests. */
+  start: (dir: string) => Promise<Target>;
   /** With the `examples` feature the Worker declares resources and prompts too. */
   examples: boolean;
 }
 
 const jsRoot = join(e2eRoot, "conformance");
 const PROJECTS: Project[] = [
-  { label: "saas", dir: saasProject, mode: "saas", examples: false },
-  { label: "self-hosted", dir: selfHostedProject, mode: "self-hosted", examples: false },
-  { label: "saas JavaScript with examples", dir: join(jsRoot, "saas-js"), mode: "saas", examples: true },
-  { label: "self-hosted JavaScript with examples", dir: join(jsRoot, "self-hosted-js"), mode: "self-hosted", examples: true },
+  { label: "the saas Worker", dir: saasProject, start: startSaasTarget, examples: false },
+  { label: "the self-hosted Worker", dir: selfHostedProject, start: startSelfHostedTarget, examples: false },
+  // What a developer points the suite at: the project's own dev server, whose emulator signs every
+  // request itself and whose front door is the one that must refuse a rebinding page.
+  { label: "the self-hosted project's npm run dev", dir: selfHostedProject, start: startSelfHostedDevTarget, examples: false },
+  { label: "the saas JavaScript Worker with examples", dir: join(jsRoot, "saas-js"), start: startSaasTarget, examples: true },
+  { label: "the self-hosted JavaScript Worker with examples", dir: join(jsRoot, "self-hosted-js"), start: startSelfHostedTarget, examples: true },
 ];
 
 /**
@@ -229,6 +233,21 @@ async function startSelfHostedTarget(dir: string): Promise<Target> {
   }
 }
 
+/** The self-hosted project's `npm run dev`: its Access emulator signs a JWT for every request it forwards. */
+async function startSelfHostedDevTarget(dir: string): Promise<Target> {
+  const port = await freePort();
+  const dev = startService("npm", ["run", "dev", "--", "--port", String(port)], { cwd: dir, env: cleanEnv() });
+  const deadline = Date.now() + 90_000;
+  while (!dev.output().includes("Press Ctrl-C to stop")) {
+    if (Date.now() > deadline || dev.child.exitCode !== null) {
+      await dev.stop();
+      throw new Error(`npm run dev did not come up:\n${dev.output()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return { mcpUrl: `http://127.0.0.1:${port}/mcp`, stop: () => dev.stop() };
+}
+
 /**
  * The JavaScript projects, generated once by the packed CLI. Their dependencies are a subset of the
  * TypeScript projects' of the same mode, so they borrow those installs (as matrix.test.ts does).
@@ -252,18 +271,18 @@ function generateJavascriptProjects(): Promise<void> {
 
 const SERVER_RUN_TIMEOUT = 240_000;
 
-describe.each(PROJECTS)("the conformance suite against the $label Worker", (project) => {
+describe.each(PROJECTS)("the conformance suite against $label", (project) => {
   let target: Target;
 
   beforeAll(async () => {
     if (project.dir.startsWith(jsRoot)) await generateJavascriptProjects();
-    target = project.mode === "saas" ? await startSaasTarget(project.dir) : await startSelfHostedTarget(project.dir);
+    target = await project.start(project.dir);
   });
   afterAll(async () => {
     await target?.stop();
   });
 
-  if (project.mode === "saas") {
+  if (project.start === startSaasTarget) {
     it("authorization runner: metadata with no warning, and a code grant through the consent page and Access's sign-in", async () => {
       const dev = target.dev!;
       // The runner receives the authorization response on its own loopback callback server.
