@@ -37,6 +37,21 @@ export interface ConformanceRun {
   output: string;
   /** Every scenario it ran, with its checks. */
   scenarios: ScenarioResult[];
+  /** Every TCP connect, DNS lookup and HTTP request it made, as test/support/netlog.cjs records them. */
+  network: NetworkEvent[];
+}
+
+export interface NetworkEvent {
+  kind: "connect" | "dns" | "http";
+  host?: string;
+  origin?: string;
+}
+
+const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "::1", "[::1]"]);
+
+/** The runner's network events that went anywhere but loopback. */
+export function offLoopback(run: ConformanceRun): NetworkEvent[] {
+  return run.network.filter((event) => !LOOPBACK_HOSTS.has(event.kind === "http" ? new URL(event.origin!).hostname : (event.host ?? "")));
 }
 
 /** The suite marks a check it could not exercise (a missing prerequisite) with this errorMessage prefix. */
@@ -57,10 +72,11 @@ export async function runConformance(
   options: { timeoutMs: number; onLine?: (line: string) => void | Promise<void> },
 ): Promise<ConformanceRun> {
   const outputDir = mkdtempSync(join(repoRoot, ".tmp", "conformance-"));
+  const netlog = join(outputDir, "network.jsonl");
   try {
     const child = spawn(process.execPath, [conformanceCli, ...args, "--output-dir", outputDir], {
       cwd: outputDir,
-      env: cleanEnv({ NO_COLOR: "1", FORCE_COLOR: "0" }),
+      env: cleanEnv({ NO_COLOR: "1", FORCE_COLOR: "0", NODE_OPTIONS: `--require ${join(repoRoot, "test", "support", "netlog.cjs")}`, NETLOG: netlog }),
       stdio: ["ignore", "pipe", "pipe"],
     });
     let output = "";
@@ -92,7 +108,8 @@ export async function runConformance(
         resolve(exitCode ?? 1);
       });
     });
-    return { code, output, scenarios: readResults(outputDir) };
+    const network = existsSync(netlog) ? readFileSync(netlog, "utf8").split("\n").filter(Boolean) : [];
+    return { code, output, scenarios: readResults(outputDir), network: network.map((line) => JSON.parse(line) as NetworkEvent) };
   } finally {
     rmSync(outputDir, { recursive: true, force: true });
   }
