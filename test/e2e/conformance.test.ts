@@ -271,7 +271,8 @@ function generateJavascriptProjects(): Promise<void> {
   return javascriptProjects;
 }
 
-const SERVER_RUN_TIMEOUT = 240_000;
+// Under the e2e project's 180 s per test, so that a hung run fails with the runner's output.
+const SERVER_RUN_TIMEOUT = 150_000;
 
 describe.each(PROJECTS)("the conformance suite against $label", (project) => {
   let target: Target;

@@ -76,7 +76,7 @@ export async function runConformance(
   try {
     const child = spawn(process.execPath, [conformanceCli, ...args, "--output-dir", outputDir], {
       cwd: outputDir,
-      env: cleanEnv({ NO_COLOR: "1", FORCE_COLOR: "0", NODE_OPTIONS: `--require ${join(repoRoot, "test", "support", "netlog.cjs")}`, NETLOG: netlog }),
+      env: cleanEnv({ NODE_OPTIONS: `--require ${join(repoRoot, "test", "support", "netlog.cjs")}`, NETLOG: netlog }),
       stdio: ["ignore", "pipe", "pipe"],
     });
     let output = "";
@@ -129,7 +129,7 @@ function readResults(outputDir: string): ScenarioResult[] {
   return results;
 }
 
-/** One line per check that is not a plain SUCCESS, for a test's console output and failure messages. */
+/** One line per check (by default, per check that is not a SUCCESS), for a test's output and failure messages. */
 export function describeChecks(results: ScenarioResult[], keep: (check: Check) => boolean = (check) => check.status !== "SUCCESS"): string[] {
   return results.flatMap(({ scenario, checks }) =>
     checks.filter(keep).map((check) => `${scenario} › ${check.id}: ${check.status}${check.errorMessage ? ` (${check.errorMessage})` : ""}`),
@@ -149,8 +149,8 @@ export interface HeaderProxy {
  * the upstream's, so the server sees itself addressed as it would be directly; any other Host
  * (a DNS-rebinding probe's) goes through unchanged, as do Origin and every other header and the
  * bodies, streamed both ways (SSE answers arrive as they are written). `upstreamFor` picks the
- * upstream origin per request path, so the proxy can also play a front that serves some paths
- * itself, as Access serves /cdn-cgi/access/* on a team domain.
+ * upstream origin per request path, so one proxy can front two servers on one origin, as the
+ * self-hosted dev emulator fronts Access's /cdn-cgi/access/* and the Worker.
  */
 export async function startHeaderProxy(options: {
   upstreamFor: (path: string) => string;
@@ -166,7 +166,8 @@ export async function startHeaderProxy(options: {
     if (ownHosts.includes(host)) headers.host = `${host.slice(0, host.lastIndexOf(":"))}:${upstream.port}`;
     delete headers.connection;
     const forwarded = httpRequest(
-      { hostname: upstream.hostname, port: upstream.port, method: req.method, path, headers },
+      // A connection per request (no pool): nothing outlives the exchange it served.
+      { hostname: upstream.hostname, port: upstream.port, method: req.method, path, headers, agent: false },
       (answer) => {
         const { connection: _connection, "keep-alive": _keepAlive, ...answerHeaders } = answer.headers;
         res.writeHead(answer.statusCode ?? 502, answerHeaders);
@@ -178,6 +179,10 @@ export async function startHeaderProxy(options: {
       res.end(`proxy: ${error.message}`);
     });
     req.pipe(forwarded);
+    // A client that hangs up (closing an SSE stream, say) hangs up on the upstream too.
+    res.on("close", () => {
+      if (!res.writableFinished) forwarded.destroy();
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
