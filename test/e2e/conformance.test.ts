@@ -286,7 +286,12 @@ describe.each(PROJECTS)("the conformance suite against $label", (project) => {
   });
 
   if (project.start === startSaasTarget) {
-    it("authorization runner: metadata with no warning, and a code grant through the consent page and Access's sign-in", async () => {
+    // With --resource the runner sends RFC 8707's resource parameter, as MCP clients must since
+    // 2025-06-18; without it (its default) it is a plain OAuth client, as older MCP clients are.
+    it.each([
+      ["naming the /mcp resource", true],
+      ["without a resource parameter", false],
+    ])("authorization runner, %s: metadata with no warning, and a code grant through the consent page and Access's sign-in", async (_, withResource) => {
       const dev = target.dev!;
       // The runner receives the authorization response on its own loopback callback server.
       const callbackPort = await freePort();
@@ -296,7 +301,8 @@ describe.each(PROJECTS)("the conformance suite against $label", (project) => {
       const authorizationUrls: string[] = [];
 
       // 0.2.0-alpha.12: without --scenario, so that the code grant gets the metadata scenario's result.
-      const args = ["authorization", "--url", dev.origin, "--client-id", client_id, "--port", String(callbackPort), "--resource", `${dev.origin}/mcp`];
+      const args = ["authorization", "--url", dev.origin, "--client-id", client_id, "--port", String(callbackPort)];
+      if (withResource) args.push("--resource", `${dev.origin}/mcp`);
       const run = await runConformance(args, {
         timeoutMs: 120_000,
         // The runner prints the URL for a person to open, then waits for its callback: a browser
@@ -321,10 +327,10 @@ describe.each(PROJECTS)("the conformance suite against $label", (project) => {
       const grant = checks.get("authorization-code-grant");
       expect(grant?.status, grant?.errorMessage).toBe("SUCCESS");
 
-      // The grant went the MCP way: the request named the /mcp resource (RFC 8707), and the runner's
-      // check of RFC 9207's `iss` had one to check (it checks only when the response carries one).
+      // The request was the one intended, and the runner's check of RFC 9207's `iss` had one to
+      // check (it checks only when the response carries one).
       const details = grant!.details as { authorizationRequest: string; authorizationResponseUrl: string };
-      expect(new URL(details.authorizationRequest).searchParams.get("resource")).toBe(`${dev.origin}/mcp`);
+      expect(new URL(details.authorizationRequest).searchParams.get("resource")).toBe(withResource ? `${dev.origin}/mcp` : null);
       expect(new URL(details.authorizationResponseUrl).searchParams.get("iss")).toBe(dev.origin);
 
       // A WARNING until the saas template turns Client ID Metadata Documents on (another branch
