@@ -128,7 +128,10 @@ const UNDECLARED_CAPABILITIES = new Set([
 /** Why a check of a served scenario that did not pass is allowed not to, or undefined if it is not. */
 function allowance(key: string, check: Check, project: Project): string | undefined {
   if (key in NEEDS_SUITE_TOOLS && isNotTestable(check)) return `needs the suite's ${NEEDS_SUITE_TOOLS[key]}`;
-  if (key in MISSING_HOOKS_AS_WARNINGS && check.status === "WARNING") return `needs the suite's ${MISSING_HOOKS_AS_WARNINGS[key]}`;
+  // Only that warning: one that the subscription stream did not open is the Worker's to fix.
+  if (key in MISSING_HOOKS_AS_WARNINGS && check.status === "WARNING" && check.errorMessage?.startsWith("Mutated the ")) {
+    return `needs the suite's ${MISSING_HOOKS_AS_WARNINGS[key]}`;
+  }
   if (!project.examples && UNDECLARED_CAPABILITIES.has(key) && (check.status === "SKIPPED" || /-32601/.test(check.errorMessage ?? ""))) {
     return "a capability the Worker does not declare";
   }
