@@ -1,3 +1,5 @@
+import { CLIENT_NAMES, KNOWN_CLIENTS } from "../../src/config/clients.js";
+import { refusedRedirects } from "../support/managed-oauth.js";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse as parseJsonc } from "jsonc-parser";
@@ -93,6 +95,11 @@ describe("provision against the local Cloudflare API, self-hosted", () => {
       policies: [{ id: account.policies[0].id, precedence: 1 }],
       oauth_configuration: { enabled: true, dynamic_client_registration: { enabled: true, allow_any_on_localhost: true, allow_any_on_loopback: true } },
     });
+    // The app the real SDK created in the fake (which refuses what Access refuses) lets every client of the
+    // table register: its whole set of redirect URIs, by Managed OAuth's documented matching.
+    for (const client of CLIENT_NAMES) {
+      expect(refusedRedirects(app.oauth_configuration.dynamic_client_registration, KNOWN_CLIENTS[client].redirectUris), client).toEqual([]);
+    }
     const wrangler = parseJsonc(readFileSync(join(project, "wrangler.jsonc"), "utf8"));
     expect(wrangler.vars).toEqual({ TEAM_DOMAIN: "https://acme.cloudflareaccess.com", POLICY_AUD: app.aud });
     expect(uploads(name)).toHaveLength(1);
