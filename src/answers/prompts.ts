@@ -15,8 +15,8 @@ import {
   LANGUAGES,
   type Language,
 } from "../config/options.js";
-import * as check from "../config/validate.js";
 import type { RawAnswers } from "../config/validate.js";
+import * as check from "../config/validate.js";
 import { Cancelled } from "../errors.js";
 import { DEFAULT_DIRECTORY } from "./resolve.js";
 

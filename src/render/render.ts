@@ -1,5 +1,5 @@
 import HandlebarsRuntime from "handlebars/runtime";
-import { parse as parseJsonc, printParseErrorCode, type ParseError } from "jsonc-parser";
+import { type ParseError, parse as parseJsonc, printParseErrorCode } from "jsonc-parser";
 import { CLIENT_NAMES, clientInfo, isClientName, managedOAuthAllowlist } from "../config/clients.js";
 import { CONFIG_FILE_NAME, CONFIG_SCHEMA_PATH, type Config, toConfigFile } from "../config/config.js";
 import { UsageError } from "../errors.js";

@@ -1,8 +1,8 @@
-import { CLIENT_NAMES } from "../../src/config/clients.js";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { CLIENT_NAMES } from "../../src/config/clients.js";
 import { cleanEnv, cliBin } from "../support/processes.js";
 import { hasTmux, Terminal } from "../support/terminal.js";
 

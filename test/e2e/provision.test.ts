@@ -1,10 +1,10 @@
-import { CLIENT_NAMES, KNOWN_CLIENTS } from "../../src/config/clients.js";
-import { refusedRedirects } from "../support/managed-oauth.js";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse as parseJsonc } from "jsonc-parser";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { CLIENT_NAMES, KNOWN_CLIENTS } from "../../src/config/clients.js";
 import type { LoggedRequest } from "../support/fake-cloudflare.mjs";
+import { refusedRedirects } from "../support/managed-oauth.js";
 import { cleanEnv, cliBin, type Result, run, runCli } from "../support/processes.js";
 import { e2eRoot, saasProject, selfHostedProject } from "../support/project.js";
 import { filesUnder, linkNodeModules, Provisioning, removeDir } from "../support/provisioning.js";

@@ -1,15 +1,15 @@
-import { CLIENT_NAMES } from "../../src/config/clients.js";
 import { createFsFromVolume, Volume } from "memfs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { recordingUi, repoTemplates } from "../support/memory.js";
 import { parseArgv } from "../../src/answers/args.js";
 import type { Prompter } from "../../src/answers/prompts.js";
-import { create, type CreateContext } from "../../src/commands/create.js";
+import { type CreateContext, create } from "../../src/commands/create.js";
 import { regenerate } from "../../src/commands/regenerate.js";
+import { CLIENT_NAMES } from "../../src/config/clients.js";
 import { Cancelled, RuntimeFailure, UsageError } from "../../src/errors.js";
 import type { FileSystem } from "../../src/fs.js";
 import type { TemplateSet } from "../../src/render/templates.js";
 import type { Exec } from "../../src/steps/exec.js";
+import { recordingUi, repoTemplates } from "../support/memory.js";
 
 let templates: TemplateSet;
 beforeAll(async () => {

@@ -1,19 +1,19 @@
-import { CLIENT_NAMES, KNOWN_CLIENTS, managedOAuthAllowlist } from "../../src/config/clients.js";
-import { refusedRedirects } from "../support/managed-oauth.js";
 import { join } from "node:path";
 import { parse as parseJsonc } from "jsonc-parser";
 import { createFsFromVolume, Volume } from "memfs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createdInMemory, recordingUi, repoTemplates } from "../support/memory.js";
 import { parseArgv } from "../../src/answers/args.js";
 import { create } from "../../src/commands/create.js";
 import { provisionCommand } from "../../src/commands/provision.js";
+import { CLIENT_NAMES, KNOWN_CLIENTS, managedOAuthAllowlist } from "../../src/config/clients.js";
 import { Cancelled, ConflictError, ExitCode, RuntimeFailure, UsageError } from "../../src/errors.js";
 import type { FileSystem } from "../../src/fs.js";
 import type { WorkerBinding } from "../../src/provision/cloudflare-api.js";
 import type { DeployRequest, ProvisionPrompter } from "../../src/provision/context.js";
 import type { TemplateSet } from "../../src/render/templates.js";
 import { ACCOUNT, ApiFailure, FakeApi } from "../support/fake-api.js";
+import { refusedRedirects } from "../support/managed-oauth.js";
+import { createdInMemory, recordingUi, repoTemplates } from "../support/memory.js";
 
 let templates: TemplateSet;
 beforeAll(async () => {
