@@ -49,7 +49,7 @@ describe.each([
     // whoami after a sign-in, 2 bad bearer tokens, 7 bad ID tokens, 6 missing secrets, 2 refreshes,
     // 2 under wrangler dev, the consent page, 6 for metadata-document clients, 3 redirect URI
     // schemes, 24 per downstream app
-    count: 54,
+    count: 55,
     file: "src/access-oidc.ts",
     check: /^\s*audience: config\.clientId,\n/m,
     catches: "ends with 400 and no grant: for another client",

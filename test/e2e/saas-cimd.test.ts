@@ -265,6 +265,8 @@ describe("a client with a private-use redirect URI (Cursor's), registered dynami
     ["ftp", "ftp://evil.example/callback"],
     ["ws", "ws://evil.example/callback"],
     ["wss", "wss://evil.example/callback"],
+    ["smb, which would also send a Windows password hash", "smb://evil.example/share"],
+    ["ldap", "ldap://evil.example/callback"],
     ["FTP, after a space", " FTP://evil.example/callback"],
   ])("never sends a code to a network scheme other than https (%s), even one registered", async (_, redirectUri) => {
     const registered = (await registerClient(dev.origin, { client_name: "x", redirect_uris: [redirectUri, target.uri] })).client_id;

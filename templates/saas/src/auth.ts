@@ -90,18 +90,26 @@ function withoutScopes(authRequest: AuthRequest): AuthRequest {
 }
 
 /**
+ * Schemes of network protocols the system hands to its own handlers, not to an app: the provider
+ * takes any scheme but http(s) for an app's own (cursor://), yet these would carry the code to a
+ * remote host (and smb:// a Windows password hash with it).
+ */
+const NETWORK_SCHEMES = new Set(
+  "ftp ftps sftp ssh telnet ws wss smb cifs nfs afp dav webdav ldap ldaps gopher".split(" ").map((name) => `${name}:`),
+);
+
+/**
  * Refused before any client document is fetched: on a deployed Worker, a client ID on its own host
  * (this /authorize would fetch itself, a loop) or on an IP address or localhost (names no one on the
  * consent page; aims at private networks). `wrangler dev` is plain http: tests there serve loopback
- * documents. And network schemes other than http(s), which the provider takes for an app's own
- * (cursor://) but which carry the code to a remote host.
+ * documents. And a redirect URI with a network scheme (NETWORK_SCHEMES).
  */
 function checkAuthorizationRequest(url: URL): void {
   const clientId = URL.parse(url.searchParams.get("client_id") ?? "");
   const host = clientId?.protocol === "https:" ? clientId.hostname.replace(/\.$/, "") : "";
   const badHost = host === url.hostname || /^[\d.]+$|^\[|^localhost$|\.localhost$/.test(host);
   const scheme = URL.parse(url.searchParams.get("redirect_uri") ?? "")?.protocol ?? "";
-  if ((url.protocol === "https:" && host && badHost) || ["ftp:", "ws:", "wss:"].includes(scheme)) {
+  if ((url.protocol === "https:" && host && badHost) || NETWORK_SCHEMES.has(scheme)) {
     throw new AuthorizationError("invalid_request", { description: "This client ID or redirect URI is not accepted." });
   }
 }

@@ -201,6 +201,7 @@ describe("a private-use redirect URI, or another network scheme", () => {
     ["cursor://anysphere.cursor-mcp/oauth/callback", 200, "an app on your computer</strong>, whichever"],
     ["ftp://evil.example/callback", 400, "not accepted"],
     [" WSS://evil.example/callback", 400, "not accepted"],
+    ["smb://evil.example/share", 400, "not accepted"],
   ])("%j, registered, gets %i", async (redirectUri, status, text) => {
     stubNetwork({});
     const response = await authorize(await register([redirectUri]), { redirectUri });
