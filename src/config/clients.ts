@@ -155,7 +155,10 @@ export function managedOAuthAllowlist(clients: readonly ClientChoice[]): { allow
   return { allowedUris: [...new Set(uris.filter((uri) => !isLoopback(uri)))], loopback: uris.some(isLoopback) };
 }
 
-/** Every URI the table could put in `allowed_uris`: what provision may take out again when a client is dropped. */
+/** What create-mcp-access 0.1.0 allowed that the table no longer lists (MCP Inspector now rides on the loopback switches). */
+const FORMERLY_ALLOWED = ["http://localhost:6274/oauth/callback"];
+
+/** Every URI this tool has put in `allowed_uris`: what provision may take out again when a client is dropped. */
 export function allKnownAllowedUris(): Set<string> {
-  return new Set(managedOAuthAllowlist(CLIENT_NAMES).allowedUris);
+  return new Set([...managedOAuthAllowlist(CLIENT_NAMES).allowedUris, ...FORMERLY_ALLOWED]);
 }

@@ -1239,14 +1239,15 @@ describe("provision, the project's clients (config/clients.ts)", () => {
     const h = await harness([...selfHosted, "--client", "claude,cursor"]);
     await h.run();
     const app = h.api.apps[0]!;
-    app.oauth_configuration!.dynamic_client_registration!.allowed_uris!.push("https://tools.example.com/cb");
+    // One added in the dashboard, and one 0.1.0's provision put there (Inspector, on loopback now).
+    app.oauth_configuration!.dynamic_client_registration!.allowed_uris!.push("https://tools.example.com/cb", "http://localhost:6274/oauth/callback");
     h.edit((config) => (config.clients = ["claude", "inspector"]));
     await h.run();
     expect(registration(h)).toMatchObject({
       allow_any_on_loopback: true,
       allowed_uris: expect.arrayContaining(["https://claude.ai/api/mcp/auth_callback", "https://tools.example.com/cb"]),
     });
-    expect(registration(h).allowed_uris!.filter((uri) => /cursor/.test(uri))).toEqual([]);
+    expect(registration(h).allowed_uris!.filter((uri) => /cursor|6274/.test(uri))).toEqual([]);
   });
 });
 
