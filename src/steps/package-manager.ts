@@ -1,4 +1,6 @@
+import { join } from "node:path";
 import { PACKAGE_MANAGERS, type PackageManager } from "../config/options.js";
+import { exists, type FileSystem } from "../fs.js";
 
 /**
  * The package manager that ran us: `npm create`, `pnpm create`, `yarn create`
@@ -7,15 +9,81 @@ import { PACKAGE_MANAGERS, type PackageManager } from "../config/options.js";
  */
 export function detectPackageManager(userAgent: string | undefined): PackageManager {
   const name = userAgent?.split("/")[0];
-  return (PACKAGE_MANAGERS as readonly string[]).includes(name ?? "") ? (name as PackageManager) : "npm";
+  return isPackageManager(name) ? name : "npm";
 }
+
+function isPackageManager(name: string | undefined): name is PackageManager {
+  return (PACKAGE_MANAGERS as readonly string[]).includes(name ?? "");
+}
+
+/** The lock file each package manager's install writes beside package.json. */
+export const LOCK_FILES: Record<PackageManager, string[]> = {
+  npm: ["package-lock.json"],
+  pnpm: ["pnpm-lock.yaml"],
+  yarn: ["yarn.lock"],
+  bun: ["bun.lock", "bun.lockb"],
+};
+
+/**
+ * The package manager an existing project uses, for regenerate and provision to
+ * render the same package-manager-specific files create did. Nothing extra is
+ * recorded: a `packageManager` field (corepack's, which the user may add) says
+ * it outright; else the lock file its installs write; else pnpm-workspace.yaml,
+ * which only a pnpm project gets; else npm. So a project moved to another
+ * package manager (its lock file replaced) is regenerated for that one.
+ */
+export async function projectPackageManager(fs: FileSystem, root: string): Promise<PackageManager> {
+  const declared = await declaredPackageManager(fs, root);
+  if (declared) return declared;
+  const locked: PackageManager[] = [];
+  for (const pm of PACKAGE_MANAGERS) {
+    for (const file of LOCK_FILES[pm]) if (await exists(fs, join(root, file))) locked.push(pm);
+  }
+  if (new Set(locked).size === 1) return locked[0]!;
+  if (await exists(fs, join(root, "pnpm-workspace.yaml"))) return "pnpm";
+  return locked[0] ?? "npm";
+}
+
+async function declaredPackageManager(fs: FileSystem, root: string): Promise<PackageManager | undefined> {
+  try {
+    const { packageManager } = JSON.parse(await fs.readFile(join(root, "package.json"), "utf8")) as { packageManager?: unknown };
+    const name = typeof packageManager === "string" ? packageManager.split("@")[0] : undefined;
+    return isPackageManager(name) ? name : undefined;
+  } catch {
+    return undefined; // no package.json, or not JSON: the lock file decides
+  }
+}
+
+/**
+ * The major version of each package manager the generated project is tested with (the end-to-end
+ * test installs these), which its CI workflow installs too. npm comes with Node.
+ */
+export const TESTED_RELEASES: Record<Exclude<PackageManager, "npm">, string> = { pnpm: "pnpm@12", yarn: "yarn@1", bun: "bun@1" };
+
+/** How each package manager runs a package.json script, a dependency's command, and a CI install. */
+interface Commands {
+  /** Runs a script: `bun run test`, never `bun test`, which is bun's own test runner. */
+  run: string;
+  /** Put between a script and its arguments: only npm needs `--`. */
+  args: string;
+  exec: string;
+  /** Installs exactly the lock file, failing if package.json and the lock file disagree. */
+  ciInstall: string;
+}
+
+export const COMMANDS: Record<PackageManager, Commands> = {
+  npm: { run: "npm run", args: " --", exec: "npx", ciInstall: "npm ci" },
+  pnpm: { run: "pnpm", args: "", exec: "pnpm exec", ciInstall: "pnpm install --frozen-lockfile" },
+  yarn: { run: "yarn", args: "", exec: "yarn", ciInstall: "yarn install --frozen-lockfile" },
+  bun: { run: "bun run", args: "", exec: "bunx", ciInstall: "bun install --frozen-lockfile" },
+};
 
 /** How to run a dependency's command (`wrangler types`) with each package manager. */
 export function runBin(pm: PackageManager, command: string): string {
-  return `${{ npm: "npx", pnpm: "pnpm exec", yarn: "yarn", bun: "bunx" }[pm]} ${command}`;
+  return `${COMMANDS[pm].exec} ${command}`;
 }
 
 /** How to run a package.json script with each package manager. */
 export function runScript(pm: PackageManager, script: string): string {
-  return pm === "npm" ? `npm run ${script}` : `${pm} ${script}`;
+  return `${COMMANDS[pm].run} ${script}`;
 }
