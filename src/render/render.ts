@@ -125,22 +125,28 @@ function viewOf(config: Config, meta: RenderMeta) {
     host,
     mcpUrl: `https://${host}/mcp`,
     generatorVersion: meta.generatorVersion,
-    pm: packageManagerView(meta.packageManager ?? "npm"),
+    ...packageManagerView(meta.packageManager ?? "npm"),
   };
 }
 
-/** How the project's texts say to install and run things: `{{pm.run}} dev{{pm.args}} --port 8788`. */
+/**
+ * How the project's texts say to install and run things: `{{run}} dev{{runArgs}} --port 8788`.
+ * Flat names, like the rest of the view: each is one lookup in the precompiled templates.
+ */
 function packageManagerView(pm: PackageManager) {
+  const { run, args, exec, ciInstall } = COMMANDS[pm];
   return {
-    name: pm,
+    packageManager: pm,
     npm: pm === "npm",
-    install: `${pm} install`,
+    ciInstall,
+    run,
+    runArgs: args,
     /** npm's own shorthand where it has one; `bun test` would be bun's test runner, so not that. */
-    test: pm === "npm" ? "npm test" : runScript(pm, "test"),
-    ...COMMANDS[pm],
+    runTest: pm === "npm" ? "npm test" : runScript(pm, "test"),
+    exec,
     lockFile: LOCK_FILES[pm][0]!,
     /** What CI installs the package manager with (npm comes with Node). */
-    release: pm === "npm" ? null : TESTED_RELEASES[pm],
+    packageManagerRelease: pm === "npm" ? null : TESTED_RELEASES[pm],
   };
 }
 

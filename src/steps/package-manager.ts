@@ -9,11 +9,7 @@ import { exists, type FileSystem } from "../fs.js";
  */
 export function detectPackageManager(userAgent: string | undefined): PackageManager {
   const name = userAgent?.split("/")[0];
-  return isPackageManager(name) ? name : "npm";
-}
-
-function isPackageManager(name: string | undefined): name is PackageManager {
-  return (PACKAGE_MANAGERS as readonly string[]).includes(name ?? "");
+  return (PACKAGE_MANAGERS as readonly string[]).includes(name ?? "") ? (name as PackageManager) : "npm";
 }
 
 /** The lock file each package manager's install writes beside package.json. */
@@ -25,33 +21,19 @@ export const LOCK_FILES: Record<PackageManager, string[]> = {
 };
 
 /**
- * The package manager an existing project uses, for regenerate and provision to
- * render the same package-manager-specific files create did. Nothing extra is
- * recorded: a `packageManager` field (corepack's, which the user may add) says
- * it outright; else the lock file its installs write; else pnpm-workspace.yaml,
- * which only a pnpm project gets; else npm. So a project moved to another
- * package manager (its lock file replaced) is regenerated for that one.
+ * The package manager an existing project uses, for regenerate and provision to render the same
+ * package-manager-specific files create did: the one whose lock file is beside package.json (create
+ * commits it with the project), else pnpm when pnpm-workspace.yaml is there (a pnpm project before
+ * its first install), else npm. Nothing else is recorded, so a project moved to another package
+ * manager (its lock file replaced) is regenerated for that one.
  */
 export async function projectPackageManager(fs: FileSystem, root: string): Promise<PackageManager> {
-  const declared = await declaredPackageManager(fs, root);
-  if (declared) return declared;
-  const locked: PackageManager[] = [];
+  const locked = new Set<PackageManager>();
   for (const pm of PACKAGE_MANAGERS) {
-    for (const file of LOCK_FILES[pm]) if (await exists(fs, join(root, file))) locked.push(pm);
+    for (const file of LOCK_FILES[pm]) if (await exists(fs, join(root, file))) locked.add(pm);
   }
-  if (new Set(locked).size === 1) return locked[0]!;
-  if (await exists(fs, join(root, "pnpm-workspace.yaml"))) return "pnpm";
-  return locked[0] ?? "npm";
-}
-
-async function declaredPackageManager(fs: FileSystem, root: string): Promise<PackageManager | undefined> {
-  try {
-    const { packageManager } = JSON.parse(await fs.readFile(join(root, "package.json"), "utf8")) as { packageManager?: unknown };
-    const name = typeof packageManager === "string" ? packageManager.split("@")[0] : undefined;
-    return isPackageManager(name) ? name : undefined;
-  } catch {
-    return undefined; // no package.json, or not JSON: the lock file decides
-  }
+  if (locked.size === 1) return [...locked][0]!;
+  return (await exists(fs, join(root, "pnpm-workspace.yaml"))) ? "pnpm" : "npm";
 }
 
 /**

@@ -38,16 +38,10 @@ describe("package-manager-specific files, for that package manager only", () => 
     expect(has("pnpm-workspace.yaml")).toBe(false);
   });
 
-  it("yarn classic: vite, the peer vitest needs and yarn 1 does not install, is a devDependency", async () => {
-    const yarn = JSON.parse((await project("yarn")).read("package.json"));
-    expect(yarn.devDependencies.vite).toMatch(/^\^8\./);
+  it.each(PACKAGE_MANAGERS)("%s: vite, the peer vitest needs (yarn classic installs no peers), is a devDependency with the tests", async (pm) => {
+    expect(JSON.parse((await project(pm)).read("package.json")).devDependencies.vite).toMatch(/^\^8\./);
     // Without the tests feature there is no vitest, so no peer to add.
-    const untested = JSON.parse((await project("yarn", ["--features", "none"])).read("package.json"));
-    expect(untested.devDependencies).not.toHaveProperty("vite");
-  });
-
-  it.each(["npm", "pnpm", "bun"] as const)("%s: no vite devDependency (it installs vitest's peers itself)", async (pm) => {
-    expect(JSON.parse((await project(pm)).read("package.json")).devDependencies).not.toHaveProperty("vite");
+    expect(JSON.parse((await project(pm, ["--features", "none"])).read("package.json")).devDependencies).not.toHaveProperty("vite");
   });
 });
 
@@ -112,11 +106,9 @@ describe("regenerate keeps the package manager's files", () => {
     expect(await regenerate(parseArgv(["regenerate", "--check"]), ctx)).toBe(0);
   });
 
-  it("a packageManager field (corepack's) names the package manager, whatever lock file is there", async () => {
-    const made = await project("yarn");
-    const manifest = JSON.parse(made.read("package.json"));
-    made.volume.writeFileSync(join(made.root, "package.json"), `${JSON.stringify({ ...manifest, packageManager: "yarn@1.22.22" }, null, 2)}\n`);
-    made.volume.writeFileSync(join(made.root, "package-lock.json"), "");
+  it("several lock files: pnpm-workspace.yaml decides, else npm", async () => {
+    const made = await project("pnpm");
+    for (const file of ["pnpm-lock.yaml", "package-lock.json"]) made.volume.writeFileSync(join(made.root, file), "");
     const said: string[] = [];
     const ctx = { cwd: made.root, env: {}, fs: made.fs, ui: recordingUi(said), print: (text: string) => said.push(text), loadTemplates: async () => templates, generatorVersion: "0.1.0" };
     expect(await regenerate(parseArgv(["regenerate", "--check"]), ctx)).toBe(0);
