@@ -2,7 +2,8 @@ import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseArgv } from "../../src/answers/args.js";
-import { regenerate } from "../../src/commands/regenerate.js";
+import { regenerateProvisionedValues } from "../../src/apply/regeneration.js";
+import { readProjectConfig, regenerate } from "../../src/commands/regenerate.js";
 import { PACKAGE_MANAGERS, type PackageManager } from "../../src/config/options.js";
 import type { TemplateSet } from "../../src/render/templates.js";
 import { runScript } from "../../src/steps/package-manager.js";
@@ -54,6 +55,17 @@ describe("commands shown in the project use its package manager", () => {
     expect(ci).toContain(`- run: ${runScript(pm, "test")}`);
     expect(ci).toContain(`- run: ${runScript(pm, "typecheck")}`);
     expect(ci).toContain(`- run: ${runScript(pm, "lint")}`);
+  });
+
+  it("the other auth mode and the JavaScript output too: saas, --lang js, with pnpm", async () => {
+    const made = await project("pnpm", ["--auth", "saas", "--lang", "js"]);
+    expect(made.has("src/auth.js")).toBe(true);
+    expect(parseYaml(made.read("pnpm-workspace.yaml"))).toEqual({ allowBuilds: { esbuild: true, workerd: true } });
+    const ci = made.read(".github/workflows/ci.yml");
+    expect(ci).toContain("- run: pnpm test");
+    expect(ci).toContain("- run: pnpm exec wrangler deploy");
+    expect(ci).not.toContain("typecheck"); // a JavaScript project has no typecheck script
+    expect(made.read("README.md")).toContain("pnpm provision --dry-run");
   });
 
   it("npm: the CI workflow is npm's (npm ci, with the npm cache)", async () => {
@@ -112,5 +124,17 @@ describe("regenerate keeps the package manager's files", () => {
     const said: string[] = [];
     const ctx = { cwd: made.root, env: {}, fs: made.fs, ui: recordingUi(said), print: (text: string) => said.push(text), loadTemplates: async () => templates, generatorVersion: "0.1.0" };
     expect(await regenerate(parseArgv(["regenerate", "--check"]), ctx)).toBe(0);
+  });
+
+  it.each(["pnpm", "bun"] as const)("%s: provision, bringing the Worker's host into the README, keeps its commands there", async (pm) => {
+    const made = await project(pm);
+    made.volume.writeFileSync(join(made.root, lockFiles[pm]), "");
+    const config = { ...(await readProjectConfig(made.fs, made.root)), provisioned: { workersSubdomain: "acme" } };
+    const changed = await regenerateProvisionedValues(made.fs, made.root, config, templates, "0.1.0", false);
+    expect(changed).toContain("README.md");
+    const readme = made.read("README.md");
+    expect(readme).toContain("srv.acme.workers.dev");
+    expect(readme).toContain(`${runScript(pm, "provision")} --dry-run`);
+    expect(readme).toContain(`${runScript(pm, "regenerate")} --check`);
   });
 });
