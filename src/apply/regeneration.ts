@@ -3,6 +3,7 @@ import { ConflictError, UsageError } from "../errors.js";
 import type { FileSystem } from "../fs.js";
 import { type FileMap, render } from "../render/render.js";
 import type { TemplateSet } from "../render/templates.js";
+import { projectPackageManager } from "../steps/package-manager.js";
 import { applyChanges } from "./apply-plan.js";
 import { planRegeneration } from "./plan.js";
 import { assertSafeRelativePath, readProjectFile } from "./project-path.js";
@@ -28,7 +29,8 @@ export async function regenerateProvisionedValues(
   generatorVersion: string,
   dryRun: boolean,
 ): Promise<string[]> {
-  const meta = { generatorVersion };
+  // The project's package manager, as regenerate finds it: its files and the README's commands stay its own.
+  const meta = { generatorVersion, packageManager: await projectPackageManager(fs, root) };
   const now = projectFiles(render(config, templates, meta));
   const without = projectFiles(render(withoutProvisionedValues(config), templates, meta));
   const affected = [...now.keys()].filter((path) => now.get(path) !== without.get(path));

@@ -19,9 +19,9 @@ import type { FileSystem } from "../fs.js";
 import type { FileMap } from "../render/render.js";
 import type { TemplateLoader } from "../render/templates.js";
 import type { Exec } from "../steps/exec.js";
-import { type GitOutcome, initialiseGit, LOCK_FILES } from "../steps/git.js";
+import { type GitOutcome, initialiseGit } from "../steps/git.js";
 import { generateWorkerTypes, installDependencies } from "../steps/install.js";
-import { detectPackageManager, runBin, runScript } from "../steps/package-manager.js";
+import { detectPackageManager, LOCK_FILES, runBin, runScript } from "../steps/package-manager.js";
 import type { Ui } from "../ui.js";
 
 /** Everything `create` touches, passed in: the real things in the CLI, memfs and fakes in unit tests. */
@@ -62,7 +62,7 @@ export async function create(args: ParsedArgs, ctx: CreateContext): Promise<void
 
   // Loaded after the questions: the first prompt must not wait for the renderer (SPEC §8).
   const { render } = await import("../render/render.js");
-  const files = render(config, await ctx.loadTemplates(config, target), { generatorVersion: ctx.generatorVersion });
+  const files = render(config, await ctx.loadTemplates(config, target), { generatorVersion: ctx.generatorVersion, packageManager: pm });
   // The snapshot goes in the same staged write: regenerate merges against it later (SPEC §6).
   const toWrite = withSnapshot(files);
   let keptIgnoreRules = false;
@@ -93,7 +93,7 @@ export async function create(args: ParsedArgs, ctx: CreateContext): Promise<void
     ctx.ui.info(GIT_OUTCOMES[outcome]);
     if (ignored.length) ctx.ui.warn(`Not committed, because the directory's ignore rules exclude them: ${ignored.join(", ")}`);
   }
-  const deployed = await provisionIfWanted(provisioning, config, target, ctx, prompter);
+  const deployed = await provisionIfWanted(provisioning, config, target, pm, ctx, prompter);
   ctx.ui.note(nextSteps(config, directory, pm, options.install, deployed), "Next steps");
   ctx.ui.outro(`Your MCP server ${config.name} is ready. README.md says how to connect each of its MCP clients.`);
 }
@@ -156,13 +156,14 @@ async function provisionIfWanted(
   decision: ProvisioningDecision,
   config: Config,
   target: string,
+  pm: PackageManager,
   ctx: CreateContext,
   prompter: Prompter | undefined,
 ): Promise<boolean> {
   let wanted = decision.wanted;
   if (wanted === "ask") {
     if (!ctx.env.CLOUDFLARE_API_TOKEN?.trim()) {
-      ctx.ui.info("Set CLOUDFLARE_API_TOKEN and run npm run provision in the project to set up Access and deploy (README.md: Deploy).");
+      ctx.ui.info(`Set CLOUDFLARE_API_TOKEN and run ${runScript(pm, "provision")} in the project to set up Access and deploy (README.md: Deploy).`);
       return false;
     }
     const answer = await prompter!.confirm({
@@ -189,7 +190,7 @@ async function provisionIfWanted(
     return result.liveUrl !== undefined;
   } catch (error) {
     if (error instanceof Cancelled) throw new Cancelled(`the project in ${target} is kept, and nothing was changed in Cloudflare`);
-    if (error instanceof RuntimeFailure) error.message += `\nThe project itself is ready in ${target}: run npm run provision there once this is fixed.`;
+    if (error instanceof RuntimeFailure) error.message += `\nThe project itself is ready in ${target}: run ${runScript(pm, "provision")} there once this is fixed.`;
     throw error;
   }
 }

@@ -15,7 +15,8 @@ import { Cancelled, ConflictError, ExitCode, UsageError } from "../errors.js";
 import { exists, type FileSystem } from "../fs.js";
 import { render } from "../render/render.js";
 import type { TemplateLoader } from "../render/templates.js";
-import { detectPackageManager } from "../steps/package-manager.js";
+import type { PackageManager } from "../config/options.js";
+import { projectPackageManager } from "../steps/package-manager.js";
 import type { Ui } from "../ui.js";
 import { describeChanges, unifiedDiffs } from "./change-list.js";
 
@@ -51,7 +52,9 @@ export async function regenerate(args: ParsedArgs, ctx: RegenerateContext): Prom
   if (!snapshot) throw noSnapshot();
 
   // From the template source mcp-access.json names: a --template one is fetched (or read) again.
-  const next = projectFiles(render(config, await ctx.loadTemplates(config, root), { generatorVersion: ctx.generatorVersion }));
+  const pm = await projectPackageManager(ctx.fs, root);
+  const templates = await ctx.loadTemplates(config, root);
+  const next = projectFiles(render(config, templates, { generatorVersion: ctx.generatorVersion, packageManager: pm }));
   const { disk, blocked, modes } = await readProjectFiles(ctx.fs, root, [...new Set([...snapshot.keys(), ...next.keys()])]);
 
   const conflicted = [...snapshot.keys()].filter((path) => hasConflictMarkers(disk.get(path) ?? ""));
@@ -81,13 +84,13 @@ export async function regenerate(args: ParsedArgs, ctx: RegenerateContext): Prom
   if (ctx.prompter && !options.yes) await confirm(ctx.prompter);
 
   await applyChanges(ctx.fs, root, changes, modes);
-  return report(ctx, changes);
+  return report(ctx, changes, pm);
 }
 
-function report(ctx: RegenerateContext, changes: Change[]): number {
+function report(ctx: RegenerateContext, changes: Change[], pm: PackageManager): number {
   const conflicts = changes.filter((change) => change.kind === "conflict");
   if (changes.some(dependenciesChanged)) {
-    ctx.ui.info(`The dependencies in package.json changed: run ${detectPackageManager(ctx.env.npm_config_user_agent)} install.`);
+    ctx.ui.info(`The dependencies in package.json changed: run ${pm} install.`);
   }
   if (!conflicts.length) {
     ctx.ui.success(`Regenerated; the snapshot in ${SNAPSHOT_DIR}/ is up to date. Commit it with your changes.`);

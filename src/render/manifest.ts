@@ -1,4 +1,4 @@
-import type { AuthMode, Feature, Language } from "../config/options.js";
+import type { AuthMode, Feature, Language, PackageManager } from "../config/options.js";
 
 /**
  * One file of a template set's `manifest.json`, which lists every file a
@@ -13,7 +13,7 @@ export interface ManifestEntry {
   /** Template file, relative to the template folder. */
   template: string;
   /** Included only when every given key matches the config (`downstreams`: whether there are any). */
-  when?: { auth?: AuthMode; lang?: Language; feature?: Feature; downstreams?: boolean };
+  when?: { auth?: AuthMode; lang?: Language; feature?: Feature; downstreams?: boolean; packageManager?: PackageManager };
   /** Copied as it is, not run through Handlebars (code full of braces, binary-safe text). */
   raw?: boolean;
 }

@@ -2,7 +2,9 @@ import HandlebarsRuntime from "handlebars/runtime";
 import { type ParseError, parse as parseJsonc, printParseErrorCode } from "jsonc-parser";
 import { CLIENT_NAMES, clientInfo, isClientName, managedOAuthAllowlist } from "../config/clients.js";
 import { CONFIG_FILE_NAME, CONFIG_SCHEMA_PATH, type Config, toConfigFile } from "../config/config.js";
+import type { PackageManager } from "../config/options.js";
 import { UsageError } from "../errors.js";
+import { COMMANDS, LOCK_FILES, runScript, TESTED_RELEASES } from "../steps/package-manager.js";
 import { compileOptions, HELPERS } from "./compile.js";
 import { included } from "./conditions.js";
 import { jsonLiteral, markdownCode, markdownText, scriptJsonLiteral } from "./escape.js";
@@ -16,6 +18,8 @@ export type FileMap = Map<string, string>;
 
 export interface RenderMeta {
   generatorVersion: string;
+  /** The package manager the project is installed with (default npm): its files and commands are rendered. */
+  packageManager?: PackageManager;
 }
 
 /** Placeholder values the generated Worker recognises as "not configured" and refuses to run with. */
@@ -54,7 +58,7 @@ export function render(config: Config, templates: TemplateSet, meta: RenderMeta)
   const view = viewOf(config, meta);
   const files: FileMap = new Map();
   for (const entry of templates.files) {
-    if (!included(entry, config)) continue;
+    if (!included(entry, config, meta.packageManager ?? "npm")) continue;
     const source = templates.sources.get(entry.template);
     if (source === undefined) {
       const twin = entry.template.startsWith(`${JS_TEMPLATES_DIR}/`)
@@ -121,6 +125,28 @@ function viewOf(config: Config, meta: RenderMeta) {
     host,
     mcpUrl: `https://${host}/mcp`,
     generatorVersion: meta.generatorVersion,
+    ...packageManagerView(meta.packageManager ?? "npm"),
+  };
+}
+
+/**
+ * How the project's texts say to install and run things: `{{run}} dev{{runArgs}} --port 8788`.
+ * Flat names, like the rest of the view: each is one lookup in the precompiled templates.
+ */
+function packageManagerView(pm: PackageManager) {
+  const { run, args, exec, ciInstall } = COMMANDS[pm];
+  return {
+    packageManager: pm,
+    npm: pm === "npm",
+    ciInstall,
+    run,
+    runArgs: args,
+    /** npm's own shorthand where it has one; `bun test` would be bun's test runner, so not that. */
+    runTest: pm === "npm" ? "npm test" : runScript(pm, "test"),
+    exec,
+    lockFile: LOCK_FILES[pm][0]!,
+    /** What CI installs the package manager with (npm comes with Node). */
+    packageManagerRelease: pm === "npm" ? null : TESTED_RELEASES[pm],
   };
 }
 

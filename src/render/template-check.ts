@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import Handlebars from "handlebars";
 import { CONFIG_FILE_NAME } from "../config/config.js";
-import { AUTH_MODES, FEATURES, LANGUAGES } from "../config/options.js";
+import { AUTH_MODES, FEATURES, LANGUAGES, PACKAGE_MANAGERS } from "../config/options.js";
 import { UsageError } from "../errors.js";
 import type { FileSystem } from "../fs.js";
 import { compileOptions, HELPERS } from "./compile.js";
@@ -71,6 +71,7 @@ const WHEN_VALUES: Record<string, readonly unknown[]> = {
   lang: LANGUAGES,
   feature: FEATURES,
   downstreams: [true, false],
+  packageManager: PACKAGE_MANAGERS,
 };
 /** A partial's name as a template writes it (`{{> readme/intro}}`). */
 const PARTIAL_NAME = /^[A-Za-z][\w-]*(\/[A-Za-z][\w-]*)*$/;

@@ -1,15 +1,6 @@
-import type { PackageManager } from "../config/options.js";
 import type { Exec } from "./exec.js";
 
 export type GitOutcome = "committed" | "initialised" | "no-git" | "inside-repository";
-
-/** The lock file each package manager's install writes beside package.json. */
-export const LOCK_FILES: Record<PackageManager, string[]> = {
-  npm: ["package-lock.json"],
-  pnpm: ["pnpm-lock.yaml"],
-  yarn: ["yarn.lock"],
-  bun: ["bun.lock", "bun.lockb"],
-};
 
 /**
  * `git init` and a first commit of the files this run wrote (`generated`) and

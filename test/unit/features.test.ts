@@ -130,7 +130,8 @@ describe("--features tests", () => {
     expect(packageJson.scripts.test).toBe("vitest run");
     // The tests are type-checked with the rest (test/tsconfig.json adds the test runner's types).
     expect(packageJson.scripts.typecheck).toBe("wrangler types && tsc --noEmit && tsc --noEmit -p test");
-    expect(Object.keys(packageJson.devDependencies)).toEqual(["@cloudflare/vitest-plugin", "typescript", "vitest", "wrangler"]);
+    // vite is vitest's peer, declared because yarn classic installs no peers.
+    expect(Object.keys(packageJson.devDependencies)).toEqual(["@cloudflare/vitest-plugin", "typescript", "vite", "vitest", "wrangler"]);
     // Each mode's tests drive its own auth: the Access JWT header, or the Worker's OAuth flow and its secrets.
     if (auth === "self-hosted") {
       expect(file("test/auth.test.ts")).toContain('"Cf-Access-Jwt-Assertion": token');
