@@ -22,8 +22,23 @@ export function precompileTemplates(templatesDir) {
   const paths = new Set([...files.filter((entry) => !entry.raw).map((entry) => entry.template), ...Object.values(manifest.partials ?? {})]);
   return [...paths].sort().map((path) => {
     const source = readFileSync(join(templatesDir, path), "utf8");
-    return { path, key: templateKey(source), spec: Handlebars.precompile(source, compileOptions()) };
+    return { path, key: templateKey(source), spec: Handlebars.precompile(withoutLocations(Handlebars.parse(source)), compileOptions()) };
   });
+}
+
+/**
+ * The template's syntax tree without source locations. Compiled, every name a template looks up
+ * carries its line and column (about a tenth of the table) for a strict-mode error's message; a
+ * bundled template cannot name what the view lacks (every combination renders in the tests), and
+ * templates of the user's own, compiled at run time, keep them.
+ */
+function withoutLocations(node) {
+  if (Array.isArray(node)) node.forEach(withoutLocations);
+  else if (node && typeof node === "object") {
+    delete node.loc;
+    for (const value of Object.values(node)) withoutLocations(value);
+  }
+  return node;
 }
 
 /** An esbuild plugin that puts the table in place of src/render/precompiled.ts. */
