@@ -6,12 +6,13 @@ import { RuntimeFailure, UsageError } from "../errors.js";
 import { exists, type FileSystem } from "../fs.js";
 import type { TemplateLoader } from "../render/templates.js";
 import type { Exec } from "../steps/exec.js";
+import { projectPackageManager } from "../steps/package-manager.js";
 import type { Ui } from "../ui.js";
 import type { CloudflareApi } from "./cloudflare-api.js";
 import { ConfigRecord } from "./config-record.js";
 import type { Deployer, ProvisionPrompter } from "./context.js";
 import { checkProvisionPrerequisites } from "./prerequisites.js";
-import { provision, type ProvisionResult } from "./provision.js";
+import { type ProvisionResult, provision } from "./provision.js";
 import { Redactor } from "./redact.js";
 import { sdkApi } from "./sdk-api.js";
 import { wranglerBin, wranglerDeployer } from "./wrangler-deployer.js";
@@ -54,9 +55,10 @@ export async function provisionProject(root: string, config: Config, options: Pr
         `Restore it from git (git checkout -- ${SNAPSHOT_DIR}).`,
     );
   }
+  const packageManager = await projectPackageManager(deps.fs, root);
   if (options.deploy && !options.dryRun && !deps.deployer && !(await exists(deps.fs, wranglerBin(root)))) {
     throw new RuntimeFailure(
-      `The project's wrangler is not installed (${wranglerBin(root)}), and it does the deploy. Run npm install in ${root}, then provision again ` +
+      `The project's wrangler is not installed (${wranglerBin(root)}), and it does the deploy. Run ${packageManager} install in ${root}, then provision again ` +
         "(or add --no-deploy).",
     );
   }
@@ -68,6 +70,7 @@ export async function provisionProject(root: string, config: Config, options: Pr
   const configPath = join(root, CONFIG_FILE_NAME);
   const configRecord = options.dryRun ? { set: async () => {} } : await ConfigRecord.open(deps.fs, configPath);
   return provision({
+    packageManager,
     root,
     config,
     ...(options.accountId ? { accountIdFlag: options.accountId } : {}),

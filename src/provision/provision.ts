@@ -1,5 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Config } from "../config/config.js";
+import type { PackageManager } from "../config/options.js";
+import { runScript } from "../steps/package-manager.js";
 import type { Ui } from "../ui.js";
 import type { CloudflareApi } from "./cloudflare-api.js";
 import type { ConfigRecord } from "./config-record.js";
@@ -49,6 +51,8 @@ async function updateFiles(ctx: ProvisionContext): Promise<void> {
 
 export interface ProvisionInput {
   root: string;
+  /** The project's package manager, for the commands a message names (`pnpm run deploy`). */
+  packageManager?: PackageManager;
   /** The project's validated config; a copy is updated as the steps learn. */
   config: Config;
   /** `--account-id`, which wins over mcp-access.json and CLOUDFLARE_ACCOUNT_ID. */
@@ -140,7 +144,7 @@ export async function provision(input: ProvisionInput): Promise<ProvisionResult>
   if (ctx.liveUrl) {
     ui.note(connectText(ctx.liveUrl, ctx.config), "Live");
   } else {
-    const later = ctx.config.auth === "saas" ? "npm run provision" : "npm run deploy";
+    const later = runScript(input.packageManager ?? "npm", ctx.config.auth === "saas" ? "provision" : "deploy");
     const why = ctx.config.auth === "saas" ? " (the secrets go up with the deploy)" : "";
     ui.info(`Not deployed (--no-deploy). To deploy: ${later}${why}.`);
   }

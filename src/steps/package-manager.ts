@@ -44,7 +44,11 @@ export const TESTED_RELEASES: Record<Exclude<PackageManager, "npm">, string> = {
 
 /** How each package manager runs a package.json script, a dependency's command, and a CI install. */
 interface Commands {
-  /** Runs a script: `bun run test`, never `bun test`, which is bun's own test runner. */
+  /**
+   * Runs a script, always with `run`: a script may share its name with a command of the package
+   * manager's own, which the short form would run instead (`pnpm deploy` deploys a workspace
+   * package, `bun test` is bun's test runner), never the project's `deploy` or `test`.
+   */
   run: string;
   /** Put between a script and its arguments: only npm needs `--`. */
   args: string;
@@ -55,8 +59,8 @@ interface Commands {
 
 export const COMMANDS: Record<PackageManager, Commands> = {
   npm: { run: "npm run", args: " --", exec: "npx", ciInstall: "npm ci" },
-  pnpm: { run: "pnpm", args: "", exec: "pnpm exec", ciInstall: "pnpm install --frozen-lockfile" },
-  yarn: { run: "yarn", args: "", exec: "yarn", ciInstall: "yarn install --frozen-lockfile" },
+  pnpm: { run: "pnpm run", args: "", exec: "pnpm exec", ciInstall: "pnpm install --frozen-lockfile" },
+  yarn: { run: "yarn run", args: "", exec: "yarn", ciInstall: "yarn install --frozen-lockfile" },
   bun: { run: "bun run", args: "", exec: "bunx", ciInstall: "bun install --frozen-lockfile" },
 };
 

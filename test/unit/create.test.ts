@@ -68,7 +68,7 @@ describe("create, non-interactive", () => {
     const added = h.commands.find((command) => command.includes(" add -- "))!.split(" -- ")[1]!.split(" ");
     expect(added).toEqual(expect.arrayContaining(["src/index.ts", "mcp-access.json", ".mcp-access/generated/src/index.ts.snapshot", "pnpm-lock.yaml"]));
     expect(added).toHaveLength(h.files().length + 1);
-    expect(h.said.at(-2)).toMatch(/Next steps:\ncd srv\npnpm dev/);
+    expect(h.said.at(-2)).toMatch(/Next steps:\ncd srv\npnpm run dev/);
   });
 
   it("writes the snapshot regenerate merges against, in the same write", async () => {

@@ -62,10 +62,13 @@ describe("commands shown in the project use its package manager", () => {
     expect(made.has("src/auth.js")).toBe(true);
     expect(parseYaml(made.read("pnpm-workspace.yaml"))).toEqual({ allowBuilds: { esbuild: true, workerd: true } });
     const ci = made.read(".github/workflows/ci.yml");
-    expect(ci).toContain("- run: pnpm test");
+    expect(ci).toContain("- run: pnpm run test");
     expect(ci).toContain("- run: pnpm exec wrangler deploy");
     expect(ci).not.toContain("typecheck"); // a JavaScript project has no typecheck script
-    expect(made.read("README.md")).toContain("pnpm provision --dry-run");
+    expect(made.read("README.md")).toContain("pnpm run provision --dry-run");
+    // `pnpm deploy` is pnpm's own command (it deploys a workspace package), never the project's script.
+    expect(made.read("README.md")).toContain("`pnpm run deploy`");
+    expect(made.read("README.md")).not.toMatch(/pnpm (deploy|test|dev)\b/);
   });
 
   it("npm: the CI workflow is npm's (npm ci, with the npm cache)", async () => {
@@ -75,11 +78,11 @@ describe("commands shown in the project use its package manager", () => {
     expect(ci).not.toContain("npm install --global");
   });
 
-  it("bun runs scripts with `bun run`: `bun test` would be bun's own test runner, not the project's", () => {
+  it("scripts run with `run`: `bun test` is bun's test runner and `pnpm deploy` pnpm's, not the project's scripts", () => {
     expect(runScript("bun", "test")).toBe("bun run test");
     expect(runScript("bun", "dev")).toBe("bun run dev");
-    expect(runScript("pnpm", "test")).toBe("pnpm test");
-    expect(runScript("yarn", "test")).toBe("yarn test");
+    expect(runScript("pnpm", "deploy")).toBe("pnpm run deploy");
+    expect(runScript("yarn", "test")).toBe("yarn run test");
     expect(runScript("npm", "test")).toBe("npm run test");
   });
 
