@@ -52,8 +52,8 @@ export function run(command: string, args: string[], options: { cwd: string; env
   });
 }
 
-export function runCli(args: string[], options: { cwd: string; env?: Record<string, string> }): Promise<Result> {
-  return run(process.execPath, [cliBin, ...args], { cwd: options.cwd, env: cleanEnv({ CI: "true", ...options.env }), timeoutMs: 300_000 });
+export function runCli(args: string[], options: { cwd: string; env?: Record<string, string>; timeoutMs?: number }): Promise<Result> {
+  return run(process.execPath, [cliBin, ...args], { cwd: options.cwd, env: cleanEnv({ CI: "true", ...options.env }), timeoutMs: options.timeoutMs ?? 300_000 });
 }
 
 export async function freePort(): Promise<number> {
