@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { CLIENT_NAMES, clientInfo, isClientName } from "../config/clients.js";
 import type { Config } from "../config/config.js";
 import type { PackageManager } from "../config/options.js";
 import { runScript } from "../steps/package-manager.js";
@@ -176,13 +177,15 @@ function summarise(outcomes: Outcome[]): string {
   return lines.join("\n");
 }
 
+/** Where the server is and who can connect: the project's clients (config/clients.ts); README.md has each one's steps. */
 function connectText(url: string, config: Config): string {
   const mcp = `${url.replace(/\/+$/, "")}/mcp`;
+  const chosen = config.clients ?? CLIENT_NAMES;
+  const labels = chosen.map((client) => (isClientName(client) ? clientInfo(client).label : client));
   return [
     `MCP endpoint: ${mcp}`,
-    "Claude: Settings → Connectors → Add custom connector, paste the URL.",
-    `Cursor / VS Code: add { "url": "${mcp}" } as server "${config.name}" (README.md shows the files).`,
-    "MCP Inspector: npx @modelcontextprotocol/inspector, transport Streamable HTTP, the URL above.",
+    `Clients: ${labels.join(", ")}. README.md ("Connect a client") says how to add the server to each.`,
+    ...(chosen.includes("claude-code") ? [`Claude Code: claude mcp add --transport http ${config.name} ${mcp}`] : []),
     "The first time, the client opens a browser for you to sign in with Cloudflare Access.",
   ].join("\n");
 }

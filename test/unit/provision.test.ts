@@ -123,6 +123,9 @@ describe("provision, self-hosted", () => {
     expect(h.read(".mcp-access/generated/wrangler.jsonc.snapshot")).toBe(h.read("wrangler.jsonc"));
     expect(h.deploys).toEqual([{ root: h.root, accountId: ACCOUNT, worker: "srv", secrets: {} }]);
     expect(h.said.join("\n")).toContain("MCP endpoint: https://srv.acme.workers.dev/mcp");
+    // The clients come from the table; Claude Code's one command is spelt out.
+    expect(h.said.join("\n")).toContain("Clients: Claude (claude.ai, Claude Desktop), Claude Code, ChatGPT, Cursor, VS Code");
+    expect(h.said.join("\n")).toContain("Claude Code: claude mcp add --transport http srv https://srv.acme.workers.dev/mcp");
   });
 
   it("a re-run changes nothing in the account, and mcp-access.json keeps its formatting", async () => {
