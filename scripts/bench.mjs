@@ -2,7 +2,7 @@
 // other create tools on the same machine. A benchmark, not a test: it prints
 // figures and ratios against the targets of issue 8 and never fails on them.
 //
-//   node scripts/bench.mjs [--runs N] [--refresh] [--no-worker] [--keep] [--json FILE]
+//   node scripts/bench.mjs [--runs N] [--refresh] [--no-worker] [--startup [--startup-runs N]] [--keep] [--json FILE]
 //
 // 1. builds and packs this package, installs the tarball into a temp project;
 // 2. installs create-vite and create-cloudflare from the registry into
@@ -12,17 +12,23 @@
 //    (`--yes --no-install --no-git`); reports medians and quartiles;
 // 4. measures installed size and package count of each;
 // 5. generates and installs a project per auth mode and bundles its Worker
-//    with `wrangler deploy --dry-run --outdir`, gzip -9 (--no-worker skips it).
+//    with `wrangler deploy --dry-run --outdir`, gzip -9 (--no-worker skips it);
+// 6. with --startup, the cold start of each Worker next to an empty Worker's
+//    built in the same run (the floor): startup CPU by `wrangler check startup`,
+//    and the first authenticated `whoami` of each protocol era in a new isolate
+//    (scripts/startup.mjs); offline, about a minute per 5 runs.
 //
 // The other tools only ever run with --help, with telemetry off, no update
 // check (CI=1) and a throwaway HOME, so they contact nothing and write nothing
 // outside the temp folder.
 import { spawnSync } from "node:child_process";
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
+import { parse as parseJsonc } from "jsonc-parser";
+import { activeMs, measureColdStarts } from "./startup.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const options = parseOptions(process.argv.slice(2));
@@ -79,12 +85,17 @@ async function main() {
   const stats = new Map([...times].map(([command, list]) => [command, summary(list)]));
 
   let workers = [];
-  if (options.worker) {
+  if (options.worker || options.startup) {
     step("generating, installing and bundling a project per auth mode (wrangler deploy --dry-run)");
     workers = await Promise.all(["self-hosted", "saas"].map((mode) => workerBundle(ours, mode, quietEnv)));
   }
 
-  const result = { date: new Date().toISOString(), machine: host, runs: options.runs, packed, tools, stats, workers, commands };
+  let coldStarts;
+  if (options.startup) {
+    coldStarts = await measureStartups(workers, quietEnv);
+  }
+
+  const result = { date: new Date().toISOString(), machine: host, runs: options.runs, packed, tools, stats, workers, coldStarts, commands };
   report(result);
   if (options.json) {
     writeFileSync(options.json, JSON.stringify(toJson(result), null, 2));
@@ -93,22 +104,24 @@ async function main() {
 }
 
 function parseOptions(argv) {
-  const parsed = { runs: 15, warmup: 2, refresh: false, worker: true, keep: false, json: undefined };
+  const parsed = { runs: 15, warmup: 2, refresh: false, worker: true, startup: false, startupRuns: 5, keep: false, json: undefined };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === "--runs") parsed.runs = Number(argv[++i]);
     else if (arg === "--warmup") parsed.warmup = Number(argv[++i]);
     else if (arg === "--refresh") parsed.refresh = true;
     else if (arg === "--no-worker") parsed.worker = false;
+    else if (arg === "--startup") parsed.startup = true;
+    else if (arg === "--startup-runs") parsed.startupRuns = Number(argv[++i]);
     else if (arg === "--keep") parsed.keep = true;
     else if (arg === "--json") parsed.json = argv[++i];
     else {
-      console.error(`bench: unknown option ${arg}\nusage: node scripts/bench.mjs [--runs N] [--warmup N] [--refresh] [--no-worker] [--keep] [--json FILE]`);
+      console.error(`bench: unknown option ${arg}\nusage: node scripts/bench.mjs [--runs N] [--warmup N] [--refresh] [--no-worker] [--startup [--startup-runs N]] [--keep] [--json FILE]`);
       process.exit(2);
     }
   }
-  if (!(parsed.runs >= 1) || !(parsed.warmup >= 0)) {
-    console.error("bench: --runs must be at least 1 and --warmup at least 0");
+  if (!(parsed.runs >= 1) || !(parsed.warmup >= 0) || !(parsed.startupRuns >= 1)) {
+    console.error("bench: --runs and --startup-runs must be at least 1 and --warmup at least 0");
     process.exit(2);
   }
   return parsed;
@@ -221,7 +234,44 @@ async function workerBundle(ours, mode, env) {
     gzipBytes += gzipSync(contents, { level: 9 }).length;
     modules.push(file);
   }
-  return { mode, bytes, gzipBytes, modules };
+  return { mode, dir, bytes, gzipBytes, modules };
+}
+
+/** A Worker that answers every request with a constant, on the generated projects' compatibility date and flags: the floor. */
+function emptyWorker(projectDir) {
+  const dir = join(work, "worker-empty");
+  const config = parseJsonc(readFileSync(join(projectDir, "wrangler.jsonc"), "utf8"));
+  mkdirSync(join(dir, "src"), { recursive: true });
+  writeFileSync(join(dir, "src", "index.js"), 'export default { fetch: () => new Response("ok") };\n');
+  const { compatibility_date, compatibility_flags, minify } = config;
+  writeFileSync(join(dir, "wrangler.jsonc"), JSON.stringify({ name: "empty", main: "src/index.js", compatibility_date, compatibility_flags, minify }, null, 2));
+  symlinkSync(join(projectDir, "node_modules"), join(dir, "node_modules"), "dir");
+  return dir;
+}
+
+/** Startup CPU by `wrangler check startup` and the first `whoami` per era, each Worker and the floor, interleaved. */
+async function measureStartups(workers, env) {
+  const runs = options.startupRuns;
+  const subjects = [{ mode: "empty", dir: emptyWorker(workers[0].dir) }, ...workers];
+  step(`cold starts: ${runs} × \`wrangler check startup\` of each Worker and of an empty one (the floor), interleaved`);
+  const checks = new Map(subjects.map((subject) => [subject, []]));
+  const outfile = join(work, "startup.cpuprofile");
+  for (let round = 0; round < runs; round++) {
+    for (const subject of shuffle([...subjects])) {
+      must(join(subject.dir, "node_modules", ".bin", "wrangler"), ["check", "startup", "--outfile", outfile], { cwd: subject.dir, env });
+      checks.get(subject).push(activeMs(JSON.parse(readFileSync(outfile, "utf8"))));
+    }
+  }
+  const eras = {};
+  for (const era of ["2025-11-25", "2026-07-28"]) {
+    step(`cold starts: startup and the first whoami (${era}) in ${runs} new isolates per Worker, interleaved (scripts/startup.mjs)`);
+    eras[era] = await measureColdStarts(subjects.map((subject) => subject.dir), { runs, era });
+  }
+  return subjects.map((subject, index) => ({
+    mode: subject.mode,
+    checkStartupMs: summary(checks.get(subject)),
+    eras: Object.fromEntries(Object.entries(eras).map(([era, results]) => [era, results[index]])),
+  }));
 }
 
 async function spawnAsync(command, args, { cwd, env }) {
@@ -260,7 +310,7 @@ function table(rows) {
   return [line(rows[0]), `|${widths.map((width) => "-".repeat(width + 2)).join("|")}|`, ...rows.slice(1).map(line)].join("\n");
 }
 
-function report({ date, machine, runs, packed, tools, stats, workers, commands }) {
+function report({ date, machine, runs, packed, tools, stats, workers, coldStarts, commands }) {
   const [ours, vite] = tools;
   const help = (tool) => stats.get(commands.find((command) => command.tool === tool && command.args[0] === "--help"));
   const generate = stats.get(commands.at(-1));
@@ -304,9 +354,31 @@ function report({ date, machine, runs, packed, tools, stats, workers, commands }
   ];
   console.log(`\n${table(rows)}`);
   if (!workers.length) console.log("(Worker bundles skipped: --no-worker)");
+  if (coldStarts) reportColdStarts(coldStarts);
 }
 
-function toJson({ date, machine, runs, packed, tools, stats, workers }) {
+function reportColdStarts(coldStarts) {
+  const [floor] = coldStarts;
+  const eras = Object.keys(floor.eras);
+  // CPU is the profile's non-idle time; an empty Worker's is about 0, so the ratios are of wall
+  // times (dispatch round trips as Node sees them), whose floor is workerd's own request overhead.
+  const times = (pick) => coldStarts.map((subject) => ms(pick(subject)));
+  const walls = (pick) => coldStarts.map((subject) => `${ms(pick(subject))}${subject === floor ? "" : ` (${ratio(pick(subject) / pick(floor))})`}`);
+  console.log(`\nCold start, medians of ${floor.checkStartupMs.n} runs interleaved; CPU = the profile's non-idle time; (×) = ÷ the empty Worker's`);
+  console.log(
+    table([
+      ["", "empty Worker (floor)", ...coldStarts.slice(1).map((subject) => `${subject.mode} Worker`)],
+      ["startup CPU, `wrangler check startup`", ...times((subject) => subject.checkStartupMs.median)],
+      ...eras.flatMap((era) => [
+        [`first whoami CPU (${era})`, ...times((subject) => subject.eras[era].firstCpuMs)],
+        [`startup + first whoami CPU (${era})`, ...times((subject) => subject.eras[era].coldCpuMs)],
+        [`startup + first whoami wall (${era})`, ...walls((subject) => subject.eras[era].coldWallMs)],
+      ]),
+    ]),
+  );
+}
+
+function toJson({ date, machine, runs, packed, tools, stats, workers, coldStarts }) {
   return {
     date,
     machine,
@@ -315,6 +387,7 @@ function toJson({ date, machine, runs, packed, tools, stats, workers }) {
     tools: tools.map(({ name, version, bytes, files, packages }) => ({ name, version, bytes, files, packages })),
     timings: Object.fromEntries([...stats].map(([command, value]) => [command.label, value])),
     workers,
+    coldStarts,
   };
 }
 
