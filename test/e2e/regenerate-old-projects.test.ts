@@ -162,22 +162,44 @@ describe("regenerate brings the hardening into a saas project made by 0.1.0", ()
       await call({ path: "/who" });
       // The Access access token the app got: what must never reach the MCP client.
       const upstream = app.requests.at(-1)!.headers.authorization!.replace(/^Bearer /, "");
-      return await holes(call, app, upstream);
+      // Today's clients, which 0.1.0 turned away: a Client ID Metadata Document, and Cursor's own scheme.
+      const metadata = await (await fetch(`${dev.origin}/.well-known/oauth-authorization-server`)).json();
+      const cursor = await fetch(`${dev.origin}/register`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ client_name: "Cursor", redirect_uris: ["cursor://anysphere.cursor-mcp/oauth/callback"], token_endpoint_auth_method: "none" }),
+      });
+      const clients = { cimd: metadata.client_id_metadata_document_supported === true, privateUseScheme: cursor.status === 201 };
+      return { ...(await holes(call, app, upstream)), ...clients };
     } finally {
       await dev.stop();
       stop = undefined;
     }
   }
 
-  it("has the holes before, and none after regenerate", async () => {
-    expect(await holesOfRunningWorker()).toEqual({ credentialInEcho: true, credentialInRedirect: true, traversalSent: true, traversalRefused: false });
+  it("has the holes before, and none after regenerate; then it takes today's clients too", async () => {
+    expect(await holesOfRunningWorker()).toEqual({
+      credentialInEcho: true,
+      credentialInRedirect: true,
+      traversalSent: true,
+      traversalRefused: false,
+      cimd: false,
+      privateUseScheme: false,
+    });
 
     const result = await regenerate(dir);
     expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);
     expect(result.stdout).toMatch(/src\/downstream\.ts/);
     expect(readFileSync(join(dir, "wrangler.jsonc"), "utf8")).toMatch(/"preview_urls": false/);
 
-    expect(await holesOfRunningWorker()).toEqual({ credentialInEcho: false, credentialInRedirect: false, traversalSent: false, traversalRefused: true });
+    expect(await holesOfRunningWorker()).toEqual({
+      credentialInEcho: false,
+      credentialInRedirect: false,
+      traversalSent: false,
+      traversalRefused: true,
+      cimd: true,
+      privateUseScheme: true,
+    });
   });
 
   it("and the project's own tests, regenerated with it, pass", async () => {
