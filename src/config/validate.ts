@@ -197,9 +197,14 @@ export function downstream(value: unknown): Downstream {
 
 // RFC 3986 scheme. Private-use schemes (RFC 8252 §7.1) are an app's own, like `cursor://`.
 const URI_SCHEME = /^([a-z][a-z0-9+.-]*):/i;
-// Schemes a browser runs or reads itself rather than handing to an app: a "callback" there is a way
-// to run script or read files with the user's authorization code, never an app's redirect URI.
-const NOT_APP_SCHEMES = new Set(["javascript", "data", "vbscript", "file", "blob", "about", "filesystem", "view-source", "ws", "wss", "ftp", "mailto", "chrome", "edge"]);
+/**
+ * Network protocols the system hands to its own handlers, never an app's redirect URI: a code sent
+ * there goes to a remote host (smb:// with a Windows password hash). The saas Worker refuses the same
+ * ones at /authorize (templates/saas/src/auth.ts; a test keeps the two lists equal).
+ */
+export const NETWORK_SCHEMES = "ftp ftps sftp ssh telnet ws wss smb cifs nfs afp dav webdav ldap ldaps gopher".split(" ");
+// Not an app's either: what a browser runs or reads itself (script or files, with the user's code).
+const NOT_APP_SCHEMES = new Set([...NETWORK_SCHEMES, ..."javascript data vbscript file blob about filesystem view-source mailto chrome edge".split(" ")]);
 
 /**
  * One entry of `clients`: a known client's name (KNOWN_CLIENTS, any case), or the redirect URI of an

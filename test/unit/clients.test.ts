@@ -1,8 +1,11 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CLIENT_NAMES, KNOWN_CLIENTS, managedOAuthAllowlist } from "../../src/config/clients.js";
-import { clients, InvalidValue, validateAnswers } from "../../src/config/validate.js";
+import { clients, InvalidValue, NETWORK_SCHEMES, validateAnswers } from "../../src/config/validate.js";
 import { render } from "../../src/render/render.js";
 import { configWith, renderMeta, repoTemplates } from "../support/memory.js";
+import { repoRoot } from "../support/processes.js";
 
 describe("clients: validation", () => {
   it("takes the table's names in any case, and apps' own redirect URIs: https, their own scheme, http on loopback", () => {
@@ -16,6 +19,8 @@ describe("clients: validation", () => {
     ["a script scheme", "javascript://alert(1)", /javascript: is not an app's redirect URI/],
     ["a data URI", "data:text/html,<script>", /data: is not an app's redirect URI/],
     ["a file URI", "file:///etc/passwd", /file: is not an app's redirect URI/],
+    ["a network protocol the system handles", "smb://files.example.com/share", /smb: is not an app's redirect URI/],
+    ["another one, in capitals", "LDAP://dir.example.com/cb", /ldap: is not an app's redirect URI/],
     ["a wildcard in a private-use scheme", "myapp://*", /matches an app's own scheme exactly/],
     ["a wildcard inside a path", "https://app.example.com/*/cb", /only as a whole last path segment/],
     ["a wildcard in the host", "https://*.example.com/cb", /must name its host|only as a whole last path segment/],
@@ -41,6 +46,13 @@ describe("clients: validation", () => {
     );
     expect(validateAnswers({ name: "srv", auth: "saas" }).clients).toBeUndefined();
   });
+});
+
+it("refuses every network scheme the saas Worker refuses at /authorize, and no other list drifts from it", () => {
+  const auth = readFileSync(join(repoRoot, "templates/saas/src/auth.ts"), "utf8");
+  const workerList = /const NETWORK_SCHEMES = new Set\(\s*"([^"]+)"/.exec(auth)?.[1]?.split(" ");
+  expect(workerList).toEqual(NETWORK_SCHEMES);
+  for (const scheme of NETWORK_SCHEMES) expect(() => clients([`${scheme}://host.example.com/cb`]), scheme).toThrow(/is not an app's redirect URI/);
 });
 
 describe("clients: the table", () => {
