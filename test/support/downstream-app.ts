@@ -1,3 +1,4 @@
+import { expect } from "vitest";
 import type { ServerResponse } from "node:http";
 import { type Recorded, startRecorder } from "./recorder.js";
 
@@ -127,4 +128,33 @@ export const ECHOES: [string, Record<string, unknown>][] = [
 export function pieceOf(secret: string, text: string): string | undefined {
   for (let i = 0; i + 12 <= secret.length; i++) if (text.includes(secret.slice(i, i + 12))) return secret.slice(i, i + 12);
   return undefined;
+}
+
+type ToolResult = { isError?: unknown; content: { text: string }[] };
+type App = Awaited<ReturnType<typeof startDownstreamApp>>;
+
+/** A call of `/huge` read only up to the 64 KiB cap, said so, and the app's stream cancelled early. */
+export async function expectCutAtSizeCap(result: ToolResult, app: App): Promise<void> {
+  expect(result.isError).toBeFalsy();
+  const text = result.content[0]!.text;
+  // Only short slices in the assertions: a failure must not print megabytes.
+  expect(text.slice(0, 40)).toMatch(/^GET \/api\/huge → 200/);
+  expect(text.slice(-100)).toMatch(/a{10}\n\n\[cut: it is longer than 65536 bytes; the first 65536 bytes are shown\]$/);
+  expect(text.length).toBeLessThan(65536 + 200);
+  const stream = app.streams.huge.at(-1)!;
+  await waitFor(() => stream.closed);
+  expect(stream).toMatchObject({ closed: true, ended: false });
+  expect(stream.sent).toBeLessThan(HUGE_BYTES / 10);
+}
+
+/** A call of `/slow` ended at the 15 s cap with what had arrived, and the app's stream closed. */
+export async function expectCutAtTimeCap(result: ToolResult, app: App): Promise<void> {
+  expect(result.isError).toBeFalsy();
+  const text = result.content[0]!.text;
+  expect(text.slice(0, 40)).toMatch(/^GET \/api\/slow → 200/);
+  expect(text).toContain("tick ✓\ntick ✓\n");
+  expect(text).toMatch(/\[cut: it did not end within 15 s; the first \d+ bytes are shown\]$/);
+  const stream = app.streams.slow.at(-1)!;
+  await waitFor(() => stream.closed);
+  expect(stream).toMatchObject({ closed: true, ended: false });
 }
