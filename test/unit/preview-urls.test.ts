@@ -8,6 +8,7 @@ import { repoRoot } from "../support/processes.js";
 import { parseArgv } from "../../src/answers/args.js";
 import { withSnapshot } from "../../src/apply/snapshot.js";
 import { regenerate } from "../../src/commands/regenerate.js";
+import { CLIENT_NAMES, clientInfo } from "../../src/config/clients.js";
 import type { FileSystem } from "../../src/fs.js";
 import { render } from "../../src/render/render.js";
 import type { TemplateSet } from "../../src/render/templates.js";
@@ -39,7 +40,7 @@ describe("preview URLs", () => {
   const fixture = JSON.parse(readFileSync(join(repoRoot, "test", "fixtures", "generated-0.1.0.json"), "utf8")) as {
     projects: Record<string, { files: Record<string, string> }>;
   };
-  it.each(Object.keys(fixture.projects))("are turned off by regenerating %s, made by 0.1.0, with the user's edits kept", async (name) => {
+  it.each(Object.keys(fixture.projects))("are turned off by regenerating %s, made by 0.1.0, with the user's edits kept (and its README lists today's clients)", async (name) => {
     const root = `/work/${name}`;
     const files = new Map(Object.entries(fixture.projects[name]!.files));
     expect(wranglerOf(files.get("wrangler.jsonc")!)).not.toHaveProperty("preview_urls");
@@ -61,6 +62,10 @@ describe("preview URLs", () => {
     const wrangler = wranglerOf(volume.readFileSync(join(root, "wrangler.jsonc"), "utf8") as string);
     expect(wrangler.preview_urls).toBe(false);
     expect(wrangler.routes).toEqual(["mcp.example.com/*"]);
+    // The README's client section comes from today's client table: a 0.1.0 project (no "clients") gets every client.
+    const readme = volume.readFileSync(join(root, "README.md"), "utf8") as string;
+    for (const client of CLIENT_NAMES) expect(readme, client).toContain(`**${clientInfo(client).label.replace(/[()]/g, "\\$&")}**`);
+    expect(readme).toContain(`claude mcp add --transport http ${name} `);
     // The self-hosted dev emulator, never edited, comes up to date too: it refuses other origins.
     if (JSON.parse(files.get("mcp-access.json")!).auth === "self-hosted") {
       expect(volume.readFileSync(join(root, "dev/access-emulator.mjs"), "utf8")).toContain("function refusalReason(req)");
