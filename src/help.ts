@@ -22,6 +22,12 @@ Project
   --downstream <name>=<url>       an Access-protected app the server may call for the user (repeatable)
   --client <name|uri>             an MCP client that may connect (repeatable; default: all of them): one of
                                   ${CLIENT_NAMES.join(", ")}; or your own app's redirect URI
+  --allow-tool <tool>=<who>       limit a tool (whoami, call_<name>) to these callers (repeatable; several for one
+                                  tool add up): ada@example.com, @example.com (a domain) or group:<Access group>
+  --rate-limit <limit>/<period>   per user, all tools together: at most <limit> calls each <period> (10 or 60) seconds
+  --no-audit                      no audit log line per tool call (default: one, naming the arguments, never values)
+  --audit-arguments <names|hash>  what the audit line records of the arguments: names (default), or also a keyed
+                                  hash of each value
   --lang <${LANGUAGES.join("|")}>                  language of the project (default ts)
   --features <list>               comma list of ${FEATURES.join(", ")}; or none
   --domain <host>                 serve on a custom domain instead of workers.dev

@@ -29,6 +29,10 @@ const OPTIONS = {
   "allow-domain": { type: "string", multiple: true },
   downstream: { type: "string", multiple: true },
   client: { type: "string", multiple: true },
+  "allow-tool": { type: "string", multiple: true },
+  "rate-limit": { type: "string" },
+  audit: { type: "boolean" },
+  "audit-arguments": { type: "string" },
   lang: { type: "string" },
   features: { type: "string" },
   domain: { type: "string" },
@@ -65,6 +69,8 @@ const ANSWER_FLAGS = {
   "allow-domain": "domains",
   downstream: "downstreams",
   client: "clients",
+  "allow-tool": "tools",
+  "rate-limit": "rateLimit",
   lang: "lang",
   features: "features",
   domain: "domain",
@@ -88,6 +94,8 @@ const NPM_SWALLOWED = [
   "install",
   "pm",
   "config",
+  // Not --audit: npm has a setting of that name (npm audit), so npm_config_audit is npm's own.
+  "audit-arguments",
 ] as const;
 
 export function parseArgv(argv: string[], env: Record<string, string | undefined> = {}): ParsedArgs {
@@ -129,6 +137,8 @@ export function parseArgv(argv: string[], env: Record<string, string | undefined
     answers[field] = COMMA_LISTS.has(flag) ? (value as string[]).flatMap(splitCommaList) : value;
     origins[field] = `--${flag}`;
   }
+  const audit = auditAnswer(values.audit, values["audit-arguments"]);
+  if (audit) [answers.audit, origins.audit] = audit;
 
   return {
     command,
@@ -152,6 +162,19 @@ export function parseArgv(argv: string[], env: Record<string, string | undefined
     version: values.version ?? false,
     notes,
   };
+}
+
+/**
+ * --no-audit, --audit and --audit-arguments are one answer, `audit`, as in mcp-access.json:
+ * false, true, or { arguments }. Turning it off and choosing what it records contradict each other.
+ */
+function auditAnswer(on: boolean | undefined, args: string | undefined): [unknown, string] | undefined {
+  if (on === false && args !== undefined) {
+    throw new UsageError("--no-audit turns the audit log off, so --audit-arguments has nothing to apply to: give one of them.");
+  }
+  if (args !== undefined) return [{ arguments: args }, "--audit-arguments"];
+  if (on !== undefined) return [on, on ? "--audit" : "--no-audit"];
+  return undefined;
 }
 
 function splitCommaList(value: string): string[] {

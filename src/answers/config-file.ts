@@ -39,6 +39,9 @@ const TOP_LEVEL = new Set([
   "access",
   "downstreams",
   "clients",
+  "tools",
+  "rateLimit",
+  "audit",
   "lang",
   "features",
   "domain",
@@ -62,7 +65,7 @@ export function parseConfigObject(data: unknown, path: string): { answers: RawAn
   }
   const answers: RawAnswers = {};
   const origins: Origins = {};
-  for (const key of ["name", "auth", "team", "downstreams", "clients", "lang", "features", "domain", "template", "accountId", "provisioned"] as const) {
+  for (const key of ["name", "auth", "team", "downstreams", "clients", "tools", "rateLimit", "audit", "lang", "features", "domain", "template", "accountId", "provisioned"] as const) {
     if (!Object.hasOwn(data, key) || data[key] === undefined) continue;
     answers[key] = data[key];
     origins[key] = where(key);

@@ -26,7 +26,7 @@ export type Prompter = Pick<typeof clack, "text" | "select" | "multiselect" | "c
 /**
  * Asks for every answer the flags and the config file left open, in the
  * order of the issue: where, auth mode, team, who may sign in, identity
- * providers, downstream apps, MCP clients, language, optional parts. Each answer is checked by the same validator as its flag.
+ * providers, downstream apps, who may call which tool, MCP clients, language, optional parts. Each answer is checked by the same validator as its flag.
  */
 export async function askMissing(
   p: Prompter,
@@ -92,6 +92,8 @@ export async function askMissing(
   }
 
   filled.downstreams ??= await askDownstreams(p, ask);
+
+  filled.tools ??= await askToolRules(p, ask, filled.downstreams);
 
   if (filled.clients === undefined) {
     const chosen = await ask(
@@ -160,6 +162,40 @@ async function askDownstreams(p: Prompter, ask: <T>(prompt: Promise<T>) => Promi
   }
 }
 
+/**
+ * Per-tool access rules, as --allow-tool values (`<tool>=<who>,…`), each answer checked by that flag's rule.
+ * Left unanswered (no), every tool stays open to every signed-in user.
+ */
+async function askToolRules(p: Prompter, ask: <T>(prompt: Promise<T>) => Promise<Exclude<T, symbol>>, downstreams: unknown): Promise<string[] | undefined> {
+  const limit = await ask(p.confirm({ message: "Limit some tools to certain people or groups?", initialValue: false }));
+  if (!limit) return undefined;
+  let apps: Downstream[] = [];
+  try {
+    apps = check.downstreams(downstreams);
+  } catch {
+    // Invalid apps are reported with every other problem after the questions; their tools cannot be offered.
+  }
+  const chosen = await ask(
+    p.multiselect<string>({
+      message: "Which tools? (space to toggle, enter to accept)",
+      options: check.generatedTools(apps).map((tool) => ({ value: tool, label: tool })),
+      required: true,
+    }),
+  );
+  const rules: string[] = [];
+  for (const tool of chosen) {
+    const who = await ask(
+      p.text({
+        message: `Who may call ${tool}? Emails, @domains and group:names, comma-separated`,
+        placeholder: "ada@example.com, @example.com, group:wiki-editors",
+        validate: required((value) => check.tools([`${tool}=${value}`])),
+      }),
+    );
+    rules.push(`${tool}=${who}`);
+  }
+  return rules;
+}
+
 /** Shows the validated Config and asks to go on; "no" cancels like Ctrl-C. */
 export async function confirmSummary(p: Prompter, config: Config, directory: string): Promise<void> {
   p.note(summarise(config, directory), "Your MCP server");
@@ -180,8 +216,19 @@ export function summarise(config: Config, directory: string): string {
     `features   ${config.features.length ? config.features.join(", ") : "(none)"}`,
     `clients    ${config.clients ? config.clients.join(", ") : "every known client"}`,
     `apps       ${config.downstreams.length ? config.downstreams.map((app) => `call_${app.name} → ${app.url}`).join("\n           ") : "(no downstream apps)"}`,
+    `tools      ${describeTools(config)}`,
+    `audit      ${config.audit ? `on (arguments: ${config.audit.arguments})` : "off"}`,
+    ...(config.rateLimit ? [`rate limit ${config.rateLimit.limit} calls per ${config.rateLimit.period} s per user`] : []),
     ...(config.template ? [`template   ${config.template}`] : []),
   ].join("\n");
+}
+
+function describeTools(config: Config): string {
+  const rules = Object.entries(config.tools).map(([tool, { allow, rateLimit }]) => {
+    const who = allow ? [...allow.emails, ...allow.domains.map((domain) => `@${domain}`), ...allow.groups.map((group) => `group:${group}`)].join(", ") : "everyone";
+    return `${tool} → ${who}${rateLimit ? ` (${rateLimit.limit} per ${rateLimit.period} s)` : ""}`;
+  });
+  return rules.length ? rules.join("\n           ") : "open to everyone who signs in";
 }
 
 /** "ada@example.com, @example.com, example.org" → emails and domains, each validated. */

@@ -140,7 +140,7 @@ async function notAProject(fs: FileSystem, cwd: string, command = "regenerate"):
 /** Answers come from mcp-access.json only: a flag would be forgotten by the next regenerate. */
 function rejectCreateOptions(args: ParsedArgs): void {
   const flags = [
-    ...Object.keys(args.answers).map((field) => FLAG_OF[field as keyof typeof FLAG_OF]),
+    ...Object.keys(args.answers).map((field) => args.origins[field as keyof typeof FLAG_OF] ?? FLAG_OF[field as keyof typeof FLAG_OF]),
     ...(args.options.configFile !== undefined ? ["--config"] : []),
     ...(args.options.pm !== undefined ? ["--pm"] : []),
   ];

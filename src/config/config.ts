@@ -11,6 +11,31 @@ export interface Downstream {
   accessApp?: string;
 }
 
+/** Who may call a tool (SPEC §9): a caller matching any listed email, email domain or Access group. */
+export interface ToolAllow {
+  emails: string[];
+  domains: string[];
+  groups: string[];
+}
+
+/** A per-user rate limit: `limit` calls in each `period` seconds (the platform allows only 10 and 60). */
+export interface RateLimit {
+  limit: number;
+  period: 10 | 60;
+}
+
+/** What limits one tool; a tool without a policy is open to every signed-in user, as often as they like. */
+export interface ToolPolicy {
+  allow?: ToolAllow;
+  rateLimit?: RateLimit;
+}
+
+/** The audit log line per tool call: off, or on with argument names only or also a keyed hash of their values. */
+export type Audit = false | { arguments: "names" | "hash" };
+
+/** Audit on, naming the arguments of a call and never their values: what a project gets unless it says otherwise. */
+export const DEFAULT_AUDIT: Exclude<Audit, false> = { arguments: "names" };
+
 /**
  * The one validated description of a project. Flags, the config file and the
  * prompts all end here (answers → validate → Config), and everything after
@@ -31,6 +56,11 @@ export interface Config {
   downstreams: Downstream[];
   /** The MCP clients the server accepts (KNOWN_CLIENTS names, or redirect URIs); unset means every known one. */
   clients?: ClientChoice[];
+  /** Per-tool rules, by tool name (only the project's generated tools); empty: every tool open to every signed-in user. */
+  tools: Record<string, ToolPolicy>;
+  /** Per user, all tools together; unset: no limit. */
+  rateLimit?: RateLimit;
+  audit: Audit;
   lang: Language;
   features: Feature[];
   /** Custom hostname instead of workers.dev. */
@@ -76,6 +106,10 @@ export function toConfigFile(config: Config): Record<string, unknown> {
     access: config.access,
     downstreams: config.downstreams,
     ...(config.clients ? { clients: config.clients } : {}),
+    ...(Object.keys(config.tools).length ? { tools: toolsFile(config.tools) } : {}),
+    ...(config.rateLimit ? { rateLimit: config.rateLimit } : {}),
+    // Only when it differs from the default, so a project that never chose keeps a short file.
+    ...(isDefaultAudit(config.audit) ? {} : { audit: config.audit }),
     lang: config.lang,
     features: config.features,
     ...(config.domain ? { domain: config.domain } : {}),
@@ -83,4 +117,21 @@ export function toConfigFile(config: Config): Record<string, unknown> {
     ...(config.accountId ? { accountId: config.accountId } : {}),
     ...(config.provisioned ? { provisioned: config.provisioned } : {}),
   };
+}
+
+export function isDefaultAudit(audit: Audit): boolean {
+  return audit !== false && audit.arguments === DEFAULT_AUDIT.arguments;
+}
+
+/** Each tool's policy as the user would write it: the lists of `allow` that name someone, nothing empty. */
+function toolsFile(tools: Record<string, ToolPolicy>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(tools).map(([tool, { allow, rateLimit }]) => [
+      tool,
+      {
+        ...(allow ? { allow: Object.fromEntries(Object.entries(allow).filter(([, list]) => list.length)) } : {}),
+        ...(rateLimit ? { rateLimit } : {}),
+      },
+    ]),
+  );
 }

@@ -1,6 +1,6 @@
 import { UsageError } from "../errors.js";
 import { CLIENT_NAMES, type ClientChoice, isClientName } from "./clients.js";
-import type { Config, Downstream, Provisioned } from "./config.js";
+import { type Audit, type Config, DEFAULT_AUDIT, type Downstream, type Provisioned, type RateLimit, type ToolAllow, type ToolPolicy } from "./config.js";
 import {
   AUTH_MODES,
   type AuthMode,
@@ -353,6 +353,134 @@ export function clients(value: unknown): ClientChoice[] {
   return list;
 }
 
+// --- Who may call what (SPEC §9) ---
+
+/** Re-throws a validator's message with the place it applies to in front: `tools.call_wiki.allow.emails: …`. */
+function at<T>(where: string, check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    if (error instanceof InvalidValue) fail(`${where}: ${error.message}`);
+    throw error;
+  }
+}
+
+/** An Access group's name as the identity provider sends it: free text, but one printable line. */
+export function group(value: unknown): string {
+  const text = requireString(value).trim();
+  if (text !== "" && text.length <= 256 && !/[\u0000-\u001f\u007f-\u009f]/.test(text)) return text;
+  return fail(`${show(value)} is not an Access group name: give the group's name as your identity provider shows it, on one line (at most 256 characters)`);
+}
+
+/** Group names, the same one given twice kept once: a repeat changes nothing about who matches. */
+export function groups(value: unknown): string[] {
+  return [...new Set(requireList(value).map(group))];
+}
+
+export const RATE_LIMIT_PERIODS = [10, 60] as const;
+const MAX_RATE_LIMIT = 1_000_000;
+
+/**
+ * `{ "limit": 60, "period": 60 }` from a file, or `60/60` from --rate-limit: `limit` calls per user in each
+ * `period` seconds. The Workers Rate Limiting binding counts only over 10 or 60 seconds.
+ */
+export function rateLimit(value: unknown): RateLimit {
+  let limit: unknown;
+  let period: unknown;
+  if (typeof value === "string") {
+    const parts = value.split("/").map((part) => part.trim());
+    if (parts.length !== 2) fail(`${show(value)} is not <limit>/<period>: give one like "60/60" (60 calls per user every 60 seconds)`);
+    [limit, period] = parts.map((part) => (/^-?\d+(?:\.\d+)?$/.test(part) ? Number(part) : part));
+  } else {
+    ({ limit, period } = objectWith(value, "a rate limit", ["limit", "period"]));
+  }
+  if (!Number.isInteger(limit) || (limit as number) < 1 || (limit as number) > MAX_RATE_LIMIT) {
+    fail(`limit ${show(limit)} is not a number of calls: give a whole number from 1 to ${MAX_RATE_LIMIT}`);
+  }
+  if (!(RATE_LIMIT_PERIODS as readonly unknown[]).includes(period)) {
+    fail(`period ${show(period)} is not allowed: use 10 or 60 (seconds; the platform counts over no other period)`);
+  }
+  return { limit: limit as number, period: period as RateLimit["period"] };
+}
+
+const ALLOW_KEYS = ["emails", "domains", "groups"] as const;
+
+function toolAllow(value: unknown, where: string): ToolAllow {
+  const given = objectWith(value, where, ALLOW_KEYS);
+  const allow: ToolAllow = {
+    emails: at(`${where}.emails`, () => emails(given.emails)),
+    domains: at(`${where}.domains`, () => emailDomains(given.domains)),
+    groups: at(`${where}.groups`, () => groups(given.groups)),
+  };
+  if (!allow.emails.length && !allow.domains.length && !allow.groups.length) {
+    fail(`${where} names no one: list emails, domains or groups, or remove "allow" to open the tool to every signed-in user`);
+  }
+  return allow;
+}
+
+function toolPolicy(value: unknown, where: string): ToolPolicy {
+  const given = objectWith(value, where, ["allow", "rateLimit"]);
+  if (given.allow === undefined && given.rateLimit === undefined) {
+    fail(`${where} sets neither "allow" nor "rateLimit": remove the entry to open the tool to every signed-in user`);
+  }
+  return {
+    ...(given.allow === undefined ? {} : { allow: toolAllow(given.allow, `${where}.allow`) }),
+    ...(given.rateLimit === undefined ? {} : { rateLimit: at(`${where}.rateLimit`, () => rateLimit(given.rateLimit)) }),
+  };
+}
+
+/**
+ * `tools`: an object of tool name → policy (a config file, the prompts), or the values of --allow-tool,
+ * `<tool>=<who>[,<who>…]` each, where who is an email, an `@domain` or `group:<name>`; several for one
+ * tool add up. Whether each tool exists is checked with the downstream apps, in validateAnswers.
+ */
+export function tools(value: unknown): Record<string, ToolPolicy> {
+  const given = Array.isArray(value) ? toolsFromFlags(value) : value;
+  const all = objectWith(given, "tools", given && typeof given === "object" ? Object.keys(given) : []);
+  // fromEntries defines own keys: a tool named "__proto__" stays a key (and is refused as no tool of the project).
+  return Object.fromEntries(Object.entries(all).map(([tool, policy]) => [tool, toolPolicy(policy, `tools.${tool}`)]));
+}
+
+function toolsFromFlags(values: unknown[]): Record<string, { allow: Record<(typeof ALLOW_KEYS)[number], string[]> }> {
+  const rules = new Map<string, Record<(typeof ALLOW_KEYS)[number], string[]>>();
+  for (const value of values) {
+    const text = requireString(value);
+    const eq = text.indexOf("=");
+    const tool = text.slice(0, eq).trim();
+    const who = text.slice(eq + 1).split(",").map((item) => item.trim()).filter(Boolean);
+    if (eq < 0 || tool === "" || !who.length) {
+      fail(`${show(text)} is not <tool>=<who>: give one like "call_wiki=ada@example.com", "call_wiki=@example.com" or "call_wiki=group:wiki-editors"`);
+    }
+    const allow = rules.get(tool) ?? { emails: [], domains: [], groups: [] };
+    rules.set(tool, allow);
+    for (const item of who) {
+      const place = show(text);
+      if (item.startsWith("group:")) allow.groups.push(at(place, () => group(item.slice("group:".length))));
+      else if (item.startsWith("@")) allow.domains.push(at(place, () => emailDomain(item)));
+      else if (item.indexOf("@") > 0) allow.emails.push(at(place, () => email(item)));
+      else fail(`${place}: ${show(item)} is neither an email, an @domain nor group:<name> (for a group, write "group:${item}")`);
+    }
+  }
+  return Object.fromEntries([...rules].map(([tool, allow]) => [tool, { allow }]));
+}
+
+/** The tools the project generates, which `tools` may name: whoami, and call_<name> per downstream app. */
+export function generatedTools(downstreams: readonly Downstream[]): string[] {
+  return ["whoami", ...downstreams.map((app) => `call_${app.name}`)];
+}
+
+/** `true` (the default), `false`, or `{ "arguments": "names" | "hash" }`. */
+export function audit(value: unknown): Audit {
+  if (value === true) return DEFAULT_AUDIT;
+  if (value === false) return false;
+  if (value && typeof value === "object" && !Array.isArray(value)) {
+    const { arguments: args = DEFAULT_AUDIT.arguments } = objectWith(value, "audit", ["arguments"]);
+    if (args === "names" || args === "hash") return { arguments: args };
+    return fail(`audit.arguments ${show(args)} is not one of: names (argument names only), hash (also a keyed hash of each value)`);
+  }
+  return fail(`${show(value)} is not an audit setting: use true, false or {"arguments": "names" | "hash"}`);
+}
+
 /** Raw answers: anything may be missing or of the wrong type until validated. */
 export interface RawAnswers {
   name?: unknown;
@@ -363,6 +491,9 @@ export interface RawAnswers {
   idps?: unknown;
   downstreams?: unknown;
   clients?: unknown;
+  tools?: unknown;
+  rateLimit?: unknown;
+  audit?: unknown;
   lang?: unknown;
   features?: unknown;
   domain?: unknown;
@@ -384,6 +515,9 @@ export const FLAG_OF: Record<AnswerField, string> = {
   idps: "--idp",
   downstreams: "--downstream",
   clients: "--client",
+  tools: "--allow-tool",
+  rateLimit: "--rate-limit",
+  audit: "--audit-arguments",
   lang: "--lang",
   features: "--features",
   domain: "--domain",
@@ -401,6 +535,9 @@ const VALIDATORS: { [K in AnswerField]-?: (value: unknown) => unknown } = {
   idps,
   downstreams,
   clients,
+  tools,
+  rateLimit,
+  audit,
   lang: language,
   features,
   domain: hostname,
@@ -429,6 +566,16 @@ export function validateAnswers(answers: RawAnswers, origins: Origins = {}): Con
   for (const field of ["name", "auth"] as const) {
     if (answers[field] === undefined) problems.push(`${origins[field] ?? FLAG_OF[field]}: missing`);
   }
+  // Only when the apps are valid: otherwise the list of the project's tools would be wrong too.
+  if (valid.tools && !problems.some((problem) => problem.startsWith(`${origins.downstreams ?? FLAG_OF.downstreams}:`))) {
+    const known = generatedTools((valid.downstreams as Downstream[]) ?? []);
+    for (const tool of Object.keys(valid.tools as object).filter((name) => !known.includes(name))) {
+      problems.push(
+        `${origins.tools ?? FLAG_OF.tools}: ${show(tool)} is not a tool this project generates (its tools: ${known.join(", ")}). ` +
+          `To limit a tool you wrote yourself, add it to TOOL_RULES in src/tool-rules.${(valid.lang as Language | undefined) ?? "ts"}.`,
+      );
+    }
+  }
   if (problems.length) {
     throw new UsageError(problems.length === 1 ? "Invalid input:" : `Invalid input (${problems.length} problems):`, problems);
   }
@@ -443,6 +590,9 @@ export function validateAnswers(answers: RawAnswers, origins: Origins = {}): Con
     },
     downstreams: (valid.downstreams as Downstream[]) ?? [],
     ...(valid.clients ? { clients: valid.clients as ClientChoice[] } : {}),
+    tools: (valid.tools as Record<string, ToolPolicy>) ?? {},
+    ...(valid.rateLimit ? { rateLimit: valid.rateLimit as RateLimit } : {}),
+    audit: (valid.audit as Audit | undefined) ?? DEFAULT_AUDIT,
     lang: (valid.lang as Language) ?? "ts",
     features: (valid.features as Feature[]) ?? [...DEFAULT_FEATURES],
     ...(valid.domain ? { domain: valid.domain as string } : {}),

@@ -12,8 +12,22 @@ export interface ManifestEntry {
   path: string;
   /** Template file, relative to the template folder. */
   template: string;
-  /** Included only when every given key matches the config (`downstreams`: whether there are any). */
-  when?: { auth?: AuthMode; lang?: Language; feature?: Feature; downstreams?: boolean; packageManager?: PackageManager };
+  /**
+   * Included only when every given key matches the config (`downstreams`: whether there are any; the
+   * governance keys, SPEC §9: whether the project has that part, see config/governance.ts).
+   */
+  when?: {
+    auth?: AuthMode;
+    lang?: Language;
+    feature?: Feature;
+    downstreams?: boolean;
+    packageManager?: PackageManager;
+    governed?: boolean;
+    toolRules?: boolean;
+    groups?: boolean;
+    rateLimits?: boolean;
+    audit?: boolean;
+  };
   /** Copied as it is, not run through Handlebars (code full of braces, binary-safe text). */
   raw?: boolean;
 }

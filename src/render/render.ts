@@ -7,6 +7,7 @@ import { UsageError } from "../errors.js";
 import { COMMANDS, LOCK_FILES, runScript, TESTED_RELEASES } from "../steps/package-manager.js";
 import { compileOptions, HELPERS } from "./compile.js";
 import { included } from "./conditions.js";
+import { governanceView } from "./governance-view.js";
 import { jsonLiteral, markdownCode, markdownText, scriptJsonLiteral } from "./escape.js";
 import { JS_TEMPLATES_DIR } from "./js-twins.js";
 import type { ManifestEntry } from "./manifest.js";
@@ -116,6 +117,7 @@ function viewOf(config: Config, meta: RenderMeta) {
     clients: clientsToConnect(config, `https://${host}/mcp`),
     clientCallbacks: allowlist.allowedUris,
     clientLoopback: allowlist.loopback,
+    ...governanceView(config),
     ts: config.lang === "ts",
     /** The extension of the project's source files. */
     ext: config.lang,

@@ -72,6 +72,11 @@ const WHEN_VALUES: Record<string, readonly unknown[]> = {
   feature: FEATURES,
   downstreams: [true, false],
   packageManager: PACKAGE_MANAGERS,
+  governed: [true, false],
+  toolRules: [true, false],
+  groups: [true, false],
+  rateLimits: [true, false],
+  audit: [true, false],
 };
 /** A partial's name as a template writes it (`{{> readme/intro}}`). */
 const PARTIAL_NAME = /^[A-Za-z][\w-]*(\/[A-Za-z][\w-]*)*$/;

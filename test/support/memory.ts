@@ -3,7 +3,7 @@ import { createFsFromVolume, Volume } from "memfs";
 import { join } from "node:path";
 import { parseArgv } from "../../src/answers/args.js";
 import { create } from "../../src/commands/create.js";
-import type { Config } from "../../src/config/config.js";
+import { type Config, DEFAULT_AUDIT } from "../../src/config/config.js";
 import type { FileSystem } from "../../src/fs.js";
 import { loadTemplates, type TemplateSet } from "../../src/render/templates.js";
 import type { Ui } from "../../src/ui.js";
@@ -11,7 +11,7 @@ import { repoRoot } from "./processes.js";
 
 /** The smallest valid Config: a self-hosted TypeScript project named srv, nothing optional; `more` overrides. */
 export function configWith(more: Partial<Config> = {}): Config {
-  return { name: "srv", auth: "self-hosted", access: { emails: [], domains: [], idps: [] }, downstreams: [], lang: "ts", features: [], ...more };
+  return { name: "srv", auth: "self-hosted", access: { emails: [], domains: [], idps: [] }, downstreams: [], tools: {}, audit: DEFAULT_AUDIT, lang: "ts", features: [], ...more };
 }
 
 /** What render() is told about the generator in tests. */

@@ -242,6 +242,9 @@ describe("create, interactive", () => {
       "https://wiki.example.com/api/",
       "Company wiki",
       false,
+      true,
+      ["call_wiki"],
+      "group:wiki-editors, @example.org",
       ["claude", "cursor"],
       "js",
       ["tests", "lint"],
@@ -260,6 +263,9 @@ describe("create, interactive", () => {
       "text: Its base URL",
       "text: Its Access application's name (optional: found by the URL's host otherwise)",
       "confirm: Add another downstream app?",
+      "confirm: Limit some tools to certain people or groups?",
+      "multiselect: Which tools? (space to toggle, enter to accept)",
+      "text: Who may call call_wiki? Emails, @domains and group:names, comma-separated",
       "multiselect: MCP clients that may connect (space to toggle, enter to accept)",
       "select: Language of the project",
       "multiselect: Optional parts (space to toggle, enter to accept)",
@@ -271,6 +277,7 @@ describe("create, interactive", () => {
       team: "https://acme.cloudflareaccess.com",
       access: { emails: ["ada@example.com"], domains: ["example.org"], idps: ["github"] },
       downstreams: [{ name: "wiki", url: "https://wiki.example.com/api", accessApp: "Company wiki" }],
+      tools: { call_wiki: { allow: { domains: ["example.org"], groups: ["wiki-editors"] } } },
       clients: ["claude", "cursor"],
       lang: "js",
       features: ["tests", "lint"],
@@ -282,7 +289,7 @@ describe("create, interactive", () => {
   it("offers TypeScript first, and shows the language in the summary", async () => {
     const options: { message: string; initialValue?: unknown; options?: { value: string; label: string }[] }[] = [];
     const notes: string[] = [];
-    const { prompter } = scripted([[], false, [...CLIENT_NAMES], "ts", [], true]);
+    const { prompter } = scripted([[], false, false, [...CLIENT_NAMES], "ts", [], true]);
     const recording = {
       ...prompter,
       select: (o: never) => (options.push(o), prompter.select(o)),
@@ -300,13 +307,13 @@ describe("create, interactive", () => {
   it("skips the questions flags answered", async () => {
     const { prompter, asked } = scripted([[], true]);
     const h = harness({ prompter });
-    await create(parseArgv(["srv", ...complete, "--downstream", "wiki=https://wiki.example.com", "--lang", "js", "--features", "none", "--client", "vscode", "--no-install", "--no-git"]), h.ctx);
+    await create(parseArgv(["srv", ...complete, "--downstream", "wiki=https://wiki.example.com", "--lang", "js", "--features", "none", "--client", "vscode", "--allow-tool", "call_wiki=@example.com", "--no-install", "--no-git"]), h.ctx);
     expect(asked).toEqual(["multiselect: Identity providers allowed to sign in (none selected: every one your account has)", "note", "confirm: Create the project?"]);
   });
 
   it.each([
     ["Ctrl-C at the auth question", ["srv", CANCEL]],
-    ["no at the confirmation", ["srv", "self-hosted", "", "", [], false, ["claude"], "ts", [], false]],
+    ["no at the confirmation", ["srv", "self-hosted", "", "", [], false, false, ["claude"], "ts", [], false]],
   ])("%s cancels and writes nothing", async (_, answers) => {
     const { prompter } = scripted(answers as unknown[]);
     const h = harness({ prompter });

@@ -1157,6 +1157,7 @@ describe("create --provision", () => {
     const answers: [RegExp, unknown][] = [
       [/Identity providers allowed/, []],
       [/downstream apps/, false],
+      [/Limit some tools/, false],
       [/MCP clients that may connect/, [...CLIENT_NAMES]],
       [/Language of the project/, "ts"],
       [/Optional parts/, []],
@@ -1170,16 +1171,16 @@ describe("create --provision", () => {
     expect(yes.asked.at(-1)).toBe("Identity providers allowed to sign in (none selected: all of them)");
     expect(yes.deploys).toHaveLength(1);
 
-    const no = await createWith(["--auth", "saas", "--team", "acme", "--allow-domain", "example.com"], { answers: [...answers.slice(0, 6), [/Set up Cloudflare now/, false]] });
+    const no = await createWith(["--auth", "saas", "--team", "acme", "--allow-domain", "example.com"], { answers: [...answers.slice(0, 7), [/Set up Cloudflare now/, false]] });
     await no.run();
     expect(no.api.calls).toEqual([]);
 
-    const noToken = await createWith(["--auth", "saas", "--team", "acme", "--allow-domain", "example.com"], { env: {}, answers: answers.slice(0, 6) });
+    const noToken = await createWith(["--auth", "saas", "--team", "acme", "--allow-domain", "example.com"], { env: {}, answers: answers.slice(0, 7) });
     await noToken.run();
     expect(noToken.asked.some((q) => /Set up Cloudflare/.test(q))).toBe(false);
     expect(noToken.said.join("\n")).toMatch(/Set CLOUDFLARE_API_TOKEN and run npm run provision in the project/);
 
-    const cancelled = await createWith(["--auth", "saas", "--team", "acme", "--allow-domain", "example.com"], { answers: [...answers.slice(0, 6), [/Set up Cloudflare now/, Symbol("cancel")]] });
+    const cancelled = await createWith(["--auth", "saas", "--team", "acme", "--allow-domain", "example.com"], { answers: [...answers.slice(0, 7), [/Set up Cloudflare now/, Symbol("cancel")]] });
     await expect(cancelled.run()).rejects.toBeInstanceOf(Cancelled);
     expect(cancelled.kept()).toBe(false);
   });

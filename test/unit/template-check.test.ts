@@ -153,14 +153,14 @@ describe("a template that does not pass: every problem at once, naming the file 
   });
 
   it.each([
-    ["an unknown key", { colour: "red" }, 'unknown condition "when.colour" (known: auth, lang, feature, downstreams, packageManager)'],
+    ["an unknown key", { colour: "red" }, 'unknown condition "when.colour" (known: auth, lang, feature, downstreams, packageManager, governed, toolRules, groups, rateLimits, audit)'],
     ["an unknown auth mode", { auth: "oauth" }, '"when.auth" is "oauth", which is not one of: "self-hosted", "saas"'],
     ["an unknown language", { lang: "py" }, '"when.lang" is "py", which is not one of: "ts", "js"'],
     ["an unknown feature", { feature: "docker" }, '"when.feature" is "docker", which is not one of: "tests", "ci", "lint", "examples"'],
     ["a list of features", { feature: ["ci"] }, '"when.feature" is ["ci"], which is not one of: "tests", "ci", "lint", "examples"'],
     ["downstreams as a string", { downstreams: "yes" }, '"when.downstreams" is "yes", which is not one of: true, false'],
     ["an unknown package manager", { packageManager: "deno" }, '"when.packageManager" is "deno", which is not one of: "npm", "pnpm", "yarn", "bun"'],
-    ["a prototype key", JSON.parse('{ "__proto__": "x" }'), 'unknown condition "when.__proto__" (known: auth, lang, feature, downstreams, packageManager)'],
+    ["a prototype key", JSON.parse('{ "__proto__": "x" }'), 'unknown condition "when.__proto__" (known: auth, lang, feature, downstreams, packageManager, governed, toolRules, groups, rateLimits, audit)'],
   ])("a condition with %s", async (_, when, message) => {
     expect(await problemsOf({ "manifest.json": manifest([entry("a.txt", { when })]), "a.hbs": "x" })).toEqual([`manifest.json: files[0] ("a.txt"): ${message}`]);
   });

@@ -143,6 +143,8 @@ describe("validateAnswers", () => {
       auth: "self-hosted",
       access: { emails: [], domains: [], idps: [] },
       downstreams: [],
+      tools: {},
+      audit: { arguments: "names" },
       lang: "ts",
       features: ["tests"],
     });
