@@ -17,6 +17,8 @@ export interface RunSecrets {
   /** A SaaS app's client secret: Cloudflare returns it only in the response that creates the app. */
   clientSecret?: string;
   cookieKey?: string;
+  /** The key of the audit log's argument hashes (AUDIT_HASH_KEY). */
+  auditHashKey?: string;
 }
 
 /** The secrets wrangler uploads with the deploy, by Worker secret name. */
@@ -93,7 +95,7 @@ export interface ProvisionContext {
   adopt: boolean;
   secrets: RunSecrets;
   redactor: Redactor;
-  /** 32 random bytes, hex: COOKIE_ENCRYPTION_KEY. Passed in so tests can tell it apart. */
+  /** 32 random bytes, hex: COOKIE_ENCRYPTION_KEY (and, as base64url, AUDIT_HASH_KEY). Passed in so tests can tell it apart. */
   randomKey: () => string;
   deployer: Deployer;
   /**

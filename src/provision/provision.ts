@@ -13,7 +13,7 @@ import type { Redactor } from "./redact.js";
 import { sameJson } from "./same.js";
 import { ensureAccessApp } from "./steps/access-app.js";
 import { checkToken, resolveAccount, resolveSubdomain, resolveTeam } from "./steps/account.js";
-import { deployWorker } from "./steps/deploy.js";
+import { deployWorker, needsSecrets } from "./steps/deploy.js";
 import { linkDownstreamApps } from "./steps/downstreams.js";
 import { findExisting } from "./steps/existing.js";
 import { resolveIdentityProviders } from "./steps/identity-providers.js";
@@ -145,8 +145,8 @@ export async function provision(input: ProvisionInput): Promise<ProvisionResult>
   if (ctx.liveUrl) {
     ui.note(connectText(ctx.liveUrl, ctx.config), "Live");
   } else {
-    const later = runScript(input.packageManager ?? "npm", ctx.config.auth === "saas" ? "provision" : "deploy");
-    const why = ctx.config.auth === "saas" ? " (the secrets go up with the deploy)" : "";
+    const later = runScript(input.packageManager ?? "npm", needsSecrets(ctx.config) ? "provision" : "deploy");
+    const why = needsSecrets(ctx.config) ? " (the secrets go up with the deploy)" : "";
     ui.info(`Not deployed (--no-deploy). To deploy: ${later}${why}.`);
   }
   return { outcomes, config: ctx.config, ...(ctx.liveUrl ? { liveUrl: ctx.liveUrl } : {}) };

@@ -1275,3 +1275,96 @@ describe("provision: every client in the table can register with the Access app 
     expect(refusedRedirects(settings, ["https://chatgpt.com/connector/oauth/g-123", "http://localhost:8787/callback"])).toEqual([]);
   });
 });
+
+describe("provision, who may call what (issue 14)", () => {
+  const wiki = ["--downstream", "wiki=https://wiki.example.com"];
+  const scopesOf = (api: FakeApi) => api.apps.find((app) => app.type === "saas")!.saas_app!.scopes;
+
+  it("saas: a rule naming an Access group asks the OIDC app for the groups scope; an email or domain rule does not", async () => {
+    const groups = await harness([...saas, ...wiki, "--allow-tool", "call_wiki=group:wiki-editors"]);
+    await groups.run();
+    expect(scopesOf(groups.api)).toEqual(["openid", "email", "profile", "groups"]);
+
+    const emails = await harness([...saas, ...wiki, "--allow-tool", "call_wiki=ada@example.com,@example.org"]);
+    await emails.run();
+    expect(scopesOf(emails.api)).toEqual(["openid", "email", "profile"]);
+  });
+
+  it("saas: a group rule added later updates the app's scopes, keeping the user's own; removing it changes nothing", async () => {
+    const h = await harness([...saas, ...wiki]);
+    await h.run();
+    h.edit((config) => {
+      config.tools = { whoami: { allow: { groups: ["admins"] } } };
+    });
+    h.api.calls = [];
+    await h.run();
+    expect(mutationsOf(h.api)).toEqual(["updateApp"]);
+    expect(scopesOf(h.api)).toEqual(expect.arrayContaining(["openid", "email", "profile", "groups"]));
+    expect(h.said.join("\n")).toMatch(/changed Access for SaaS \(OIDC\) app "srv \(MCP server\)": saas_app/);
+
+    // A re-run is at rest, and so is one after the rule goes: a scope on the app is kept (the user may rely on it).
+    h.api.calls = [];
+    await h.run();
+    expect(mutationsOf(h.api)).toEqual([]);
+    h.edit((config) => {
+      delete config.tools;
+    });
+    h.api.calls = [];
+    await h.run();
+    expect(mutationsOf(h.api)).toEqual([]);
+    expect(scopesOf(h.api)).toContain("groups");
+  });
+
+  it("self-hosted: a group rule changes nothing on the app (the Worker asks Access's identity endpoint)", async () => {
+    const h = await harness([...selfHosted, ...wiki, "--allow-tool", "call_wiki=group:wiki-editors"]);
+    await h.run();
+    expect(h.api.apps[0]!.type).toBe("self_hosted");
+    expect(h.api.apps[0]).not.toHaveProperty("saas_app");
+  });
+
+  it.each([
+    ["self-hosted", selfHosted],
+    ["saas", saas],
+  ])("%s: audit hashes get the secret AUDIT_HASH_KEY (32 random bytes, base64url) once, never in files or output", async (_, mode) => {
+    const h = await harness([...mode, "--audit-arguments", "hash"]);
+    await h.run();
+    const key = h.deploys[0]!.secrets.AUDIT_HASH_KEY!;
+    expect(key).toBe(Buffer.from(COOKIE_KEY, "hex").toString("base64url"));
+    expect(Buffer.from(key, "base64url")).toHaveLength(32);
+    expect(h.allFiles()).not.toContain(key);
+    expect(h.said.join("\n")).not.toContain(key);
+    // The Worker has it now: a re-run keeps it, so the same value hashes the same in every log line.
+    await h.run();
+    expect(h.deploys[1]!.secrets).not.toHaveProperty("AUDIT_HASH_KEY");
+  });
+
+  it("audit with argument names only, or off, has no AUDIT_HASH_KEY; a self-hosted project still deploys without secrets", async () => {
+    for (const flags of [[], ["--no-audit"]]) {
+      const h = await harness([...selfHosted, ...flags]);
+      await h.run();
+      expect(h.deploys[0]!.secrets).toEqual({});
+    }
+    const h = await harness([...saas]);
+    await h.run();
+    expect(h.deploys[0]!.secrets).not.toHaveProperty("AUDIT_HASH_KEY");
+  });
+
+  it("--dry-run names AUDIT_HASH_KEY among the secrets of the deploy, never its value; --no-deploy says to deploy through provision", async () => {
+    const h = await harness([...selfHosted, "--audit-arguments", "hash"]);
+    await h.run("--dry-run");
+    const plan = h.said.join("\n");
+    expect(plan).toMatch(/Would run: wrangler deploy AUDIT_HASH_KEY/);
+    expect(plan).not.toContain(Buffer.from(COOKIE_KEY, "hex").toString("base64url"));
+    h.said.length = 0;
+    await h.run("--no-deploy");
+    expect(h.said.join("\n")).toMatch(/To deploy: npm run provision \(the secrets go up with the deploy\)/);
+  });
+
+  it("an adopted Worker gets a key of this project's own", async () => {
+    const api = new FakeApi();
+    api.workers.set("srv", [{ type: "secret_text", name: "AUDIT_HASH_KEY" }]);
+    const h = await harness([...selfHosted, "--audit-arguments", "hash"], { api });
+    await h.run("--adopt", "--yes");
+    expect(h.deploys[0]!.secrets).toHaveProperty("AUDIT_HASH_KEY");
+  });
+});

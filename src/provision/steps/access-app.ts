@@ -1,5 +1,6 @@
 import { allKnownAllowedUris, CLIENT_NAMES, managedOAuthAllowlist } from "../../config/clients.js";
 import type { Provisioned } from "../../config/config.js";
+import { governanceOf } from "../../config/governance.js";
 import { RuntimeFailure } from "../../errors.js";
 import type { AccessApp, AppBody, AppFields, AppPolicyRef, OAuthConfiguration, SaasAppBody, SaasOidcApp, SelfHostedAppBody } from "../cloudflare-api.js";
 import type { ProvisionContext } from "../context.js";
@@ -123,7 +124,8 @@ function wantedFields(ctx: ProvisionContext): AppFields {
         auth_type: "oidc",
         redirect_uris: [`https://${ctx.host}/callback`],
         grant_types: SAAS_GRANT_TYPES,
-        scopes: SAAS_SCOPES,
+        // A rule naming an Access group needs the caller's groups, which Access for SaaS sends as a claim for this scope.
+        scopes: governanceOf(ctx.config).groups ? [...SAAS_SCOPES, "groups"] : SAAS_SCOPES,
         refresh_token_options: { lifetime: SAAS_REFRESH_TOKEN_LIFETIME },
       },
     };

@@ -1,3 +1,4 @@
+import type { Config } from "../../config/config.js";
 import type { ProvisionContext, WorkerSecrets } from "../context.js";
 
 /**
@@ -17,17 +18,38 @@ export async function deployWorker(ctx: ProvisionContext): Promise<void> {
   ctx.report("changed", `the Worker ${ctx.config.name}: deployed${names.length ? `, with the secrets ${names.join(", ")}` : ""}`);
 }
 
+/** The Worker has secrets only provision can give it (so a deploy without provision leaves them out). */
+export function needsSecrets(config: Config): boolean {
+  return config.auth === "saas" || auditHashes(config);
+}
+
+const auditHashes = (config: Config) => config.audit !== false && config.audit.arguments === "hash";
+
 /**
- * saas: the secrets the Worker needs (SPEC §2). Those derived from the app
+ * The secrets the Worker needs. saas (SPEC §2): those derived from the app
  * (its client id and endpoints) go with every deploy; the client secret when
  * this run has it (the app was just made); the cookie key only when the
  * Worker has none, so that a re-run does not sign everyone out of their
- * remembered approvals. A deploy keeps the secrets it is not given.
+ * remembered approvals. Either mode, with `"audit": { "arguments": "hash" }`:
+ * the key of the audit log's hashes, likewise only when the Worker has none,
+ * so the same value hashes the same in every log line, before and after a
+ * re-run. A deploy keeps the secrets it is not given.
  */
 export async function secretsToUpload(ctx: ProvisionContext): Promise<WorkerSecrets> {
-  if (ctx.config.auth !== "saas") return {};
+  if (!needsSecrets(ctx.config)) return {};
   if (ctx.workerSecrets === undefined) ctx.workerSecrets = (await ctx.api.listWorkerSecrets(ctx.accountId!, ctx.config.name)) ?? null;
   const has = (name: string) => ctx.workerSecrets?.includes(name) ?? false;
+  const secrets: WorkerSecrets = ctx.config.auth === "saas" ? saasSecrets(ctx, has) : {};
+  if (auditHashes(ctx.config) && !has("AUDIT_HASH_KEY")) {
+    // 32 random bytes, base64url: a key for HMAC-SHA-256, never written to a file or shown.
+    ctx.secrets.auditHashKey ??= Buffer.from(ctx.randomKey(), "hex").toString("base64url");
+    ctx.redactor.add(ctx.secrets.auditHashKey);
+    secrets.AUDIT_HASH_KEY = ctx.secrets.auditHashKey;
+  }
+  return secrets;
+}
+
+function saasSecrets(ctx: ProvisionContext, has: (name: string) => boolean): WorkerSecrets {
   const clientId = ctx.app!.saas_app!.client_id!;
   const issuer = `${ctx.config.team}/cdn-cgi/access/sso/oidc/${clientId}`;
   const secrets: WorkerSecrets = {
