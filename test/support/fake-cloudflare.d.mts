@@ -50,6 +50,8 @@ export interface DeployedWorker {
   vars: Record<string, unknown>;
   secrets: Record<string, string>;
   kv: Record<string, string>;
+  /** Workers Rate Limiting bindings, by name. */
+  ratelimits: Record<string, { namespace_id: string; simple: { limit: number; period: 10 | 60 } }>;
   bindings: any[];
   workersDev: { enabled: boolean; previews_enabled: boolean };
 }

@@ -481,6 +481,22 @@ export function createFakeCloudflare(options = {}) {
     return { metadata, modules };
   }
 
+  /**
+   * What the API refuses in a Workers Rate Limiting binding (docs: "Rate Limiting", wrangler's
+   * `ratelimits`): a name, a namespace_id that is a positive integer (wrangler sends it as a decimal
+   * string), and `simple` with a whole-number limit over a period of 10 or 60 seconds, the only two.
+   */
+  function rateLimitProblem(b) {
+    if (typeof b.name !== "string" || b.name === "") return "a binding needs a name";
+    const id = typeof b.namespace_id === "number" ? String(b.namespace_id) : b.namespace_id;
+    if (typeof id !== "string" || !/^[1-9][0-9]*$/.test(id) || Number(id) > 2147483647)
+      return `namespace_id must be a positive integer, got ${JSON.stringify(b.namespace_id)}`;
+    if (!b.simple || typeof b.simple !== "object") return "simple ({ limit, period }) is required";
+    if (!Number.isInteger(b.simple.limit) || b.simple.limit < 1) return `simple.limit must be a positive integer, got ${JSON.stringify(b.simple.limit)}`;
+    if (b.simple.period !== 10 && b.simple.period !== 60) return `simple.period must be 10 or 60, got ${JSON.stringify(b.simple.period)}`;
+    return undefined;
+  }
+
   // Resolve the bindings of an upload against the previous version (inherit, keep_*).
   function resolveBindings(account, metadata, previous, inheritMode) {
     const out = [];
@@ -500,6 +516,10 @@ export function createFakeCloudflare(options = {}) {
       }
       if (b.type === "kv_namespace" && !account.kvNamespaces.some((n) => n.id === b.namespace_id))
         errors.push({ code: 10041, message: `KV namespace '${b.namespace_id}' is not valid. (approx.)` });
+      if (b.type === "ratelimit") {
+        const problem = rateLimitProblem(b);
+        if (problem) errors.push({ code: 10021, message: `binding '${b.name}' (ratelimit): ${problem} (approx.)` });
+      }
       out.push(clone(b));
     }
     if (errors.length) throw new ApiError(400, errors[0].code, errors[0].message, { errors });
@@ -1164,6 +1184,7 @@ export function createFakeCloudflare(options = {}) {
         vars: Object.fromEntries([...of("plain_text").map((b) => [b.name, b.text]), ...of("json").map((b) => [b.name, b.json])]),
         secrets: Object.fromEntries(of("secret_text").map((b) => [b.name, b.text])),
         kv: Object.fromEntries(of("kv_namespace").map((b) => [b.name, b.namespace_id])),
+        ratelimits: Object.fromEntries(of("ratelimit").map((b) => [b.name, { namespace_id: b.namespace_id, simple: clone(b.simple) }])),
         bindings: clone(v.bindings),
         workersDev: clone(w.subdomain),
       };

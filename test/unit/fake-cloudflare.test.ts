@@ -141,3 +141,47 @@ describe("the fake Cloudflare API refuses what the real one does not take", () =
     expect(linked.status).toBe(200);
   });
 });
+
+describe("the fake Cloudflare API takes Workers Rate Limiting bindings in a script upload as the real one does", () => {
+  /** Uploads a Worker with these bindings, as wrangler deploy does (multipart: metadata and the module). */
+  async function upload(name: string, bindings: unknown[]): Promise<{ status: number; message: string }> {
+    const form = new FormData();
+    form.set("metadata", JSON.stringify({ main_module: "index.js", compatibility_date: "2026-01-01", bindings }));
+    form.set("index.js", new Blob(["export default { fetch() { return new Response('ok'); } };"], { type: "application/javascript+module" }), "index.js");
+    const response = await fetch(`${fake.baseURL}/accounts/${fake.accountId}/workers/scripts/${name}`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${fake.token}` },
+      body: form,
+    });
+    const json = await response.json();
+    return { status: response.status, message: json.errors?.map((e: { message: string }) => e.message).join("; ") ?? "" };
+  }
+  const rateLimit = (more: Record<string, unknown> = {}) => ({ type: "ratelimit", name: "RATE_LIMIT", namespace_id: "1001", simple: { limit: 60, period: 60 }, ...more });
+
+  it("keeps a valid one (period 10 or 60, an integer namespace id) and shows it among the live Worker's bindings", async () => {
+    expect((await upload("limited", [rateLimit(), rateLimit({ name: "RATE_LIMIT_WHOAMI", namespace_id: "2147483647", simple: { limit: 1, period: 10 } })])).status).toBe(200);
+    const live = fake.deployedWorker("limited");
+    expect(live && "ratelimits" in live && live.ratelimits).toEqual({
+      RATE_LIMIT: { namespace_id: "1001", simple: { limit: 60, period: 60 } },
+      RATE_LIMIT_WHOAMI: { namespace_id: "2147483647", simple: { limit: 1, period: 10 } },
+    });
+  });
+
+  it.each([
+    ["a period of 30 seconds", rateLimit({ simple: { limit: 60, period: 30 } }), /period/],
+    ["a period given as text", rateLimit({ simple: { limit: 60, period: "60" } }), /period/],
+    ["a limit of 0", rateLimit({ simple: { limit: 0, period: 60 } }), /limit/],
+    ["a fractional limit", rateLimit({ simple: { limit: 1.5, period: 60 } }), /limit/],
+    ["no simple", rateLimit({ simple: undefined }), /simple/],
+    ["a namespace id that is not an integer", rateLimit({ namespace_id: "rl-1" }), /namespace_id/],
+    ["a negative namespace id", rateLimit({ namespace_id: "-5" }), /namespace_id/],
+    ["no namespace id", rateLimit({ namespace_id: undefined }), /namespace_id/],
+    ["no name", rateLimit({ name: undefined }), /name/],
+  ])("refuses %s (400), and no Worker is left behind", async (_, binding, message) => {
+    const name = `refused-${Math.random().toString(36).slice(2, 8)}`;
+    const answer = await upload(name, [binding]);
+    expect(answer.status).toBe(400);
+    expect(answer.message).toMatch(message);
+    expect(fake.deployedWorker(name)).toBeNull();
+  });
+});
