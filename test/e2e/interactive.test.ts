@@ -49,6 +49,15 @@ describe.skipIf(!hasTmux)("interactive create in a terminal", () => {
     terminal.press("Enter");
     await terminal.waitFor(/Add another downstream app\?/);
     terminal.press("Enter"); // No
+    await terminal.waitFor(/Limit some tools to certain people or groups\?/);
+    terminal.press("Left", "Enter"); // Yes
+    await terminal.waitFor(/Which tools\?[\s\S]*whoami[\s\S]*call_wiki/);
+    terminal.press("Down", "Space", "Enter"); // call_wiki
+    await terminal.waitFor(/Who may call call_wiki\?/);
+    terminal.press("wiki-editors", "Enter");
+    await terminal.waitFor(/"wiki-editors" is neither an email, an @domain nor group:<name>/);
+    for (let i = 0; i < "wiki-editors".length; i++) terminal.press("BSpace");
+    terminal.press("group:wiki-editors, @example.org", "Enter");
     await terminal.waitFor(/MCP clients that may connect[\s\S]*Claude Code[\s\S]*Workers AI Playground/);
     terminal.press("Space", "Enter"); // all are on: take Claude out
     await terminal.waitFor(/Language of the project[\s\S]*TypeScript[\s\S]*JavaScript/);
@@ -58,6 +67,7 @@ describe.skipIf(!hasTmux)("interactive create in a terminal", () => {
     await terminal.waitFor(/Create the project\?/);
     expect(terminal.screen()).toMatch(/team\s+https:\/\/acme\.cloudflareaccess\.com/);
     expect(terminal.screen()).toMatch(/language\s+JavaScript/);
+    expect(terminal.screen()).toMatch(/tools\s+call_wiki → @example\.org, group:wiki-editors/);
     terminal.press("Enter");
     expect(await terminal.exitCode()).toBe(0);
     expect(JSON.parse(readFileSync(join(cwd, "my-app", "mcp-access.json"), "utf8"))).toMatchObject({
@@ -66,6 +76,7 @@ describe.skipIf(!hasTmux)("interactive create in a terminal", () => {
       team: "https://acme.cloudflareaccess.com",
       access: { emails: ["ada@example.com"], domains: ["example.org"], idps: ["github"] },
       downstreams: [{ name: "wiki", url: "https://wiki.example.com/api" }],
+      tools: { call_wiki: { allow: { domains: ["example.org"], groups: ["wiki-editors"] } } },
       clients: CLIENT_NAMES.filter((name) => name !== "claude"),
       lang: "js",
       features: ["tests", "lint"],
@@ -103,6 +114,8 @@ describe.skipIf(!hasTmux)("interactive create in a terminal", () => {
     await terminal.waitFor(/Identity providers allowed/);
     terminal.press("Enter");
     await terminal.waitFor(/call other Access-protected apps/);
+    terminal.press("Enter");
+    await terminal.waitFor(/Limit some tools/);
     terminal.press("Enter");
     await terminal.waitFor(/MCP clients that may connect/);
     terminal.press("Enter");
