@@ -53,7 +53,7 @@ function rejectAnswerOptions(args: ParsedArgs): void {
   const flags = [
     ...Object.keys(args.answers)
       .filter((field) => field !== "accountId")
-      .map((field) => FLAG_OF[field as keyof typeof FLAG_OF]),
+      .map((field) => args.origins[field as keyof typeof FLAG_OF] ?? FLAG_OF[field as keyof typeof FLAG_OF]),
     ...(args.options.configFile !== undefined ? ["--config"] : []),
     ...(args.options.pm !== undefined ? ["--pm"] : []),
     ...(args.options.provision !== undefined ? ["--provision/--no-provision"] : []),

@@ -26,6 +26,11 @@ describe("bad input: exit 2, a message naming the value and the fix, nothing wri
     ["unknown identity provider", ["srv", ...complete, "--idp", "facebook"], /--idp: "facebook" is neither an identity provider id/],
     ["downstream without a URL", ["srv", ...complete, "--downstream", "wiki"], /--downstream: "wiki" is not of the form name=url/],
     ["downstream over plain http", ["srv", ...complete, "--downstream", "wiki=http://wiki.example.com"], /must use https:\/\//],
+    ["a tool the project does not generate", ["srv", ...complete, "--downstream", "wiki=https://wiki.example.com", "--allow-tool", "call_wik=group:eng"], /--allow-tool: "call_wik" is not a tool this project generates \(its tools: whoami, call_wiki\)\. To limit a tool you wrote yourself, add it to TOOL_RULES in src\/tool-rules\.ts\./],
+    ["a tool rule naming a bare word", ["srv", ...complete, "--allow-tool", "whoami=admins"], /--allow-tool: "whoami=admins": "admins" is neither an email, an @domain nor group:<name> \(for a group, write "group:admins"\)/],
+    ["a rate limit over 30 seconds", ["srv", ...complete, "--rate-limit", "60/30"], /--rate-limit: period "30" is not allowed: use 10 or 60/],
+    ["the audit off and its arguments chosen", ["srv", ...complete, "--no-audit", "--audit-arguments", "hash"], /--no-audit turns the audit log off, so --audit-arguments has nothing to apply to/],
+    ["provision with a governance option", ["provision", "--no-audit"], /provision takes its answers from mcp-access.json, not from --no-audit/],
     ["unknown language", ["srv", ...complete, "--lang", "py"], /--lang: "py" is not one of: ts, js/],
     ["unknown feature", ["srv", ...complete, "--features", "docker"], /--features: "docker" is not one of: tests, ci, lint, examples/],
     ["bad account id", ["srv", ...complete, "--account-id", "123"], /--account-id: "123" is not a Cloudflare account id/],
@@ -57,14 +62,18 @@ describe("bad input: exit 2, a message naming the value and the fix, nothing wri
     writeFileSync(join(cwd, "broken.json"), "{ nope");
     writeFileSync(join(cwd, "typo.json"), JSON.stringify({ version: 1, name: "srv", auth: "self-hosted", teams: "acme" }));
     writeFileSync(join(cwd, "bad.json"), JSON.stringify({ version: 1, name: "srv", auth: "self-hosted", access: { emails: ["x"] } }));
+    writeFileSync(join(cwd, "rules.json"), JSON.stringify({ version: 1, name: "srv", auth: "saas", tools: { whoami: { allow: {} } }, rateLimit: { limit: 0, period: 60 } }));
     const broken = await runCli(["srv", "--yes", "--config", "broken.json"], { cwd });
     const typo = await runCli(["srv", "--yes", "--config", "typo.json"], { cwd });
     const bad = await runCli(["srv", "--yes", "--config", "bad.json"], { cwd });
-    expect([broken.code, typo.code, bad.code]).toEqual([2, 2, 2]);
+    const rules = await runCli(["srv", "--yes", "--config", "rules.json"], { cwd });
+    expect([broken.code, typo.code, bad.code, rules.code]).toEqual([2, 2, 2, 2]);
+    expect(rules.stderr).toMatch(/"tools" in .*rules.json: tools\.whoami\.allow names no one: list emails, domains or groups, or remove "allow"/);
+    expect(rules.stderr).toMatch(/"rateLimit" in .*rules.json: limit "0" is not a number of calls/);
     expect(broken.stderr).toMatch(/broken.json" is not valid JSON/);
     expect(typo.stderr).toMatch(/"teams" in .*typo.json: unknown key/);
     expect(bad.stderr).toMatch(/"access.emails" in .*bad.json: "x" is not an email address/);
-    expect(readdirSync(cwd).sort()).toEqual(["bad.json", "broken.json", "typo.json"]);
+    expect(readdirSync(cwd).sort()).toEqual(["bad.json", "broken.json", "rules.json", "typo.json"]);
   });
 
   it("a non-empty directory without --force", async () => {
@@ -85,6 +94,7 @@ describe("good input", () => {
       "--auth", "--name", "--team", "--idp", "--allow-email", "--allow-domain", "--downstream", "--lang", "--features",
       "--domain", "--provision", "--no-provision", "--deploy", "--no-deploy", "--account-id", "--template", "--config",
       "--pm", "--no-install", "--no-git", "--dry-run", "--check", "--force", "--yes", "--help", "--version",
+      "--allow-tool", "--rate-limit", "--no-audit", "--audit-arguments",
     ]) {
       expect(result.stdout).toContain(flag);
     }
