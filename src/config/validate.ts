@@ -438,7 +438,9 @@ export function tools(value: unknown): Record<string, ToolPolicy> {
   const given = Array.isArray(value) ? toolsFromFlags(value) : value;
   const all = objectWith(given, "tools", given && typeof given === "object" ? Object.keys(given) : []);
   // fromEntries defines own keys: a tool named "__proto__" stays a key (and is refused as no tool of the project).
-  return Object.fromEntries(Object.entries(all).map(([tool, policy]) => [tool, toolPolicy(policy, `tools.${tool}`)]));
+  // A name that is not a plain word is quoted in messages, so no control character reaches the terminal.
+  const path = (tool: string) => `tools.${/^\w+$/.test(tool) ? tool : show(tool)}`;
+  return Object.fromEntries(Object.entries(all).map(([tool, policy]) => [tool, toolPolicy(policy, path(tool))]));
 }
 
 function toolsFromFlags(values: unknown[]): Record<string, { allow: Record<(typeof ALLOW_KEYS)[number], string[]> }> {
@@ -453,8 +455,8 @@ function toolsFromFlags(values: unknown[]): Record<string, { allow: Record<(type
     }
     const allow = rules.get(tool) ?? { emails: [], domains: [], groups: [] };
     rules.set(tool, allow);
+    const place = show(text);
     for (const item of who) {
-      const place = show(text);
       if (item.startsWith("group:")) allow.groups.push(at(place, () => group(item.slice("group:".length))));
       else if (item.startsWith("@")) allow.domains.push(at(place, () => emailDomain(item)));
       else if (item.indexOf("@") > 0) allow.emails.push(at(place, () => email(item)));
@@ -471,7 +473,7 @@ export function generatedTools(downstreams: readonly Downstream[]): string[] {
 
 /** `true` (the default), `false`, or `{ "arguments": "names" | "hash" }`. */
 export function audit(value: unknown): Audit {
-  if (value === true) return DEFAULT_AUDIT;
+  if (value === true) return { ...DEFAULT_AUDIT };
   if (value === false) return false;
   if (value && typeof value === "object" && !Array.isArray(value)) {
     const { arguments: args = DEFAULT_AUDIT.arguments } = objectWith(value, "audit", ["arguments"]);
@@ -592,7 +594,7 @@ export function validateAnswers(answers: RawAnswers, origins: Origins = {}): Con
     ...(valid.clients ? { clients: valid.clients as ClientChoice[] } : {}),
     tools: (valid.tools as Record<string, ToolPolicy>) ?? {},
     ...(valid.rateLimit ? { rateLimit: valid.rateLimit as RateLimit } : {}),
-    audit: (valid.audit as Audit | undefined) ?? DEFAULT_AUDIT,
+    audit: (valid.audit as Audit | undefined) ?? { ...DEFAULT_AUDIT },
     lang: (valid.lang as Language) ?? "ts",
     features: (valid.features as Feature[]) ?? [...DEFAULT_FEATURES],
     ...(valid.domain ? { domain: valid.domain as string } : {}),

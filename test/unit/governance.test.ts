@@ -99,6 +99,12 @@ describe("tools: per-tool rules", () => {
     expect(({} as Record<string, unknown>).allow).toBeUndefined();
   });
 
+  it("quotes a tool name that is not a plain word, so no control character reaches the terminal", () => {
+    const text = problems({ tools: { "x\u001b[31m": {} } });
+    expect(text).toContain('tools."x\\u001b[31m" sets neither "allow" nor "rateLimit"');
+    expect(text).not.toContain("\u001b");
+  });
+
   it("does not list the project's tools when its downstream apps are themselves invalid", () => {
     const text = problems({ downstreams: ["nope"], tools: { call_wiki: { allow: { groups: ["g"] } } } });
     expect(text).toMatch(/--downstream: "nope" is not of the form name=url/);
