@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseArgv } from "../../src/answers/args.js";
 import { parseConfigObject } from "../../src/answers/config-file.js";
-import { askMissing, type Prompter } from "../../src/answers/prompts.js";
+import { askMissing, type Prompter, summarise } from "../../src/answers/prompts.js";
 import { regenerate } from "../../src/commands/regenerate.js";
 import { type Config, DEFAULT_AUDIT, toConfigFile } from "../../src/config/config.js";
 import * as check from "../../src/config/validate.js";
@@ -456,6 +456,17 @@ describe("the interactive question, after the downstream apps", () => {
     const bad = scripted([false, true, ["whoami"], "wiki-editors"]);
     const { answers: filled } = await askMissing(bad.prompter, given, "srv");
     expect(filled.tools).toEqual([expect.stringMatching(/^whoami=invalid: .*"wiki-editors" is neither an email, an @domain nor group:<name>/)]);
+  });
+
+  it("the summary before creating shows the rules, the audit and the rate limit", () => {
+    const config = check.validateAnswers(
+      answers({ tools: { call_wiki: { allow: { emails: ["ada@example.com"], groups: ["eng"] }, rateLimit: { limit: 5, period: 10 } } }, rateLimit: "60/60", audit: { arguments: "hash" } }),
+    );
+    const text = summarise(config, "srv");
+    expect(text).toMatch(/^tools {6}call_wiki → ada@example\.com, group:eng \(5 per 10 s\)$/m);
+    expect(text).toMatch(/^audit {6}on \(arguments: hash\)$/m);
+    expect(text).toMatch(/^rate limit 60 calls per 60 s per user$/m);
+    expect(summarise(configWith({ audit: false }), "srv")).toMatch(/^tools {6}open to everyone who signs in\naudit {6}off$/m);
   });
 
   it("is not asked when --allow-tool answered it", async () => {
