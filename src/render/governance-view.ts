@@ -61,6 +61,13 @@ export function governanceView(config: Config) {
     }),
     usesGroups: facts.groups,
     rateLimits: [...(top ? [top] : []), ...perTool],
+    toolRateLimits: perTool,
     rateLimit: top && { binding: top.binding, limit: top.limit, period: top.period },
+    // The arguments index.ts passes to createServer, as one name: the JavaScript twins are derived
+    // from the TypeScript templates, and a line of several inline conditions would not keep its shape.
+    serverArguments: ["identity", ...(config.downstreams.length ? ["credential"] : []), ...(facts.governed ? ["gate"] : [])].join(", "),
+    // saas: the `/mcp` handler reads its env only for the rate limit bindings and the audit key;
+    // unused, it is `_env`.
+    mcpEnvParameter: top || perTool.length || (config.audit !== false && config.audit.arguments === "hash") ? "env" : "_env",
   };
 }

@@ -91,12 +91,15 @@ describe("create, non-interactive", () => {
     await create(parseArgv(args), byDefault.ctx);
     expect(testFiles(byDefault)).toEqual([
       "/work/srv/test/access.ts",
+      "/work/srv/test/audit.test.ts",
       "/work/srv/test/auth.test.ts",
       "/work/srv/test/downstream-app.ts",
       "/work/srv/test/downstream.test.ts",
+      "/work/srv/test/groups.test.ts",
       "/work/srv/test/mcp.ts",
       "/work/srv/test/network.ts",
       "/work/srv/test/tokens.ts",
+      "/work/srv/test/tool-gate.test.ts",
       "/work/srv/test/tsconfig.json",
       "/work/srv/vitest.config.ts",
     ]);
@@ -157,15 +160,21 @@ describe("create, non-interactive", () => {
       "/work/srv/dev/access-emulator.mjs",
       "/work/srv/jsconfig.json",
       "/work/srv/src/access.js",
+      "/work/srv/src/groups.js",
       "/work/srv/src/index.js",
       "/work/srv/src/server.js",
+      "/work/srv/src/tool-gate.js",
+      "/work/srv/src/tool-rules.js",
       // The tests feature (on by default), in JavaScript too.
       "/work/srv/test/access.js",
+      "/work/srv/test/audit.test.js",
       "/work/srv/test/auth.test.js",
+      "/work/srv/test/groups.test.js",
       "/work/srv/test/jsconfig.json",
       "/work/srv/test/mcp.js",
       "/work/srv/test/network.js",
       "/work/srv/test/tokens.js",
+      "/work/srv/test/tool-gate.test.js",
       "/work/srv/vitest.config.js",
     ]);
     expect(JSON.parse(h.read("/work/srv/mcp-access.json")).lang).toBe("js");
@@ -177,7 +186,7 @@ describe("create, non-interactive", () => {
     await create(parseArgv(["srv", ...complete, "--dry-run"]), h.ctx);
     expect(h.files()).toEqual([]);
     expect(h.commands).toEqual([]);
-    expect(h.said.join("\n")).toMatch(/Would write 19 files[\s\S]*wrangler.jsonc/);
+    expect(h.said.join("\n")).toMatch(/Would write 25 files[\s\S]*wrangler.jsonc/);
   });
 
   it("--force keeps the rules of an existing .gitignore, and regenerate treats them as the user's edit", async () => {

@@ -121,12 +121,23 @@ describe("--features examples", () => {
 describe("--features tests", () => {
   const wiki = [{ name: "wiki", url: "https://wiki.example.com/api" }];
   const testFiles = (files: Map<string, string>) => [...files.keys()].filter((path) => /^(test\/|vitest\.config)/.test(path)).sort();
-  const withoutApps = ["test/access.ts", "test/auth.test.ts", "test/mcp.ts", "test/network.ts", "test/tokens.ts", "test/tsconfig.json", "vitest.config.ts"];
+  const withoutApps = [
+    "test/access.ts",
+    "test/audit.test.ts",
+    "test/auth.test.ts",
+    "test/groups.test.ts",
+    "test/mcp.ts",
+    "test/network.ts",
+    "test/tokens.ts",
+    "test/tool-gate.test.ts",
+    "test/tsconfig.json",
+    "vitest.config.ts",
+  ];
 
   it.each(["self-hosted", "saas"] as const)("%s: the tests of its own auth, two more files with downstream apps, npm test and its runner", (auth) => {
     expect(testFiles(project(["tests"], { auth }).files)).toEqual(withoutApps);
     const { files, file, packageJson } = project(["tests"], { auth, downstreams: wiki });
-    expect(testFiles(files)).toEqual([...withoutApps.slice(0, 2), "test/downstream-app.ts", "test/downstream.test.ts", ...withoutApps.slice(2)]);
+    expect(testFiles(files)).toEqual([...withoutApps.slice(0, 3), "test/downstream-app.ts", "test/downstream.test.ts", ...withoutApps.slice(3)]);
     expect(packageJson.scripts.test).toBe("vitest run");
     // The tests are type-checked with the rest (test/tsconfig.json adds the test runner's types).
     expect(packageJson.scripts.typecheck).toBe("wrangler types && tsc --noEmit && tsc --noEmit -p test");

@@ -89,12 +89,33 @@ describe("regenerate in memory", () => {
     h.edit("mcp-access.json", '"lang": "ts"', '"lang": "js"');
     expect(await h.run()).toBe(0);
 
-    expect(files(h, /^src\/|config\.json$/)).toEqual(["jsconfig.json", "src/access.js", "src/index.js", "src/server.js", "src/tools.ts", "test/jsconfig.json"]);
+    expect(files(h, /^src\/|config\.json$/)).toEqual([
+      "jsconfig.json",
+      "src/access.js",
+      "src/groups.js",
+      "src/index.js",
+      "src/server.js",
+      "src/tool-gate.js",
+      "src/tool-rules.js",
+      "src/tools.ts",
+      "test/jsconfig.json",
+    ]);
     // The tests feature's files (on by default) go the same way.
-    expect(files(h, /^test\/|^vitest/)).toEqual(["test/access.js", "test/auth.test.js", "test/jsconfig.json", "test/mcp.js", "test/network.js", "test/tokens.js", "vitest.config.js"]);
+    expect(files(h, /^test\/|^vitest/)).toEqual([
+      "test/access.js",
+      "test/audit.test.js",
+      "test/auth.test.js",
+      "test/groups.test.js",
+      "test/jsconfig.json",
+      "test/mcp.js",
+      "test/network.js",
+      "test/tokens.js",
+      "test/tool-gate.test.js",
+      "vitest.config.js",
+    ]);
     const server = h.read("src/server.js");
     expect(server).toContain('/** @import { AccessIdentity } from "./access" */');
-    expect(server).toContain("export function createServer(identity) {");
+    expect(server).toContain("export function createServer(identity, gate) {");
     expect(server).toContain('server.registerTool("ping"');
     expect(JSON.parse(h.read("package.json"))).toMatchObject({ scripts: { hello: "echo hello" } });
     expect(JSON.parse(h.read("package.json")).scripts).not.toHaveProperty("typecheck");
@@ -105,8 +126,11 @@ describe("regenerate in memory", () => {
     expect(files(h, /^\.mcp-access\/generated\/(src\/|[tj]sconfig)/)).toEqual([
       ".mcp-access/generated/jsconfig.json.snapshot",
       ".mcp-access/generated/src/access.js.snapshot",
+      ".mcp-access/generated/src/groups.js.snapshot",
       ".mcp-access/generated/src/index.js.snapshot",
       ".mcp-access/generated/src/server.js.snapshot",
+      ".mcp-access/generated/src/tool-gate.js.snapshot",
+      ".mcp-access/generated/src/tool-rules.js.snapshot",
     ]);
     expect(h.read(".mcp-access/generated/src/server.js.snapshot")).not.toContain("ping");
     expect(h.output()).toMatch(/deleted +src\/server\.ts +\(replaced by src\/server\.js, your edits with it\)/);
@@ -118,7 +142,17 @@ describe("regenerate in memory", () => {
     // And back: the same files in TypeScript, the tool still there.
     h.edit("mcp-access.json", '"lang": "js"', '"lang": "ts"');
     expect(await h.run()).toBe(0);
-    expect(files(h, /^src\/|config\.json$/)).toEqual(["src/access.ts", "src/index.ts", "src/server.ts", "src/tools.ts", "test/tsconfig.json", "tsconfig.json"]);
+    expect(files(h, /^src\/|config\.json$/)).toEqual([
+      "src/access.ts",
+      "src/groups.ts",
+      "src/index.ts",
+      "src/server.ts",
+      "src/tool-gate.ts",
+      "src/tool-rules.ts",
+      "src/tools.ts",
+      "test/tsconfig.json",
+      "tsconfig.json",
+    ]);
     expect(h.read("src/server.ts")).toContain('import type { AccessIdentity } from "./access";');
     expect(h.read("src/server.ts")).toContain('server.registerTool("ping"');
     expect(JSON.parse(h.read("package.json")).scripts).toMatchObject({ hello: "echo hello", typecheck: expect.any(String) });
@@ -127,13 +161,13 @@ describe("regenerate in memory", () => {
 
   it("switching the language, an edit the switch also changes is a conflict in the new file (exit 3); a deleted file stays deleted", async () => {
     const h = await harness();
-    h.edit("src/server.ts", "export function createServer(identity: AccessIdentity): McpServer {", "export function createServer(identity: AccessIdentity, tag = \"v1\"): McpServer {");
+    h.edit("src/server.ts", "export function createServer(identity: AccessIdentity, gate: ToolGate): McpServer {", "export function createServer(identity: AccessIdentity, gate: ToolGate, tag = \"v1\"): McpServer {");
     h.volume.unlinkSync(join(h.root, "src/access.ts"));
     h.edit("mcp-access.json", '"lang": "ts"', '"lang": "js"');
     expect(await h.run()).toBe(3);
     expect(h.volume.existsSync(join(h.root, "src/server.ts"))).toBe(false);
     const server = h.read("src/server.js");
-    expect(server).toMatch(/<<<<<<< yours\n[\s\S]*export function createServer\(identity: AccessIdentity, tag = "v1"\): McpServer \{\n[\s\S]*=======\n[\s\S]*export function createServer\(identity\) \{\n>>>>>>> generated now\n/);
+    expect(server).toMatch(/<<<<<<< yours\n[\s\S]*export function createServer\(identity: AccessIdentity, gate: ToolGate, tag = "v1"\): McpServer \{\n[\s\S]*=======\n[\s\S]*export function createServer\(identity, gate\) \{\n>>>>>>> generated now\n/);
     expect(h.output()).toMatch(/conflict +src\/server\.js +\(1 conflict: marked in the file; your edits to src\/server\.ts carried over: check that they are JavaScript\)/);
     expect(h.volume.existsSync(join(h.root, "src/access.js"))).toBe(false);
     expect(h.output()).toMatch(/kept +src\/access\.js +\(you deleted src\/access\.ts: it stays deleted\)/);
@@ -167,7 +201,7 @@ describe("regenerate in memory", () => {
     const server = h.read("src/server.ts");
     expect(server).toContain("registerDownstreamTools(server, DOWNSTREAM_APPS, credential);");
     expect(server).toContain('server.registerTool("ping"');
-    expect(h.read("src/index.ts")).toContain("createServer(identity, credential)");
+    expect(h.read("src/index.ts")).toContain("createServer(identity, credential, gate)");
     expect(h.read("README.md")).toContain("## Downstream apps");
     expect(await h.run("--check")).toBe(0);
   });

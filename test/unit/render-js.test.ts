@@ -166,16 +166,21 @@ describe("--lang js", () => {
 
   it("writes a @param for a parameter only where the parameter exists, and imports the types JSDoc names", () => {
     for (const auth of ["self-hosted", "saas"] as const) {
-      const without = render({ ...ts_, auth, lang: "js" }, templates, meta).get("src/server.js")!;
+      const without = render({ ...ts_, auth, lang: "js", audit: false }, templates, meta).get("src/server.js")!;
       expect(without).toContain("export function createServer(identity) {");
       expect(without).toContain("@param {AccessIdentity} identity");
       expect(without).not.toMatch(/credential|Downstream/);
       const access = auth === "saas" ? "./access-oidc" : "./access";
       expect(without).toContain(`/** @import { AccessIdentity } from "${access}" */`);
-      const withApps = render({ ...ts_, auth, lang: "js", downstreams: [wiki] }, templates, meta).get("src/server.js")!;
+      const withApps = render({ ...ts_, auth, lang: "js", downstreams: [wiki], audit: false }, templates, meta).get("src/server.js")!;
       expect(withApps).toContain("export function createServer(identity, credential) {");
       expect(withApps).toMatch(/@param \{AccessIdentity\} identity\n \* @param \{DownstreamCredential\} credential\n/);
       expect(withApps).toContain(`/** @import { AccessIdentity } from "${access}" */\n/** @import { DownstreamCredential } from "./downstream" */\n`);
+      // With the audit on (the default), the tool gate is the last parameter.
+      const gated = render({ ...ts_, auth, lang: "js", downstreams: [wiki] }, templates, meta).get("src/server.js")!;
+      expect(gated).toContain("export function createServer(identity, credential, gate) {");
+      expect(gated).toMatch(/@param \{DownstreamCredential\} credential\n \* @param \{ToolGate\} gate\n/);
+      expect(gated).toContain('/** @import { ToolGate } from "./tool-gate" */');
     }
     const saasIndex = render({ ...ts_, auth: "saas", lang: "js" }, templates, meta).get("src/index.js")!;
     expect(saasIndex).toContain("export default /** @satisfies {ExportedHandler<Env>} */ ({");

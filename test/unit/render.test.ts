@@ -74,8 +74,11 @@ describe("render", () => {
       "mcp-access.json",
       "package.json",
       "src/access.ts",
+      "src/groups.ts",
       "src/index.ts",
       "src/server.ts",
+      "src/tool-gate.ts",
+      "src/tool-rules.ts",
       "tsconfig.json",
       "wrangler.jsonc",
     ]);
@@ -99,6 +102,8 @@ describe("render", () => {
       "src/index.ts",
       "src/refresh.ts",
       "src/server.ts",
+      "src/tool-gate.ts",
+      "src/tool-rules.ts",
     ]);
     expect(JSON.parse(files.get("package.json")!).dependencies).toHaveProperty("@cloudflare/workers-oauth-provider");
     expect(parseJsonc(files.get("wrangler.jsonc")!).kv_namespaces).toEqual([{ binding: "OAUTH_KV", id: expect.any(String) }]);

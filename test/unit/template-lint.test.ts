@@ -38,6 +38,29 @@ function combinations(): [string, Config][] {
       }
     }
   }
+  // Who may call what (SPEC §9): off entirely, rules alone, and every part at once.
+  const governance: [string, Partial<Config>][] = [
+    ["no-audit", { audit: false }],
+    ["rules-only", { audit: false, tools: { whoami: { allow: { emails: ["ada@example.com"], domains: [], groups: [] } } } }],
+    [
+      "all-governance",
+      {
+        audit: { arguments: "hash" },
+        rateLimit: { limit: 60, period: 60 },
+        tools: {
+          whoami: { allow: { emails: [], domains: ["example.com"], groups: ["admins"] } },
+          call_wiki: { allow: { emails: [], domains: [], groups: ["wiki-editors"] }, rateLimit: { limit: 5, period: 10 } },
+        },
+      },
+    ],
+  ];
+  for (const auth of AUTH_MODES) {
+    for (const lang of LANGUAGES) {
+      for (const [name, more] of governance) {
+        out.push([`${auth}-${lang}-${name}`, configWith({ auth, lang, features: [...FEATURES], downstreams: downstreams.slice(0, 1), ...more })]);
+      }
+    }
+  }
   return out;
 }
 

@@ -32,6 +32,7 @@ Options:
   --access-port <n>  port for the emulated Access app when .dev.vars is first written
                      (default 8788; later runs use the port in .dev.vars)
   --email <addr>     email the sign-in page suggests (env DEV_EMAIL, default dev@example.com)
+  --groups <list>    Access groups the sign-in page suggests, comma-separated (env DEV_GROUPS)
   --token-ttl <s>    lifetime of the emulated Access access tokens, in seconds
                      (default 300, Access's default; at least 60, Access's minimum)
   --test-hooks       serve /__emulator/* controls for automated tests (bad ID tokens, refresh
@@ -58,6 +59,7 @@ try {
       port: { type: "string" },
       "access-port": { type: "string" },
       email: { type: "string" },
+      groups: { type: "string" },
       "token-ttl": { type: "string" },
       "test-hooks": { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -90,6 +92,23 @@ const defaultEmail = (options.email ?? process.env.DEV_EMAIL ?? "dev@example.com
 if (defaultEmail.length > 254 || !EMAIL_PATTERN.test(defaultEmail))
   fail(`invalid email: ${JSON.stringify(defaultEmail)}`);
 const testHooks = options["test-hooks"] === true;
+// Group names as an IdP would send them. With the `groups` scope they are the id_token's `groups`
+// claim, as in Access for SaaS; the sign-in page lets the person signing in change them.
+function parseGroups(text) {
+  const groups = [
+    ...new Set(
+      String(text)
+        .split(",")
+        .map((group) => group.trim())
+        .filter(Boolean),
+    ),
+  ];
+  return groups.every((group) => group.length <= 256 && ![...group].some((char) => char < " " || char === "\u007f"))
+    ? groups
+    : undefined;
+}
+const defaultGroups = parseGroups(options.groups ?? process.env.DEV_GROUPS ?? "");
+if (!defaultGroups) fail(`invalid groups: ${JSON.stringify(options.groups ?? process.env.DEV_GROUPS)}`);
 
 // ---------------------------------------------------------------------------------------------
 // .dev.vars: created once for the emulator, then the source of truth.
@@ -220,7 +239,7 @@ const sameSecret = (a, b) => {
 const pending = new Map(); // sign-in page id -> authorization request
 const codes = new Map(); // code -> { request, email, sub, expiresAt }
 const accessTokens = new Map(); // token -> { email, sub, expiresAt }
-const refreshTokens = new Map(); // token -> { email, sub, scope }
+const refreshTokens = new Map(); // token -> { email, sub, scope, groups }
 const stats = { signIns: 0, codeExchanges: 0, refreshes: 0, refreshFailures: 0, lastAccessTokenExpiresAt: 0 };
 const faults = { idToken: undefined, refresh: undefined };
 const issuedSecrets = []; // every token and code handed out, for --test-hooks' leak checks only
@@ -251,7 +270,7 @@ function remember(value) {
   return value;
 }
 
-function idTokenFor({ email, sub, nonce }) {
+function idTokenFor({ email, sub, nonce, groups }) {
   const t = now();
   const fault = faults.idToken;
   faults.idToken = undefined;
@@ -264,6 +283,7 @@ function idTokenFor({ email, sub, nonce }) {
     nbf: t,
     exp: t + tokenTtl,
     ...(nonce ? { nonce } : {}),
+    ...(groups ? { groups } : {}),
   };
   let header = { alg: "RS256", kid, typ: "JWT" };
   let key = privateKey;
@@ -280,7 +300,7 @@ function idTokenFor({ email, sub, nonce }) {
   return remember(signJwt(header, claims, key));
 }
 
-function issueTokens({ email, sub, scope, nonce }) {
+function issueTokens({ email, sub, scope, nonce, groups }) {
   sweep(accessTokens);
   const accessToken = remember(random());
   const expiresAt = now() + tokenTtl;
@@ -290,13 +310,13 @@ function issueTokens({ email, sub, scope, nonce }) {
     access_token: accessToken,
     token_type: "Bearer",
     expires_in: tokenTtl,
-    id_token: idTokenFor({ email, sub, nonce }),
+    id_token: idTokenFor({ email, sub, nonce, groups: scope.includes("groups") ? groups : undefined }),
     scope: scope.join(" "),
   };
   // As in OIDC: a refresh token only for `offline_access` (Access grants it when the app has refresh tokens on).
   if (scope.includes("offline_access")) {
     const refreshToken = remember(random());
-    refreshTokens.set(refreshToken, { email, sub, scope });
+    refreshTokens.set(refreshToken, { email, sub, scope, groups });
     body.refresh_token = refreshToken;
   }
   return body;
@@ -307,7 +327,7 @@ function escapeHtml(value) {
 }
 
 const PAGE_STYLE =
-  "body{font:16px/1.5 system-ui,sans-serif;max-width:30rem;margin:3rem auto;padding:0 1rem}input[type=email]{font:inherit;width:100%;padding:.4rem;margin:.3rem 0 1rem}button{font:inherit;padding:.45rem 1rem;margin-right:.5rem}.muted{color:#666;font-size:.9rem}";
+  "body{font:16px/1.5 system-ui,sans-serif;max-width:30rem;margin:3rem auto;padding:0 1rem}input[type=email],input[type=text]{font:inherit;width:100%;padding:.4rem;margin:.3rem 0 1rem}button{font:inherit;padding:.45rem 1rem;margin-right:.5rem}.muted{color:#666;font-size:.9rem}";
 const PAGE_CSP = `default-src 'none'; style-src 'sha256-${createHash("sha256").update(PAGE_STYLE).digest("base64")}'; base-uri 'none'; frame-ancestors 'none'`;
 
 function sendHtml(res, status, title, content) {
@@ -396,7 +416,7 @@ function authorize(res, query) {
 <form method="post">
 <input type="hidden" name="request" value="${escapeHtml(id)}">
 <label>Email<br><input type="email" name="email" value="${escapeHtml(defaultEmail)}" required autofocus></label>
-<button type="submit" name="action" value="sign-in">Sign in</button>
+${scope.includes("groups") ? `<label>Groups (comma-separated)<br><input type="text" name="groups" value="${escapeHtml(defaultGroups.join(", "))}"></label>\n` : ""}<button type="submit" name="action" value="sign-in">Sign in</button>
 <button type="submit" name="action" value="cancel" formnovalidate>Cancel</button>
 </form>`,
   );
@@ -424,9 +444,11 @@ async function signIn(req, res) {
     .toLowerCase();
   if (email.length > 254 || !EMAIL_PATTERN.test(email))
     return sendHtml(res, 400, "Invalid email", "<p>Go back and enter an email address.</p>");
+  const groups = parseGroups(form.groups ?? "");
+  if (!groups) return sendHtml(res, 400, "Invalid groups", "<p>Go back and enter group names, comma-separated.</p>");
   sweep(codes);
   const code = remember(random());
-  codes.set(code, { request, email, sub: subFor(email), expiresAt: now() + 300 });
+  codes.set(code, { request, email, sub: subFor(email), groups, expiresAt: now() + 300 });
   stats.signIns++;
   redirect(res, withParams(request.redirectUri, { code, state: request.state }));
 }
@@ -465,7 +487,13 @@ async function token(req, res) {
     return sendJson(
       res,
       200,
-      issueTokens({ email: entry.email, sub: entry.sub, scope: entry.request.scope, nonce: entry.request.nonce }),
+      issueTokens({
+        email: entry.email,
+        sub: entry.sub,
+        scope: entry.request.scope,
+        nonce: entry.request.nonce,
+        groups: entry.groups,
+      }),
     );
   }
 
@@ -486,7 +514,11 @@ async function token(req, res) {
     // Rotate: the old refresh token stops working once a new one is issued.
     refreshTokens.delete(form.refresh_token);
     stats.refreshes++;
-    return sendJson(res, 200, issueTokens({ email: entry.email, sub: entry.sub, scope: entry.scope }));
+    return sendJson(
+      res,
+      200,
+      issueTokens({ email: entry.email, sub: entry.sub, scope: entry.scope, groups: entry.groups }),
+    );
   }
   sendJson(res, 400, { error: "unsupported_grant_type" });
 }
@@ -514,7 +546,7 @@ function discovery(res) {
     token_endpoint_auth_methods_supported: ["client_secret_post", "client_secret_basic"],
     code_challenge_methods_supported: ["S256"],
     scopes_supported: ["openid", "email", "profile", "groups", "offline_access"],
-    claims_supported: ["iss", "sub", "aud", "exp", "iat", "nbf", "nonce", "email"],
+    claims_supported: ["iss", "sub", "aud", "exp", "iat", "nbf", "nonce", "email", "groups"],
   });
 }
 

@@ -5,6 +5,8 @@ import { createRemoteJWKSet, errors, type JWTPayload, type JWTVerifyGetKey, jwtV
 export interface AccessIdentity {
   email: string;
   sub: string;
+  /** The `groups` claim, when the sign-in asked for it (the `groups` scope) and Access sent it. */
+  groups?: readonly string[];
 }
 
 /** The Access for SaaS tokens a grant stands for. Kept only in the grant's encrypted props. */
@@ -27,6 +29,8 @@ export interface AccessOidcConfig {
   jwksUrl: string;
   /** HMAC key for the "remember this approval" cookie. */
   cookieKey: string;
+  /** Ask for the `groups` scope at sign-in: set where tool rules name Access groups (src/index). */
+  askForGroups?: boolean;
 }
 
 /**
@@ -185,6 +189,7 @@ function endpointUrl(name: EndpointSecret, value: string, issuerPath: string, la
 
 // What we ask Access for: an identity (`openid`), the email `whoami` reports, and a refresh token
 // (`offline_access`) so that a sign-in outlives Access's short access tokens (5 minutes by default).
+// And, when the tool rules name groups, the user's groups (`groups`, see askForGroups).
 const UPSTREAM_SCOPE = "openid email profile offline_access";
 
 /** Random URL-safe value: PKCE verifiers, nonces. 32 bytes, as RFC 7636 recommends. */
@@ -214,7 +219,7 @@ export async function upstreamAuthorizationUrl(
     response_type: "code",
     client_id: config.clientId,
     redirect_uri: params.redirectUri,
-    scope: UPSTREAM_SCOPE,
+    scope: config.askForGroups ? `${UPSTREAM_SCOPE} groups` : UPSTREAM_SCOPE,
     state: params.state,
     nonce: params.nonce,
     code_challenge: await s256(params.codeVerifier),
@@ -431,7 +436,18 @@ export async function verifyIdToken(
   if (typeof email !== "string" || email === "") {
     throw new AccessSignInError("id_token carries no email: add the `email` scope to the Access for SaaS app");
   }
-  return { email, sub };
+  const groups = groupNames(payload.groups);
+  return groups ? { email, sub, groups } : { email, sub };
+}
+
+/** Group names from a `groups` claim: strings, or objects with a `name` (or only an `id`). */
+function groupNames(claim: unknown): readonly string[] | undefined {
+  if (!Array.isArray(claim)) return undefined;
+  return claim.flatMap((group) => {
+    if (typeof group === "string") return [group];
+    const { name, id } = (group ?? {}) as { name?: unknown; id?: unknown };
+    return typeof name === "string" && name ? [name] : typeof id === "string" && id ? [id] : [];
+  });
 }
 
 function timingSafeEqual(a: string, b: string): boolean {

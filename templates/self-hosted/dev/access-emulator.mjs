@@ -12,7 +12,7 @@
 // No dependencies: Node >= 22.12 only.
 
 import { spawn, spawnSync } from "node:child_process";
-import { createHash, generateKeyPairSync, randomBytes, sign } from "node:crypto";
+import { createHash, generateKeyPairSync, randomBytes, sign, verify } from "node:crypto";
 import { existsSync } from "node:fs";
 import http from "node:http";
 import path from "node:path";
@@ -27,6 +27,7 @@ Runs the Worker with \`wrangler dev\` behind a local Cloudflare Access emulator.
 Options:
   --port <n>      port to listen on (env PORT, default 8787)
   --email <addr>  dev identity the emulator signs in (env DEV_EMAIL, default dev@example.com)
+  --groups <list> the dev identity's Access groups, comma-separated (env DEV_GROUPS, default none)
   -h, --help      show this help
 
 Arguments after \`--\` are passed to \`wrangler dev\`.`;
@@ -49,6 +50,7 @@ try {
     options: {
       port: { type: "string" },
       email: { type: "string" },
+      groups: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   }));
@@ -67,6 +69,16 @@ if (!/^\d+$/.test(portText) || requestedPort > 65535) fail(`invalid port: ${port
 const email = (options.email ?? process.env.DEV_EMAIL ?? "dev@example.com").trim().toLowerCase();
 if (email.length > 254 || !/^[^\s@<>"]+@[^\s@<>"]+\.[^\s@<>".]+$/.test(email)) {
   fail(`invalid email for the dev identity: ${JSON.stringify(email)}`);
+}
+
+// Group names as an IdP would send them; the Worker looks them up at get-identity, as from Access.
+const groups = (options.groups ?? process.env.DEV_GROUPS ?? "")
+  .split(",")
+  .map((group) => group.trim())
+  .filter(Boolean);
+for (const group of groups) {
+  if (group.length > 256 || [...group].some((char) => char < " " || char === "\u007f"))
+    fail(`invalid group name: ${JSON.stringify(group)}`);
 }
 
 // A fresh signing key per run, like a key Access would publish. Nothing is written to disk.
@@ -104,6 +116,33 @@ function currentJwt(issuer) {
   const signature = sign("sha256", Buffer.from(input), privateKey).toString("base64url");
   token = { jwt: `${input}.${signature}`, exp: claims.exp };
   return token.jwt;
+}
+
+/** Whether `jwt` is a token this emulator signed that has not expired. */
+function issuedByUs(jwt) {
+  const [header, payload, signature] = jwt.split(".");
+  if (
+    !signature ||
+    !verify("sha256", Buffer.from(`${header}.${payload}`), publicKey, Buffer.from(signature, "base64url"))
+  ) {
+    return false;
+  }
+  const { exp } = JSON.parse(Buffer.from(payload, "base64url").toString());
+  return exp > Date.now() / 1000;
+}
+
+/** The dev user as get-identity describes a user: the fields a Worker reads, groups as Access lists them. */
+function identity() {
+  return {
+    email,
+    user_uuid: sub,
+    idp: { id: "dev", type: "onetimepin" },
+    groups: groups.map((name) => ({
+      id: createHash("sha256").update(name).digest("hex").slice(0, 32),
+      name,
+      email: "",
+    })),
+  };
 }
 
 // Headers that describe one hop of a connection, not the message; never forwarded.
@@ -193,6 +232,18 @@ const server = http.createServer((req, res) => {
   if (req.url.split("?")[0] === "/cdn-cgi/access/certs") {
     res.writeHead(200, { "content-type": "application/json" });
     res.end(JSON.stringify({ keys: [jwk], public_cert: { kid, cert: "" }, public_certs: [] }));
+    return;
+  }
+  if (req.url.split("?")[0] === "/cdn-cgi/access/get-identity") {
+    // Access answers with the identity behind the CF_Authorization token it is sent, or 401.
+    const sent = /(?:^|;\s*)CF_Authorization=([^;]+)/.exec(req.headers.cookie ?? "")?.[1];
+    if (!sent || !issuedByUs(sent)) {
+      res.writeHead(401, { "content-type": "application/json" });
+      res.end(JSON.stringify({ err: "no valid CF_Authorization token" }));
+      return;
+    }
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify(identity()));
     return;
   }
   // Everything else goes to the Worker with the dev user's JWT. CORS preflights go through without
@@ -333,7 +384,7 @@ if (!stopping && childAlive) {
   const url = `${teamDomain()}/mcp`;
   console.log(`
   MCP server (behind the local Access emulator): ${url}
-  Signed in as ${email}  (change with --email or DEV_EMAIL)
+  Signed in as ${email}${groups.length ? `, in the groups ${groups.join(", ")}` : ""}  (change with --email and --groups)
   Connect MCP Inspector: npx @modelcontextprotocol/inspector
     Transport "Streamable HTTP", URL ${url}, no auth settings needed.
   Press Ctrl-C to stop.
