@@ -1,4 +1,4 @@
-import { createHmac, generateKeyPairSync, type KeyObject, randomBytes, sign } from "node:crypto";
+import { createHmac, generateKeyPairSync, type KeyObject, randomBytes, sign, verify } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -14,6 +14,10 @@ export interface FakeAccess {
   aud: string;
   /** How many times the Worker fetched the JWKS. */
   certRequests: () => number;
+  /** The Access groups get-identity reports, by email (none for anyone not listed). */
+  groups: Map<string, string[]>;
+  /** How many times the Worker asked get-identity. */
+  identityRequests: () => number;
   token: (options?: TokenOptions) => string;
   close: () => Promise<void>;
 }
@@ -36,12 +40,29 @@ export async function startFakeAccess(): Promise<FakeAccess> {
   const jwk = { ...published.publicKey.export({ format: "jwk" }), kid, alg: "RS256", use: "sig" };
   const aud = randomBytes(32).toString("hex");
   let certRequests = 0;
+  let identityRequests = 0;
+  const groups = new Map<string, string[]>();
 
   const server: Server = createServer((req, res) => {
     if (req.url === "/cdn-cgi/access/certs") {
       certRequests++;
       res.writeHead(200, { "content-type": "application/json" });
       res.end(JSON.stringify({ keys: [jwk], public_cert: { kid, cert: "" }, public_certs: [] }));
+      return;
+    }
+    if (req.url === "/cdn-cgi/access/get-identity") {
+      // As Access: the identity behind the CF_Authorization token sent, if it is one Access signed.
+      identityRequests++;
+      const token = /(?:^|;\s*)CF_Authorization=([^;]+)/.exec(req.headers.cookie ?? "")?.[1] ?? "";
+      const [header = "", payload = "", signed = ""] = token.split(".");
+      if (!signed || !verify("sha256", Buffer.from(`${header}.${payload}`), published.publicKey, Buffer.from(signed, "base64url"))) {
+        res.writeHead(401, { "content-type": "application/json" }).end(JSON.stringify({ err: "invalid token" }));
+        return;
+      }
+      const { email, sub } = JSON.parse(Buffer.from(payload, "base64url").toString()) as { email: string; sub: string };
+      const names = groups.get(email) ?? [];
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ email, user_uuid: sub, groups: names.map((name, i) => ({ id: `g${i}`, name, email: "" })) }));
       return;
     }
     res.writeHead(404).end();
@@ -74,6 +95,8 @@ export async function startFakeAccess(): Promise<FakeAccess> {
     teamDomain,
     aud,
     certRequests: () => certRequests,
+    groups,
+    identityRequests: () => identityRequests,
     token,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };

@@ -110,11 +110,13 @@ export function approve(browser: Browser, authorizeUrl: string, handle: string, 
 }
 
 /** At Access (the emulator): opens the sign-in page and signs in with `email`. Returns both pages; the answer redirects to /callback. */
-export async function signInAtAccess(browser: Browser, accessUrl: string, email: string): Promise<{ page: Page; answer: Page }> {
+export async function signInAtAccess(browser: Browser, accessUrl: string, email: string, groups?: string[]): Promise<{ page: Page; answer: Page }> {
   const page = expectStep(await browser.open(accessUrl), 200, "Access sign-in page");
   const request = formField(page.text, "request");
   if (!request) throw new Error(`the Access sign-in page has no request field:\n${page.text}`);
-  const answer = expectStep(await browser.open(accessUrl, { form: { request, email, action: "sign-in" } }), 302, "Access sign-in");
+  // The groups field is there when the Worker asked for the groups scope; typed as a person would.
+  const form = { request, email, action: "sign-in", ...(groups ? { groups: groups.join(", ") } : {}) };
+  const answer = expectStep(await browser.open(accessUrl, { form }), 302, "Access sign-in");
   return { page, answer };
 }
 
@@ -123,10 +125,10 @@ export async function signInAtAccess(browser: Browser, accessUrl: string, email:
  * the Access sign-in page with `email` typed in, then /callback. Stops with an
  * error at the first step that does not answer as it should.
  */
-export async function signInThroughBrowser(browser: Browser, authorizeUrl: string, email: string): Promise<SignInSteps> {
+export async function signInThroughBrowser(browser: Browser, authorizeUrl: string, email: string, groups?: string[]): Promise<SignInSteps> {
   const { page: consent, handle } = await openConsent(browser, authorizeUrl);
   const approval = expectStep(await approve(browser, authorizeUrl, handle), 303, "consent approval");
-  const { page: accessPage, answer: accessAnswer } = await signInAtAccess(browser, approval.location!, email);
+  const { page: accessPage, answer: accessAnswer } = await signInAtAccess(browser, approval.location!, email, groups);
   const callback = expectStep(await browser.open(accessAnswer.location!), 302, "/callback");
   return { consent, approval, accessPage, accessAnswer, callback };
 }
@@ -330,9 +332,12 @@ export interface TokenAnswer {
  * A whole sign-in as a public client does it: the authorization request (PKCE, state, resource),
  * the browser's way through consent and Access, then the code at `/token` with its verifier.
  */
-export async function signInForTokens(origin: string, options: { clientId: string; target: RedirectTarget; email: string }): Promise<TokenAnswer> {
+export async function signInForTokens(
+  origin: string,
+  options: { clientId: string; target: RedirectTarget; email: string; groups?: string[] },
+): Promise<TokenAnswer> {
   const request = authorizationRequest(origin, { clientId: options.clientId, redirectUri: options.target.uri });
-  const steps = await signInThroughBrowser(new Browser(), request.url, options.email);
+  const steps = await signInThroughBrowser(new Browser(), request.url, options.email, options.groups);
   const code = new URL(steps.callback.location!).searchParams.get("code")!;
   return postToken(`${origin}/token`, {
     grant_type: "authorization_code",
