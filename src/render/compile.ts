@@ -1,4 +1,5 @@
 import type Handlebars from "handlebars";
+import type { ManifestEntry } from "./manifest.js";
 
 /** A template as Handlebars.precompile() describes it (what handlebars.template() takes). */
 export type TemplateSpec = Parameters<typeof Handlebars.template>[0];
@@ -38,4 +39,17 @@ export function templateKey(source: string): string {
   }
   const hex = (lane: number) => (lane >>> 0).toString(16).padStart(8, "0");
   return `${text.length.toString(16)}-${hex(high)}${hex(low)}`;
+}
+
+/**
+ * Which of the build's precompiled tables holds the template of `entry`: `common` for what every
+ * project may render (and the partials), then one per auth mode, and one per auth mode and language.
+ * A generation loads only the tables of its own entries (src/render/templates.ts), about half of
+ * the compiled code; the tables share nothing, so the package carries each template once.
+ * scripts/precompile.mjs puts a template that several entries with different tables use in `common`.
+ */
+export function precompiledTableOf(entry: ManifestEntry): string {
+  const { auth, lang } = entry.when ?? {};
+  if (auth === undefined) return "common";
+  return lang === undefined ? auth : `${auth}-${lang}`;
 }
