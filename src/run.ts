@@ -1,6 +1,7 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import type { ParsedArgs } from "./answers/args.js";
+import { create } from "./commands/create.js";
 import { assertAvailable } from "./config/availability.js";
 import { type Cancelled, ExitCode, isExpected } from "./errors.js";
 import { nodeFileSystem } from "./fs.js";
@@ -84,7 +85,6 @@ export async function run(args: ParsedArgs, version: string): Promise<number> {
       });
     }
     if (interactive) ui.intro("create-mcp-access");
-    const { create } = await import("./commands/create.js");
     await create(args, {
       cwd: process.cwd(),
       env,
