@@ -69,9 +69,9 @@ export function precompiledTemplates(templatesDir) {
           watchFiles: [join(templatesDir, "manifest.json"), ...entries.map(({ path }) => join(templatesDir, path))],
         };
       });
-      build.onResolve({ filter: /^precompiled-table:/ }, ({ path }) => ({ path, namespace: "precompiled-table" }));
-      build.onLoad({ filter: /.*/, namespace: "precompiled-table" }, ({ path }) => {
-        const name = path.slice("precompiled-table:".length);
+      // Named `precompiled-table:<name>` in the metafile (test/e2e/startup.test.ts reads it).
+      build.onResolve({ filter: /^precompiled-table:/ }, ({ path }) => ({ path: path.slice("precompiled-table:".length), namespace: "precompiled-table" }));
+      build.onLoad({ filter: /.*/, namespace: "precompiled-table" }, ({ path: name }) => {
         const table = entries.filter(({ table }) => table === name);
         const specs = table.map(({ path, key, spec }) => `  // ${path}\n  ${JSON.stringify(key)}: ${spec},`).join("\n");
         return { contents: `export const table = {\n${specs}\n};\n`, loader: "js" };
