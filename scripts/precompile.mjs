@@ -69,10 +69,10 @@ export function precompiledTemplates(templatesDir) {
           watchFiles: [join(templatesDir, "manifest.json"), ...entries.map(({ path }) => join(templatesDir, path))],
         };
       });
-      // Named `precompiled-table:<name>` in the metafile (test/e2e/startup.test.ts reads it).
-      build.onResolve({ filter: /^precompiled-table:/ }, ({ path }) => ({ path: path.slice("precompiled-table:".length), namespace: "precompiled-table" }));
-      build.onLoad({ filter: /.*/, namespace: "precompiled-table" }, ({ path: name }) => {
-        const table = entries.filter(({ table }) => table === name);
+      // `templates:precompiled-<name>` in the metafile (test/e2e/startup.test.ts reads it), in dist/chunks/precompiled-<name>-<hash>.js.
+      build.onResolve({ filter: /^precompiled-table:/ }, ({ path }) => ({ path: `precompiled-${path.slice("precompiled-table:".length)}`, namespace: "templates" }));
+      build.onLoad({ filter: /.*/, namespace: "templates" }, ({ path }) => {
+        const table = entries.filter(({ table }) => `precompiled-${table}` === path);
         const specs = table.map(({ path, key, spec }) => `  // ${path}\n  ${JSON.stringify(key)}: ${spec},`).join("\n");
         return { contents: `export const table = {\n${specs}\n};\n`, loader: "js" };
       });

@@ -57,8 +57,8 @@ describe("startup", () => {
   it("a generation loads the precompiled templates of its own auth mode and language only", async () => {
     for (const [auth, lang] of [["self-hosted", "ts"], ["saas", "js"]] as const) {
       const sources = await sourcesLoadedBy([`${auth}-${lang}`, "--auth", auth, "--lang", lang, "--yes", "--no-install", "--no-git"]);
-      const tables = sources.filter((source) => source.startsWith("precompiled-table:"));
-      expect(tables.sort(), `${auth} ${lang}`).toEqual(["precompiled-table:common", `precompiled-table:${auth}`, `precompiled-table:${auth}-${lang}`].sort());
+      const tables = sources.filter((source) => source.startsWith("templates:precompiled-"));
+      expect(tables.sort(), `${auth} ${lang}`).toEqual(["common", auth, `${auth}-${lang}`].map((name) => `templates:precompiled-${name}`).sort());
     }
   });
 
