@@ -1,6 +1,6 @@
 // Bundles src/cli.ts and every library it uses into dist/cli.js (SPEC §8):
 // the published package has no runtime dependencies.
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { build } from "esbuild";
 import { writeJsTemplates } from "./js-templates.mjs";
 import { writeNotices } from "./notices.mjs";
@@ -27,6 +27,11 @@ const leanHandlebars = {
   },
 };
 
+// CommonJS libraries (handlebars) may call require() for Node built-ins: an ES module has none, so
+// each bundle file that names `require` defines one (below, only those: making it costs each file
+// that loads, and a generation loads about twenty).
+const requireBanner = 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);';
+
 const result = await build({
   entryPoints: ["src/cli.ts"],
   outdir: "dist",
@@ -45,14 +50,20 @@ const result = await build({
   ...(process.argv.includes("--sourcemap") ? { sourcemap: "linked" } : {}),
   // Prefer ES module builds: they tree-shake, and some UMD builds (jsonc-parser) require() files esbuild cannot see.
   mainFields: ["module", "main"],
-  // CommonJS libraries (handlebars) call require() for Node built-ins.
-  banner: { js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);' },
+  banner: { js: requireBanner },
   legalComments: "linked",
   logLevel: "warning",
   metafile: true,
   // The templates are compiled here, not each time the CLI renders a project (SPEC §8).
   plugins: [precompiledTemplates("templates"), leanHandlebars],
 });
+
+// The banner goes from every file that does not name `require` (a string that mentions it keeps it:
+// harmless). Its line stays, empty, so a source map's lines still match.
+for (const file of Object.keys(result.metafile.outputs).filter((path) => path.endsWith(".js"))) {
+  const code = readFileSync(file, "utf8");
+  if (code.startsWith(`${requireBanner}\n`) && !/\brequire\b/.test(code.slice(requireBanner.length))) writeFileSync(file, code.slice(requireBanner.length));
+}
 
 // The licences of what went into dist/ travel with it (package.json "files").
 writeNotices(result.metafile, "THIRD_PARTY_NOTICES.txt", { packageName: "create-mcp-access" });

@@ -1,6 +1,8 @@
 // The build-time half of src/render/precompiled.ts: Handlebars.precompile() of
 // every template that templates/manifest.json renders (files that are not raw,
-// and partials), as a module the bundle includes instead of the empty table.
+// and partials), as modules the bundle includes instead of the empty list of
+// tables: one module per table (src/render/compile.ts precompiledTableOf), each
+// its own chunk, loaded only by a generation that renders from it.
 // Keys and options come from src/render/compile.ts itself; a template whose key
 // is not in the table (edited since the build) is compiled at run time.
 import { readFileSync } from "node:fs";
@@ -8,21 +10,28 @@ import { join } from "node:path";
 import Handlebars from "handlebars";
 import { importFromSrc } from "./from-src.mjs";
 
-// The CLI's own key and twin rule, so the table's keys are exactly the ones it looks up.
-const { compileOptions, templateKey } = await importFromSrc("src/render/compile.ts");
+// The CLI's own key, table and twin rules, so the tables hold exactly what it looks up.
+const { compileOptions, precompiledTableOf, templateKey } = await importFromSrc("src/render/compile.ts");
 const { withJsTwins } = await importFromSrc("src/render/js-twins.ts");
 
 /**
- * Every compiled template and partial in `templatesDir`: its path, key, and spec as JavaScript
- * source. The JavaScript twins (scripts/js-templates.mjs) must have been written first.
+ * Every compiled template and partial in `templatesDir`: its path, key, table and spec as
+ * JavaScript source. The JavaScript twins (scripts/js-templates.mjs) must have been written first.
  */
 export function precompileTemplates(templatesDir) {
   const manifest = JSON.parse(readFileSync(join(templatesDir, "manifest.json"), "utf8"));
-  const files = withJsTwins(manifest.files);
-  const paths = new Set([...files.filter((entry) => !entry.raw).map((entry) => entry.template), ...Object.values(manifest.partials ?? {})]);
-  return [...paths].sort().map((path) => {
+  const tables = new Map();
+  for (const entry of withJsTwins(manifest.files)) {
+    if (entry.raw) continue;
+    const table = precompiledTableOf(entry);
+    // A template that entries of different tables use goes where every generation looks.
+    tables.set(entry.template, tables.get(entry.template) === undefined || tables.get(entry.template) === table ? table : "common");
+  }
+  for (const path of Object.values(manifest.partials ?? {})) tables.set(path, "common");
+  return [...tables.keys()].sort().map((path) => {
     const source = readFileSync(join(templatesDir, path), "utf8");
-    return { path, key: templateKey(source), spec: Handlebars.precompile(withoutLocations(Handlebars.parse(source)), compileOptions()) };
+    const spec = Handlebars.precompile(withoutLocations(Handlebars.parse(source)), compileOptions());
+    return { path, key: templateKey(source), table: tables.get(path), spec };
   });
 }
 
@@ -41,19 +50,31 @@ function withoutLocations(node) {
   return node;
 }
 
-/** An esbuild plugin that puts the table in place of src/render/precompiled.ts. */
+/**
+ * An esbuild plugin that puts the tables in place of src/render/precompiled.ts: each table a module
+ * of its own (`precompiled-table:<name>`), imported dynamically, so esbuild makes it a chunk.
+ */
 export function precompiledTemplates(templatesDir) {
   return {
     name: "precompiled-templates",
     setup(build) {
+      let entries = [];
       build.onLoad({ filter: /[\\/]src[\\/]render[\\/]precompiled\.ts$/ }, () => {
-        const entries = precompileTemplates(templatesDir);
-        const table = entries.map(({ path, key, spec }) => `  // ${path}\n  ${JSON.stringify(key)}: ${spec},`).join("\n");
+        entries = precompileTemplates(templatesDir);
+        const names = [...new Set(entries.map(({ table }) => table))].sort();
+        const loaders = names.map((name) => `  ${JSON.stringify(name)}: () => import(${JSON.stringify(`precompiled-table:${name}`)}).then((module) => module.table),`);
         return {
-          contents: `export const precompiled = {\n${table}\n};\n`,
+          contents: `export const precompiledTables = {\n${loaders.join("\n")}\n};\n`,
           loader: "js",
           watchFiles: [join(templatesDir, "manifest.json"), ...entries.map(({ path }) => join(templatesDir, path))],
         };
+      });
+      // `templates:precompiled-<name>` in the metafile (test/e2e/startup.test.ts reads it), in dist/chunks/precompiled-<name>-<hash>.js.
+      build.onResolve({ filter: /^precompiled-table:/ }, ({ path }) => ({ path: `precompiled-${path.slice("precompiled-table:".length)}`, namespace: "templates" }));
+      build.onLoad({ filter: /.*/, namespace: "templates" }, ({ path }) => {
+        const table = entries.filter(({ table }) => `precompiled-${table}` === path);
+        const specs = table.map(({ path, key, spec }) => `  // ${path}\n  ${JSON.stringify(key)}: ${spec},`).join("\n");
+        return { contents: `export const table = {\n${specs}\n};\n`, loader: "js" };
       });
     },
   };

@@ -1,3 +1,5 @@
+import * as nodeFs from "node:fs";
+
 /**
  * The slice of node:fs/promises the generator uses. The real one is passed in
  * by the CLI; tests pass memfs's, so the core runs in memory.
@@ -17,6 +19,25 @@ export interface FileSystem {
   /** Where a symbolic link points, for messages that name it. */
   readlink(path: string): Promise<string>;
 }
+
+/**
+ * The real file system: node:fs's synchronous calls behind the promise interface. A project is a
+ * few dozen small files, and a call through the thread pool (what node:fs/promises does) costs
+ * more than the work of writing one of them; the synchronous calls also keep Node from loading the
+ * promise API's machinery at all. Each call still settles as a promise, with node:fs's own errors.
+ */
+export const nodeFileSystem: FileSystem = {
+  readFile: async (path, encoding) => nodeFs.readFileSync(path, encoding),
+  writeFile: async (path, data, options) => nodeFs.writeFileSync(path, data, options),
+  mkdir: async (path, options) => nodeFs.mkdirSync(path, options),
+  mkdtemp: async (prefix) => nodeFs.mkdtempSync(prefix),
+  readdir: async (path) => nodeFs.readdirSync(path),
+  rename: async (from, to) => nodeFs.renameSync(from, to),
+  rm: async (path, options) => nodeFs.rmSync(path, options),
+  stat: async (path) => nodeFs.statSync(path),
+  lstat: async (path) => nodeFs.lstatSync(path),
+  readlink: async (path) => nodeFs.readlinkSync(path),
+};
 
 export async function exists(fs: FileSystem, path: string): Promise<boolean> {
   try {

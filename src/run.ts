@@ -1,10 +1,10 @@
-import * as fsp from "node:fs/promises";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import type { ParsedArgs } from "./answers/args.js";
+import { create } from "./commands/create.js";
 import { assertAvailable } from "./config/availability.js";
 import { type Cancelled, ExitCode, isExpected } from "./errors.js";
-import type { FileSystem } from "./fs.js";
+import { nodeFileSystem } from "./fs.js";
 import type { TemplateLoader } from "./render/templates.js";
 import { packageRoot } from "./package-root.js";
 import { exec, stopChildren } from "./steps/exec.js";
@@ -38,7 +38,7 @@ export async function run(args: ParsedArgs, version: string): Promise<number> {
   };
   const onInterrupt = () => void (cancelling ??= cancel());
   process.once("SIGINT", onInterrupt);
-  const fs = fsp as unknown as FileSystem;
+  const fs = nodeFileSystem;
   // Templates, rendering and each command load only when they are needed, so the first prompt
   // appears without them (SPEC §8).
   const schemaPath = join(root, "schema", "mcp-access.schema.json");
@@ -85,7 +85,6 @@ export async function run(args: ParsedArgs, version: string): Promise<number> {
       });
     }
     if (interactive) ui.intro("create-mcp-access");
-    const { create } = await import("./commands/create.js");
     await create(args, {
       cwd: process.cwd(),
       env,

@@ -1,4 +1,5 @@
 import type Handlebars from "handlebars";
+import type { ManifestEntry } from "./manifest.js";
 
 /** A template as Handlebars.precompile() describes it (what handlebars.template() takes). */
 export type TemplateSpec = Parameters<typeof Handlebars.template>[0];
@@ -24,18 +25,45 @@ export function compileOptions() {
  * makes rendering faster, never different.
  *
  * A 64-bit FNV-1a (two 32-bit lanes) plus the length, not SHA-256: loading node:crypto would cost
- * more than rendering the project. Collisions are not a security matter here: a template that
- * matched another's key would have to be written to, and could only render a bundled template.
+ * more than rendering the project. It takes 32 bits (two UTF-16 units, copied out natively) a
+ * step: a generation hashes some 60 000 units in code too short-lived for V8 to optimise, so the
+ * steps are what cost. (A big-endian machine reads the words the other way round: its keys miss
+ * the table and its templates compile as they render, which changes nothing but the time.)
+ * Collisions are not a security matter here: a template that matched another's key would have to
+ * be written to, and could only render a bundled template.
  */
 export function templateKey(source: string): string {
-  const text = `handlebars ${JSON.stringify(compileOptions())}\n${source}`;
+  const text = `${keyPrefix()}${source}`;
+  // Two UTF-16 units a word; an odd length leaves the last word's upper half 0 (the length tells it apart).
+  const words = new Int32Array((text.length + 1) >> 1);
+  Buffer.from(words.buffer).write(text, "utf16le");
   let low = 0x811c9dc5;
   let high = 0xcbf29ce4;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    low = Math.imul(low ^ code, 0x01000193);
-    high = Math.imul(high ^ code ^ (low >>> 16), 0x85ebca6b);
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i]!;
+    low = Math.imul(low ^ word, 0x01000193);
+    high = Math.imul(high ^ word ^ (low >>> 16), 0x85ebca6b);
   }
   const hex = (lane: number) => (lane >>> 0).toString(16).padStart(8, "0");
   return `${text.length.toString(16)}-${hex(high)}${hex(low)}`;
+}
+
+let prefix: string | undefined;
+/** What every key hashes before the source: the compile options, worked out once. */
+function keyPrefix(): string {
+  prefix ??= `handlebars ${JSON.stringify(compileOptions())}\n`;
+  return prefix;
+}
+
+/**
+ * Which of the build's precompiled tables holds the template of `entry`: `common` for what every
+ * project may render (and the partials), then one per auth mode, and one per auth mode and language.
+ * A generation loads only the tables of its own entries (src/render/templates.ts), about half of
+ * the compiled code; the tables share nothing, so the package carries each template once.
+ * scripts/precompile.mjs puts a template that several entries with different tables use in `common`.
+ */
+export function precompiledTableOf(entry: ManifestEntry): string {
+  const { auth, lang } = entry.when ?? {};
+  if (auth === undefined) return "common";
+  return lang === undefined ? auth : `${auth}-${lang}`;
 }

@@ -1,9 +1,12 @@
 import type { TemplateSpec } from "./compile.js";
 
+/** Template key (templateKey()) → the template compiled by Handlebars.precompile(). */
+export type PrecompiledTable = Readonly<Record<string, TemplateSpec>>;
+
 /**
- * Every template in templates/, compiled by Handlebars.precompile() at build time and keyed by
- * templateKey(): scripts/build.mjs replaces this module with that table, so the CLI does not
- * compile templates while it runs (SPEC §8). From source it is empty: templates compile as they
- * render.
+ * The templates in templates/, compiled at build time, as tables named by precompiledTableOf():
+ * scripts/build.mjs replaces this module with a loader per table, each table a chunk of its own,
+ * so the CLI neither compiles templates while it runs nor loads the compiled code of projects it
+ * is not making (SPEC §8). From source there are none: templates compile as they render.
  */
-export const precompiled: Readonly<Record<string, TemplateSpec>> = {};
+export const precompiledTables: Readonly<Record<string, () => Promise<PrecompiledTable>>> = {};

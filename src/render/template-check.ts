@@ -6,7 +6,7 @@ import { UsageError } from "../errors.js";
 import type { FileSystem } from "../fs.js";
 import { compileOptions, HELPERS } from "./compile.js";
 import type { ManifestEntry } from "./manifest.js";
-import { assembleTemplateSet, type TemplateSet } from "./templates.js";
+import { assembleTemplateSet, loadPrecompiled, type TemplateSet } from "./templates.js";
 
 /**
  * A template from `--template` is third-party content: before anything renders, its manifest
@@ -61,7 +61,9 @@ export async function loadTemplateFolder(fs: FileSystem, dir: string, schemaPath
 
   const sources = new Map(files.map((entry) => [entry.template, texts.get(entry.template)!]));
   const partialSources = new Map([...partials].map(([name, path]) => [name, texts.get(path)!]));
-  return assembleTemplateSet(files, sources, partialSources, await fs.readFile(schemaPath, "utf8"), undefined, { compiler: Handlebars, origin });
+  // A file the same as one of the bundled templates still renders from the build's table.
+  const table = await loadPrecompiled();
+  return assembleTemplateSet(files, sources, partialSources, await fs.readFile(schemaPath, "utf8"), table, { compiler: Handlebars, origin });
 }
 
 const MANIFEST_KEYS = ["$schema", "partials", "files"];

@@ -2,11 +2,11 @@ import { join } from "node:path";
 import type Handlebars from "handlebars";
 import type { Config } from "../config/config.js";
 import type { FileSystem } from "../fs.js";
-import { type TemplateSpec, templateKey } from "./compile.js";
+import { precompiledTableOf, type TemplateSpec, templateKey } from "./compile.js";
 import { included } from "./conditions.js";
 import { JS_TEMPLATES_DIR, withJsTwins } from "./js-twins.js";
 import type { ManifestEntry } from "./manifest.js";
-import { precompiled as buildTable } from "./precompiled.js";
+import { type PrecompiledTable, precompiledTables } from "./precompiled.js";
 
 /**
  * A template set: the manifest's files (manifest.ts), each template's text
@@ -49,14 +49,15 @@ export type TemplateLoader = (config: Config, projectDir: string) => Promise<Tem
  * The bundled templates, with the JavaScript twin of each TypeScript file (js-twins.ts: the build
  * derives them). A template from `--template` is rendered as its own manifest says
  * (template-check.ts): its JavaScript files are entries with `"when": { "lang": "js" }`.
- * `table`: the build's precompiled templates (tests pass their own). `only`: read just the
- * templates this config renders (a third of them), rather than every one a project could have.
+ * `only`: read just the templates this config renders (a third of them), rather than every one a
+ * project could have, and load just the build's precompiled tables they are in. `tables`: the
+ * build's tables (tests pass their own), or `table`: one table to use as it is.
  */
 export async function loadTemplates(
   fs: FileSystem,
   templatesDir: string,
   schemaPath: string,
-  { table = buildTable, only }: { table?: Readonly<Record<string, TemplateSpec>>; only?: Config } = {},
+  { table, tables = precompiledTables, only }: { table?: PrecompiledTable; tables?: typeof precompiledTables; only?: Config } = {},
 ): Promise<TemplateSet> {
   const manifest = JSON.parse(await fs.readFile(join(templatesDir, "manifest.json"), "utf8")) as {
     files: ManifestEntry[];
@@ -64,10 +65,13 @@ export async function loadTemplates(
   };
   const read = (path: string) => fs.readFile(join(templatesDir, path), "utf8");
   const files = withJsTwins(manifest.files);
+  const wanted = files.filter((entry) => !only || included(entry, only));
   const sources = new Map<string, string>();
   const partials = new Map<string, string>();
-  await Promise.all([
-    ...files.filter((entry) => !only || included(entry, only)).map(async (entry) => {
+  // The tables load while the sources are read. A template several tables' entries use is in `common`.
+  const [precompiled] = await Promise.all([
+    table ?? loadPrecompiled(tables, only ? ["common", ...wanted.map(precompiledTableOf)] : Object.keys(tables)),
+    ...wanted.map(async (entry) => {
       try {
         sources.set(entry.template, await read(entry.template));
       } catch (error) {
@@ -77,19 +81,26 @@ export async function loadTemplates(
     }),
     ...Object.entries(manifest.partials ?? {}).map(async ([name, path]) => partials.set(name, await read(path))),
   ]);
-  return assembleTemplateSet(files, sources, partials, await fs.readFile(schemaPath, "utf8"), table);
+  return assembleTemplateSet(files, sources, partials, await fs.readFile(schemaPath, "utf8"), precompiled);
+}
+
+/** The named tables of the build's precompiled templates (every one by default), as one. */
+export async function loadPrecompiled(tables = precompiledTables, names: Iterable<string> = Object.keys(tables)): Promise<PrecompiledTable> {
+  const loaded = await Promise.all([...new Set(names)].flatMap((name) => tables[name]?.() ?? []));
+  return Object.assign({}, ...loaded);
 }
 
 /**
- * A template set from what was read: each template and partial whose source is in the build's
- * table renders from there; the compiler is loaded when any is not (or is passed in).
+ * A template set from what was read: each template and partial whose source is in `table` (the
+ * build's precompiled templates) renders from there; the compiler is loaded when any is not (or is
+ * passed in).
  */
 export async function assembleTemplateSet(
   files: ManifestEntry[],
   sources: Map<string, string>,
   partials: Map<string, string>,
   schema: string,
-  table: Readonly<Record<string, TemplateSpec>> = buildTable,
+  table: PrecompiledTable,
   extra: { compiler?: typeof Handlebars; origin?: string } = {},
 ): Promise<TemplateSet> {
   const compiled = (source: string) => table[templateKey(source)];

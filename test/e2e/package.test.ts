@@ -57,6 +57,17 @@ describe("the published package", () => {
     expect(installed).toEqual(["create-mcp-access"]);
   });
 
+  it("makes a require() only in the bundle files that call one: making it costs every file a run loads", () => {
+    const banner = "import { createRequire as __createRequire }";
+    const bundle = paths.filter((path) => /^dist\/.*\.js$/.test(path));
+    const needless = bundle.filter((path) => {
+      const code = readFileSync(join(installedPackage, path), "utf8");
+      return code.startsWith(banner) && !/\brequire\b/.test(code.slice(code.indexOf("\n")));
+    });
+    expect(bundle.length).toBeGreaterThan(1);
+    expect(needless).toEqual([]);
+  });
+
   // The installed-size target of issue 8 (scripts/bench.mjs, `installedBytes`): 1 MB.
   it("stays under 1 MB unpacked", () => {
     console.log(`npm pack: ${packed.entryCount} files, ${(packed.size / 1000).toFixed(1)} kB packed, ${(packed.unpackedSize / 1000).toFixed(1)} kB unpacked`);

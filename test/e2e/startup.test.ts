@@ -54,6 +54,14 @@ describe("startup", () => {
     ).toEqual([]);
   });
 
+  it("a generation loads the precompiled templates of its own auth mode and language only", async () => {
+    for (const [auth, lang] of [["self-hosted", "ts"], ["saas", "js"]] as const) {
+      const sources = await sourcesLoadedBy([`${auth}-${lang}`, "--auth", auth, "--lang", lang, "--yes", "--no-install", "--no-git"]);
+      const tables = sources.filter((source) => source.startsWith("templates:precompiled-"));
+      expect(tables.sort(), `${auth} ${lang}`).toEqual(["common", auth, `${auth}-${lang}`].map((name) => `templates:precompiled-${name}`).sort());
+    }
+  });
+
   // (create checks provisioning's prerequisites before it writes anything: those few lines may load.)
   it.skipIf(!hasTmux)("the first prompt appears before templates, rendering, regenerate or provisioning load", async () => {
     const log = join(cwd, "esm.log");

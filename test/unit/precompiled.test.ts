@@ -31,12 +31,21 @@ const configs: Config[] = [
 ];
 
 let table: Record<string, TemplateSpec>;
+/** The build's tables by name (precompiledTableOf), as the bundle's loaders would give them. */
+let tables: Record<string, Record<string, TemplateSpec>>;
 let compiledAtRunTime: TemplateSet;
 beforeAll(async () => {
-  // The table exactly as the build makes it, evaluated the way the bundle's module would be.
-  table = Object.fromEntries(precompileTemplates(templatesDir).map(({ key, spec }) => [key, new Function(`return ${spec}`)() as TemplateSpec]));
+  // The tables exactly as the build makes them, evaluated the way the bundle's modules would be.
+  tables = {};
+  for (const { key, table: name, spec } of precompileTemplates(templatesDir)) (tables[name] ??= {})[key] = new Function(`return ${spec}`)() as TemplateSpec;
+  table = Object.assign({}, ...Object.values(tables));
   compiledAtRunTime = await repoTemplates();
 });
+
+/** Loaders of `tables` that note which table each generation asked for. */
+function loadersNoting(loaded: string[]) {
+  return Object.fromEntries(Object.entries(tables).map(([name, specs]) => [name, async () => (loaded.push(name), specs)]));
+}
 
 describe("precompiled templates", () => {
   it("cover every template and partial: the CLI never loads the compiler for its own templates", async () => {
@@ -52,6 +61,29 @@ describe("precompiled templates", () => {
     for (const config of configs) {
       expect(render(config, templates, meta)).toEqual(render(config, compiledAtRunTime, meta));
     }
+  });
+
+  it("are split by auth mode and language: a generation loads only its own tables, and renders every template from them", async () => {
+    expect(Object.keys(tables).sort()).toEqual(["common", "saas", "saas-js", "saas-ts", "self-hosted", "self-hosted-js", "self-hosted-ts"]);
+    for (const config of [...configs, { ...base, features: ["tests", "ci", "lint", "examples"] } satisfies Config]) {
+      const loaded: string[] = [];
+      const templates = await loadTemplates(fsp as unknown as FileSystem, templatesDir, schemaPath, { tables: loadersNoting(loaded), only: config });
+      expect(loaded.sort(), `${config.auth} ${config.lang}`).toEqual(["common", config.auth, `${config.auth}-${config.lang}`].sort());
+      expect(templates.compiler).toBeUndefined();
+      expect(render(config, templates, meta)).toEqual(render(config, compiledAtRunTime, meta));
+    }
+  });
+
+  it("each hold a template once: the package carries no copies", () => {
+    const keys = Object.values(tables).flatMap((specs) => Object.keys(specs));
+    expect(keys.length).toBe(new Set(keys).size);
+  });
+
+  it("are all loaded for a template set that is not narrowed to one project", async () => {
+    const loaded: string[] = [];
+    const templates = await loadTemplates(fsp as unknown as FileSystem, templatesDir, schemaPath, { tables: loadersNoting(loaded) });
+    expect(loaded.sort()).toEqual(Object.keys(tables).sort());
+    expect(templates.compiler).toBeUndefined();
   });
 
   it("are not used for a template that changed since the build: it is compiled, and the change shows", async () => {

@@ -1,9 +1,12 @@
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Volume, createFsFromVolume } from "memfs";
-import { describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { mergeGitignore } from "../../src/apply/gitignore.js";
 import { checkTarget, writeProject } from "../../src/apply/write.js";
 import { UsageError } from "../../src/errors.js";
-import type { FileSystem } from "../../src/fs.js";
+import { exists, type FileSystem, nodeFileSystem } from "../../src/fs.js";
 
 function memoryFs(files: Record<string, string> = {}) {
   const volume = Volume.fromJSON(files, "/");
@@ -127,5 +130,42 @@ describe("the .gitignore of a directory written into with --force", () => {
     const merged = mergeGitignore(ours, "secrets/\n");
     expect(mergeGitignore(ours, merged)).toBe(merged);
     expect(mergeGitignore(ours, ours)).toBe(ours);
+  });
+});
+
+describe("writeProject on the real file system (the CLI's nodeFileSystem)", () => {
+  let root: string;
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), "cma-write-"));
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  it("writes every file, in one rename, and leaves no staging folder", async () => {
+    const target = join(root, "app");
+    const written = await writeProject(nodeFileSystem, target, project);
+    expect(written).toEqual({ created: ["package.json", "src/index.ts"], replaced: [] });
+    expect(readFileSync(join(target, "src", "index.ts"), "utf8")).toBe("export {};\n");
+    expect(readdirSync(root)).toEqual(["app"]);
+  });
+
+  it("replaces files with --force and keeps the directory's own", async () => {
+    const target = join(root, "app");
+    mkdirSync(join(target, "src"), { recursive: true });
+    writeFileSync(join(target, "package.json"), "old");
+    writeFileSync(join(target, "notes.txt"), "mine");
+    const written = await writeProject(nodeFileSystem, target, project);
+    expect(written).toEqual({ created: ["src/index.ts"], replaced: ["package.json"] });
+    expect(readFileSync(join(target, "package.json"), "utf8")).toBe("{}\n");
+    expect(readFileSync(join(target, "notes.txt"), "utf8")).toBe("mine");
+  });
+
+  it("fails as a rejected promise carrying Node's error code, as node:fs/promises would", async () => {
+    const missing = join(root, "missing");
+    const reading = nodeFileSystem.readFile(missing, "utf8");
+    await expect(reading).rejects.toMatchObject({ code: "ENOENT" });
+    expect(await exists(nodeFileSystem, missing)).toBe(false);
+    writeFileSync(join(root, "file"), "");
+    await expect(writeProject(nodeFileSystem, join(root, "file", "app"), project)).rejects.toMatchObject({ code: "ENOTDIR" });
+    expect(readdirSync(root)).toEqual(["file"]);
   });
 });
