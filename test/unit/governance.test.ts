@@ -312,7 +312,7 @@ async function viewOf(config: Config): Promise<Record<string, unknown>> {
 
 /** `base` with more manifest entries and their templates (kept in memory: the bundled ones are the lead's). */
 function withExtra(base: TemplateSet, entries: ManifestEntry[], sources: Record<string, string>): Promise<TemplateSet> {
-  return assembleTemplateSet([...base.files, ...entries], new Map([...base.sources, ...Object.entries(sources)]), base.partials, base.schema);
+  return assembleTemplateSet([...base.files, ...entries], new Map([...base.sources, ...Object.entries(sources)]), base.partials, base.schema, {});
 }
 
 describe("what templates see", () => {

@@ -235,6 +235,48 @@ describe("regenerate in memory", () => {
     expect(h.read("src/server.ts")).toContain('"ping"');
   });
 
+  it("adds and removes each part of who may call what (rules, rate limits, audit), keeping the user's tool and rule", async () => {
+    const h = await harness();
+    const config = () => JSON.parse(h.read("mcp-access.json")) as Record<string, unknown>;
+    const writeConfig = (more: Record<string, unknown>, drop: string[] = []) => {
+      const next = { ...config(), ...more };
+      for (const key of drop) delete next[key];
+      h.write("mcp-access.json", `${JSON.stringify(next, null, 2)}\n`);
+    };
+    // The default: the audit on, so the gate is there, with an empty rule table.
+    expect(h.read("src/server.ts")).toContain("gateTools(server, gate);");
+    expect(h.read("src/tool-rules.ts")).toContain("// none yet");
+    h.edit("src/server.ts", "  return server;\n}", pingTool);
+    h.edit("src/tool-rules.ts", "  ...FROM_CONFIG,\n", '  ...FROM_CONFIG,\n  ping: { emails: ["ops@example.com"] },\n');
+
+    // Rules and a rate limit: the table and wrangler.jsonc get them, the user's tool and rule stay.
+    writeConfig({ tools: { whoami: { allow: { groups: ["admins"] } } }, rateLimit: { limit: 30, period: 10 } });
+    expect(await h.run(), h.output()).toBe(0);
+    expect(h.read("src/tool-rules.ts")).toMatch(/whoami: \{ emails: \[\], domains: \[\], groups: \["admins"\] \}[\s\S]*ping: \{ emails: \["ops@example\.com"\] \},/);
+    expect(h.read("wrangler.jsonc")).toMatch(/"name": "RATE_LIMIT", "namespace_id": "\d+", "simple": \{ "limit": 30, "period": 10 \}/);
+    expect(h.read("src/index.ts")).toContain("all: { binding: env.RATE_LIMIT, limit: 30, period: 10 },");
+    expect(h.read("src/server.ts")).toContain('"ping"');
+
+    // All off: the gate's files go, the server has no gate, the user's tool stays; their rule table was
+    // edited, so it stays too, and regenerate says so.
+    writeConfig({ audit: false }, ["tools", "rateLimit"]);
+    expect(await h.run(), h.output()).toBe(0);
+    const off = h.tree();
+    expect(off).not.toHaveProperty("/work/srv/src/tool-gate.ts");
+    expect(off).not.toHaveProperty("/work/srv/src/groups.ts");
+    expect(h.read("wrangler.jsonc")).not.toContain("ratelimits");
+    expect(h.read("src/server.ts")).not.toMatch(/gate/i);
+    expect(h.read("src/server.ts")).toContain('"ping"');
+    expect(h.read("src/index.ts")).not.toMatch(/TOOL_RULES|gate/);
+
+    // And the audit back on: the gate returns.
+    writeConfig({}, ["audit"]);
+    expect(await h.run(), h.output()).toBe(0);
+    expect(h.read("src/server.ts")).toContain("gateTools(server, gate);");
+    expect(h.read("src/server.ts")).toContain('"ping"');
+    expect(h.tree()).toHaveProperty("/work/srv/src/tool-gate.ts");
+  });
+
   it("brings a config change in and keeps the user's edits elsewhere", async () => {
     const h = await harness();
     h.edit("mcp-access.json", '"name": "srv"', '"name": "srv2"');

@@ -1,16 +1,5 @@
 import type { McpServer } from "@modelcontextprotocol/server";
-
-/** Who may call a tool: anyone matching one entry of any list. */
-export interface ToolRule {
-  emails?: readonly string[];
-  /** Exact domains of the email address: `example.com` does not let in `eu.example.com`. */
-  domains?: readonly string[];
-  /** Access group names (for Microsoft Entra ID, group object ids). */
-  groups?: readonly string[];
-}
-
-/** A rule per tool name. A tool without one is open to every signed-in user. */
-export type ToolRules = Readonly<Record<string, ToolRule>>;
+import type { ToolRule, ToolRules } from "./tool-rules";
 
 /** The signed-in user calling a tool. */
 export interface Caller {
@@ -60,8 +49,8 @@ type HandlerContext = { mcpReq?: { id?: string | number } };
  *
  * McpServer installs its `tools/list` and `tools/call` handlers through `server.server.setRequestHandler`
  * when the first tool is registered; the gate wraps that method, so tools written by hand are gated
- * exactly like the generated ones. If a future SDK installed them another way, `assertGated` turns
- * that into an error on every request rather than a server open to everyone.
+ * exactly like the generated ones. If a future SDK installed them another way, registering a tool
+ * throws, and every request fails, rather than the server being open to everyone.
  */
 export function gateTools(server: McpServer, gate: ToolGate): void {
   const lowLevel = server.server as unknown as { setRequestHandler: (method: string, ...rest: unknown[]) => void };
@@ -83,18 +72,15 @@ export function gateTools(server: McpServer, gate: ToolGate): void {
     }
     return setRequestHandler(method, ...rest);
   };
-  gates.set(server, wrapped);
-}
-
-const gates = new WeakMap<McpServer, Set<string>>();
-
-/** Throws unless every tool of `server` is behind the gate: call it once the tools are registered. */
-export function assertGated(server: McpServer): void {
-  const hasTools = server.server.getCapabilities().tools !== undefined;
-  const wrapped = gates.get(server);
-  if (hasTools && !(wrapped?.has("tools/list") && wrapped.has("tools/call"))) {
-    throw new Error("the tool gate is not in place: refusing to serve tools without their access rules");
-  }
+  // Fail closed: once a tool is registered, both handlers must have come through the gate.
+  const registerTool = server.registerTool.bind(server) as (...args: unknown[]) => unknown;
+  (server as unknown as { registerTool: (...args: unknown[]) => unknown }).registerTool = (...args) => {
+    const tool = registerTool(...args);
+    if (!wrapped.has("tools/list") || !wrapped.has("tools/call")) {
+      throw new Error("the tool gate is not in place: refusing to serve tools without their access rules");
+    }
+    return tool;
+  };
 }
 
 /** Whether the caller may call `tool`. Rules that need groups are the only ones that look them up. */

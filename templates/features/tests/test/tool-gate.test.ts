@@ -1,6 +1,7 @@
 import { createMcpHandler, McpServer } from "@modelcontextprotocol/server";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { assertGated, type Caller, gateTools, type Limit, type ToolGate, type ToolRules } from "../src/tool-gate";
+import { type Caller, gateTools, type Limit, type ToolGate } from "../src/tool-gate";
+import type { ToolRules } from "../src/tool-rules";
 
 // The gate on a server of its own, with rules made up for each test: what the Worker does with the
 // rules of mcp-access.json (src/tool-rules.ts), for every kind of rule.
@@ -53,7 +54,6 @@ function serve(gate: Partial<ToolGate> & { caller: Caller }) {
         return { content: [{ type: "text", text: `${name} ran` }] };
       });
     }
-    assertGated(server);
     return server;
   });
 }
@@ -148,6 +148,17 @@ describe("who sees and may call which tool", () => {
     expect(answer.result).toBeUndefined();
     expect(answer.error?.message).toMatch(/^Tool constructor /);
   });
+});
+
+it("fails closed: a tool registered without both of its handlers behind the gate is refused", () => {
+  const server = new McpServer({ name: "gate-test", version: "1.0.0" });
+  const tool = async () => ({ content: [{ type: "text" as const, text: "ran" }] });
+  // The handlers are installed with the first tool: a gate put in place after that sees neither.
+  server.registerTool("early", { description: "registered before the gate" }, tool);
+  gateTools(server, { caller: caller("ada@example.com", []), rules: RULES, audit: false, rayId: null });
+  expect(() => server.registerTool("late", { description: "registered after" }, tool)).toThrow(
+    /tool gate is not in place/,
+  );
 });
 
 describe("rate limits", () => {
