@@ -88,8 +88,11 @@ describe.skipIf(!hasTmux)("interactive create in a terminal", () => {
       "downstream-redact.js",
       "downstream.js",
       "downstreams.js",
+      "groups.js",
       "index.js",
       "server.js",
+      "tool-gate.js",
+      "tool-rules.js",
     ]);
   });
 
