@@ -38,7 +38,7 @@ describe.each([
     auth: "self-hosted",
     installed: selfHostedProject,
     // whoami, 9 bad tokens, the CORS preflight, 2 missing settings, 24 per downstream app
-    count: 61,
+    count: 62,
     file: "src/access.ts",
     check: /^\s*audience: config\.audience,\n/m,
     catches: "is refused with 401: a token for another Access application",
@@ -49,7 +49,7 @@ describe.each([
     // whoami after a sign-in, 2 bad bearer tokens, 7 bad ID tokens, 6 missing secrets, 2 refreshes,
     // 2 under wrangler dev, the consent page, 6 for metadata-document clients, 3 redirect URI
     // schemes, 24 per downstream app
-    count: 74,
+    count: 75,
     file: "src/access-oidc.ts",
     check: /^\s*audience: config\.clientId,\n/m,
     catches: "ends with 400 and no grant: for another client",

@@ -169,8 +169,8 @@ async function audit(gate: ToolGate, request: ToolsCallRequest, ctx: HandlerCont
     caller: { email: gate.caller.email, sub: gate.caller.sub },
     outcome,
     duration_ms: ms,
-    request_id: ctx.mcpReq?.id ?? null,
-    ray_id: gate.rayId,
+    request_id: bounded(ctx.mcpReq?.id ?? null),
+    ray_id: bounded(gate.rayId),
     arguments: Object.keys(args)
       .slice(0, MAX_ARGUMENT_NAMES)
       .map((name) => name.slice(0, MAX_NAME)),
@@ -181,6 +181,11 @@ async function audit(gate: ToolGate, request: ToolsCallRequest, ctx: HandlerCont
     if (!gate.audit.hashKey) console.warn("AUDIT_HASH_KEY is not set: audit lines carry no arguments_hash");
   }
   console.log(JSON.stringify(entry));
+}
+
+/** A client-chosen id as it is, but a string no longer than MAX_NAME. */
+function bounded<T>(value: T): T | string {
+  return typeof value === "string" ? value.slice(0, MAX_NAME) : value;
 }
 
 async function keyedHash(key: string, value: unknown): Promise<string> {

@@ -223,6 +223,36 @@ describe("the audit log", () => {
     expect(hashes[2]).not.toBe(hashes[0]);
   });
 
+  it("keeps what a client chooses short: the tool name, the argument names, the request id", async () => {
+    const log = vi.spyOn(console, "log").mockImplementation(() => {});
+    const long = "x".repeat(10_000);
+    const handler = serve({ caller: caller("ada@example.com", []) });
+    await handler.fetch(
+      new Request("http://localhost/mcp", {
+        method: "POST",
+        headers: {
+          Accept: "application/json, text/event-stream",
+          "Content-Type": "application/json",
+          "MCP-Protocol-Version": "2025-11-25",
+        },
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: long,
+          method: "tools/call",
+          params: {
+            name: long,
+            arguments: Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`${long}${i}`, i])),
+          },
+        }),
+      }),
+    );
+    const [line] = lines(log);
+    expect(String(line?.tool)).toHaveLength(128);
+    expect(String(line?.request_id)).toHaveLength(128);
+    expect(line?.arguments).toHaveLength(32);
+    expect(JSON.stringify(line).length).toBeLessThan(6000);
+  });
+
   it("is not written when audit is off", async () => {
     const log = vi.spyOn(console, "log").mockImplementation(() => {});
     await call(caller("ada@example.com", []), "open", { audit: false });
