@@ -75,7 +75,7 @@ function resultOf(answer: Answer): Result {
 }
 const textOf = (result: Result) => result.content.map((item) => item.text).join("\n");
 
-async function rpc(handler: ReturnType<typeof serve>, method: string, params: object) {
+async function rpc(handler: ReturnType<typeof serve>, method: string, params: object, id: number | string = 42) {
   const response = await handler.fetch(
     new Request("http://localhost/mcp", {
       method: "POST",
@@ -84,7 +84,7 @@ async function rpc(handler: ReturnType<typeof serve>, method: string, params: ob
         "Content-Type": "application/json",
         "MCP-Protocol-Version": "2025-11-25",
       },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 42, method, params }),
+      body: JSON.stringify({ jsonrpc: "2.0", id, method, params }),
     }),
   );
   const text = await response.text();
@@ -226,26 +226,11 @@ describe("the audit log", () => {
   it("keeps what a client chooses short: the tool name, the argument names, the request id", async () => {
     const log = vi.spyOn(console, "log").mockImplementation(() => {});
     const long = "x".repeat(10_000);
-    const handler = serve({ caller: caller("ada@example.com", []) });
-    await handler.fetch(
-      new Request("http://localhost/mcp", {
-        method: "POST",
-        headers: {
-          Accept: "application/json, text/event-stream",
-          "Content-Type": "application/json",
-          "MCP-Protocol-Version": "2025-11-25",
-        },
-        body: JSON.stringify({
-          jsonrpc: "2.0",
-          id: long,
-          method: "tools/call",
-          params: {
-            name: long,
-            arguments: Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`${long}${i}`, i])),
-          },
-        }),
-      }),
-    );
+    const params = {
+      name: long,
+      arguments: Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`${long}${i}`, i])),
+    };
+    await rpc(serve({ caller: caller("ada@example.com", []) }), "tools/call", params, long);
     const [line] = lines(log);
     expect(String(line?.tool)).toHaveLength(128);
     expect(String(line?.request_id)).toHaveLength(128);
