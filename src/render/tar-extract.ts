@@ -10,7 +10,7 @@
  * `create` packs a git clone for giget's git sources (`git:`, `github+git:`, …).
  */
 import { constants } from "node:fs";
-import { lstat, mkdir, open, readdir, readFile } from "node:fs/promises";
+import { lstat, mkdir, open, readdir, readFile, unlink } from "node:fs/promises";
 import { join, resolve, sep } from "node:path";
 import { Readable, pipeline } from "node:stream";
 import { promisify } from "node:util";
@@ -175,10 +175,13 @@ async function writeFile(cwd: string, segments: string[], entry: RawEntry): Prom
   const path = join(cwd, ...segments);
   const existing = await lstat(path).catch(() => undefined);
   if (existing && !existing.isFile()) throw new Error(`${relativeName(cwd, path)} is ${existing.isSymbolicLink() ? "a symbolic link" : "not a file"}: not written through`);
-  // O_NOFOLLOW closes the gap between that lstat and the open (0 where the platform has none).
+  // A file already there (an earlier entry of the same name) is replaced, not written into: it
+  // could be a hard link to a file outside. O_EXCL then refuses whatever appears at the path
+  // meanwhile, a symbolic link included.
+  if (existing) await unlink(path);
   // Modes: executable or not, nothing more: no setuid/setgid/sticky bits, no writing for others.
   const mode = entry.mode & 0o111 ? 0o755 : 0o644;
-  const file = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | (constants.O_NOFOLLOW ?? 0), mode);
+  const file = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
   try {
     await file.writeFile(entry.body);
   } finally {
@@ -238,7 +241,8 @@ function* headers(path: string, flag: "0" | "5" | "x", mode: number, size: numbe
   const header = Buffer.alloc(BLOCK);
   const put = (start: number, length: number, value: string) => header.write(value, start, length, "utf8");
   const octal = (start: number, length: number, value: number) => put(start, length, `${value.toString(8).padStart(length - 1, "0")}\0`);
-  put(0, 100, Buffer.byteLength(path) > 99 ? path.slice(0, 99 - 3).replace(/[^\x20-\x7e]/g, "_") : path);
+  // A long name is in the pax header; readers without pax get a shortened, ASCII one.
+  put(0, 100, Buffer.byteLength(path) > 99 ? path.replace(/[^\x20-\x7e]/g, "_").slice(0, 99) : path);
   octal(100, 8, mode);
   octal(108, 8, 0);
   octal(116, 8, 0);

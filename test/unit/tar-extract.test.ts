@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
@@ -194,6 +194,15 @@ describe("extract: nothing outside its folder, only files and folders (SPEC §7)
     expect(readdirSync(outside())).toEqual(["target.txt"]);
     expect(readFileSync(join(outside(), "target.txt"), "utf8")).toBe("untouched");
     expect(lstatSync(join(cwd, "file.txt")).isSymbolicLink()).toBe(true);
+  });
+
+  it("replaces a file already there instead of writing into it: a hard link to a file outside stays untouched", async () => {
+    mkdirSync(outside());
+    writeFileSync(join(outside(), "target.txt"), "untouched");
+    linkSync(join(outside(), "target.txt"), join(cwd, "file.txt"));
+    await extractTar([{ name: "file.txt", body: "new content" }]);
+    expect(read("file.txt")).toBe("new content");
+    expect(readFileSync(join(outside(), "target.txt"), "utf8")).toBe("untouched");
   });
 
   it("drops setuid, setgid, sticky and write-for-others bits: files are 0644 or 0755, folders 0755", async () => {
