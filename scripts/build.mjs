@@ -1,6 +1,7 @@
 // Bundles src/cli.ts and every library it uses into dist/cli.js (SPEC §8):
 // the published package has no runtime dependencies.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { build } from "esbuild";
 import { writeJsTemplates } from "./js-templates.mjs";
 import { writeNotices } from "./notices.mjs";
@@ -21,6 +22,28 @@ const leanHandlebars = {
     build.onResolve({ filter: /^(source-map|handlebars)$/ }, ({ path }) => ({ path, namespace: "lean" }));
     build.onLoad({ filter: /.*/, namespace: "lean" }, ({ path }) => ({
       contents: path === "handlebars" ? 'module.exports = require("handlebars/dist/cjs/handlebars.js").default;' : "module.exports = {};",
+      loader: "js",
+      resolveDir: process.cwd(),
+    }));
+  },
+};
+
+// giget bundles node-tar (83 kB) to unpack the .tar.gz it downloads, and pack a git clone for its
+// git: sources, and nypm (11 kB) to install a template's dependencies, which the CLI never asks it
+// to (install: false). Our small reader and writer stands in for the first (src/render/tar-extract.ts:
+// only files and folders, only inside the target folder, SPEC §7); node:path stands in for the
+// path helpers giget takes from the second, and installing refuses.
+const leanGiget = {
+  name: "lean-giget",
+  setup(build) {
+    build.onResolve({ filter: /^\.\/libs\/(tar|nypm)\.mjs$/ }, ({ path, importer }) =>
+      importer.replaceAll("\\", "/").includes("/node_modules/giget/") ? { path, namespace: "lean-giget" } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: "lean-giget" }, ({ path }) => ({
+      contents: path.includes("tar")
+        ? `export * as index_min_exports from ${JSON.stringify(resolve("src/render/tar-extract.ts"))};`
+        : 'export { basename, dirname, relative, resolve } from "node:path";\n' +
+          'export const dist_exports = { installDependencies() { throw new Error("create-mcp-access does not install a template\'s dependencies"); } };',
       loader: "js",
       resolveDir: process.cwd(),
     }));
@@ -55,7 +78,7 @@ const result = await build({
   logLevel: "warning",
   metafile: true,
   // The templates are compiled here, not each time the CLI renders a project (SPEC §8).
-  plugins: [precompiledTemplates("templates"), leanHandlebars],
+  plugins: [precompiledTemplates("templates"), leanHandlebars, leanGiget],
 });
 
 // The banner goes from every file that does not name `require` (a string that mentions it keeps it:
@@ -65,8 +88,15 @@ for (const file of Object.keys(result.metafile.outputs).filter((path) => path.en
   if (code.startsWith(`${requireBanner}\n`) && !/\brequire\b/.test(code.slice(requireBanner.length))) writeFileSync(file, code.slice(requireBanner.length));
 }
 
+// giget's THIRD-PARTY-LICENSES.md is about its dist/_chunks/libs/ (node-tar, nypm and what they
+// bundle), which leanGiget keeps out; should a giget update put code from there in dist/ again,
+// its licences must be listed again.
+const gigetLibs = Object.values(result.metafile.outputs).flatMap(({ inputs }) =>
+  Object.entries(inputs).filter(([input, { bytesInOutput }]) => bytesInOutput > 0 && /node_modules\/giget\/dist\/_chunks\/libs\//.test(input)),
+);
+if (gigetLibs.length > 0) throw new Error(`giget's bundled libraries are in dist/ again (${gigetLibs.map(([input]) => input).join(", ")}): update leanGiget`);
 // The licences of what went into dist/ travel with it (package.json "files").
-writeNotices(result.metafile, "THIRD_PARTY_NOTICES.txt", { packageName: "create-mcp-access" });
+writeNotices(result.metafile, "THIRD_PARTY_NOTICES.txt", { packageName: "create-mcp-access", withoutTheirBundles: ["giget"] });
 // Kept for the packaging test, which checks the notices against it.
 mkdirSync(".tmp/build", { recursive: true });
 writeFileSync(".tmp/build/metafile.json", JSON.stringify(result.metafile));

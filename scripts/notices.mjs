@@ -29,6 +29,9 @@ const LICENCE_FILE = /^(licen[cs]e|copying|notice)([.-].*)?$/i;
 // A package that bundles other code itself lists those licences in a file like this (giget: dist/THIRD-PARTY-LICENSES.md).
 const BUNDLED_LICENCES_FILE = /^third[-_]party[-_](licen[cs]es|notices)([.-].*)?$/i;
 
+// Where a licence file goes on with the licences of what the package bundles (giget's LICENSE: node-tar's and its parts').
+const BUNDLED_SECTION = /^-{3,}\s*\n\s*third[- ]party bundled dependencies\b/im;
+
 /** The package's own bundled-licences files, anywhere in it but its node_modules, relative to `dir`. */
 function bundledLicenceFiles(dir) {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
@@ -38,8 +41,12 @@ function bundledLicenceFiles(dir) {
     .sort();
 }
 
-/** The notices text for the packages the bundle contains; throws if one has no licence file to copy. */
-export function noticesText(metafile, { root = process.cwd(), packageName } = {}) {
+/**
+ * The notices text for the packages the bundle contains; throws if one has no licence file to copy.
+ * `withoutTheirBundles` names packages whose own bundled libraries the build left out (replaced):
+ * their licence is copied without its section about those, and their bundled-licences file is not.
+ */
+export function noticesText(metafile, { root = process.cwd(), packageName, withoutTheirBundles = [] } = {}) {
   const sections = [];
   for (const dir of bundledPackageDirs(metafile)) {
     const manifest = JSON.parse(readFileSync(join(root, dir, "package.json"), "utf8"));
@@ -47,13 +54,14 @@ export function noticesText(metafile, { root = process.cwd(), packageName } = {}
       ...readdirSync(join(root, dir))
         .filter((file) => LICENCE_FILE.test(file))
         .sort(),
-      ...bundledLicenceFiles(join(root, dir)),
+      ...(withoutTheirBundles.includes(manifest.name) ? [] : bundledLicenceFiles(join(root, dir))),
     ];
     if (files.length === 0) {
       throw new Error(`${manifest.name}@${manifest.version} is bundled but has no licence file to include in the notices`);
     }
     const licence = typeof manifest.license === "string" ? manifest.license : (manifest.license?.type ?? "see below");
-    const texts = files.map((file) => readFileSync(join(root, dir, file), "utf8").trim()).join("\n\n");
+    const withoutBundles = (text) => (withoutTheirBundles.includes(manifest.name) ? text.split(BUNDLED_SECTION)[0] : text);
+    const texts = files.map((file) => withoutBundles(readFileSync(join(root, dir, file), "utf8")).trim()).join("\n\n");
     sections.push({ heading: `${manifest.name} ${manifest.version} (${licence})`, texts });
   }
   const shared = sharedPermissionNotices(sections.map(({ texts }) => texts));

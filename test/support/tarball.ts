@@ -10,24 +10,52 @@ export type TarEntry = string | { link: string };
  * tests: regular files and symbolic links, names under 100 bytes.
  */
 export function tarGz(top: string, files: Record<string, TarEntry>): Buffer {
-  const blocks: Buffer[] = [];
-  for (const [path, entry] of Object.entries(files)) {
-    const name = `${top}/${path}`;
-    const body = typeof entry === "string" ? Buffer.from(entry) : Buffer.alloc(0);
-    blocks.push(header(name, body.length, typeof entry === "string" ? "0" : "2", typeof entry === "string" ? "" : entry.link));
-    blocks.push(body, Buffer.alloc((512 - (body.length % 512)) % 512));
-  }
-  blocks.push(Buffer.alloc(1024)); // two empty blocks end the archive
-  return gzipSync(Buffer.concat(blocks));
+  return gzipSync(
+    tar(
+      Object.entries(files).map(([path, entry]) =>
+        typeof entry === "string" ? { name: `${top}/${path}`, body: entry } : { name: `${top}/${path}`, type: "2", link: entry.link, mode: 0o777 },
+      ),
+    ),
+  );
 }
 
-function header(name: string, size: number, type: "0" | "2", link: string): Buffer {
-  if (Buffer.byteLength(name) > 99 || Buffer.byteLength(link) > 99) throw new Error(`tarGz: ${name} is too long for this writer`);
+/**
+ * One header of a tar archive and its body, for tests of the extractor: `type` is the typeflag
+ * ("0" file, "1" hard link, "2" symbolic link, "3" character device, "5" folder, "6" fifo, "x" and
+ * "g" pax headers, "L" a GNU long name), `prefix` the ustar prefix field.
+ */
+export type TarHeader = { name: string; type?: string; body?: string | Buffer; mode?: number; link?: string; prefix?: string };
+
+/** An uncompressed tar archive of `entries`, ended by two empty blocks. */
+export function tar(entries: TarHeader[]): Buffer {
+  const blocks: Buffer[] = [];
+  for (const entry of entries) {
+    const body = Buffer.from(entry.body ?? "");
+    blocks.push(header(entry, body.length), body, Buffer.alloc((512 - (body.length % 512)) % 512));
+  }
+  blocks.push(Buffer.alloc(1024)); // two empty blocks end the archive
+  return Buffer.concat(blocks);
+}
+
+/** A pax extended header's body: `length key=value\n` records, the length counting itself. */
+export function paxRecords(records: Record<string, string>): string {
+  return Object.entries(records)
+    .map(([key, value]) => {
+      const rest = ` ${key}=${value}\n`;
+      let length = Buffer.byteLength(rest) + 1;
+      while (Buffer.byteLength(`${length}${rest}`) !== length) length += 1;
+      return `${length}${rest}`;
+    })
+    .join("");
+}
+
+function header({ name, type = "0", mode = 0o644, link = "", prefix = "" }: TarHeader, size: number): Buffer {
+  if (Buffer.byteLength(name) > 99 || Buffer.byteLength(link) > 99) throw new Error(`tar: ${name} is too long for this writer`);
   const block = Buffer.alloc(512);
   const put = (offset: number, length: number, text: string) => block.write(text, offset, length, "utf8");
   const octal = (offset: number, length: number, value: number) => put(offset, length, `${value.toString(8).padStart(length - 1, "0")}\0`);
   put(0, 100, name);
-  octal(100, 8, type === "2" ? 0o777 : 0o644);
+  octal(100, 8, mode);
   octal(108, 8, 0);
   octal(116, 8, 0);
   octal(124, 12, size);
@@ -37,6 +65,7 @@ function header(name: string, size: number, type: "0" | "2", link: string): Buff
   put(157, 100, link);
   put(257, 6, "ustar\0");
   put(263, 2, "00");
+  put(345, 155, prefix);
   let sum = 0;
   for (const byte of block) sum += byte;
   put(148, 8, `${sum.toString(8).padStart(6, "0")}\0 `);
