@@ -62,6 +62,15 @@ function keyPrefix(): string {
  * the compiled code; the tables share nothing, so the package carries each template once.
  * scripts/precompile.mjs puts a template that several entries with different tables use in `common`.
  */
+/**
+ * The key of a bundled JavaScript twin (templates/js/…) in the precompiled tables: its path. The
+ * build derives the twins from the TypeScript templates, compiles them and does not publish their
+ * sources, so the CLI cannot key them by source; only the bundled template set looks them up.
+ */
+export function jsTwinKey(template: string): string {
+  return `twin:${template}`;
+}
+
 export function precompiledTableOf(entry: ManifestEntry): string {
   const { auth, lang } = entry.when ?? {};
   if (auth === undefined) return "common";

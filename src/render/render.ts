@@ -29,6 +29,11 @@ export const PLACEHOLDER_POLICY_AUD = "<your-access-app-aud>";
 /** An all-zero KV id: `wrangler dev` simulates the namespace locally; provisioning writes the real one. */
 export const PLACEHOLDER_KV_NAMESPACE_ID = "00000000000000000000000000000000";
 
+/** "" for a template the set has only compiled (a bundled JavaScript twin): compile never reads it. */
+function precompiledOnly(templates: TemplateSet, template: string): string | undefined {
+  return templates.precompiled.templates.has(template) ? "" : undefined;
+}
+
 /**
  * Config → files. Pure: no I/O, same input → same output. Every file that is
  * JSON or JSONC is parsed before it is returned, so a template bug or an
@@ -60,7 +65,7 @@ export function render(config: Config, templates: TemplateSet, meta: RenderMeta)
   const files: FileMap = new Map();
   for (const entry of templates.files) {
     if (!included(entry, config, meta.packageManager ?? "npm")) continue;
-    const source = templates.sources.get(entry.template);
+    const source = templates.sources.get(entry.template) ?? (entry.raw ? undefined : precompiledOnly(templates, entry.template));
     if (source === undefined) {
       const twin = entry.template.startsWith(`${JS_TEMPLATES_DIR}/`)
         ? ` (the JavaScript version of a TypeScript template, which the build of create-mcp-access makes: this template set has none; use --lang ts)`

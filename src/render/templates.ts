@@ -2,7 +2,7 @@ import { join } from "node:path";
 import type Handlebars from "handlebars";
 import type { Config } from "../config/config.js";
 import type { FileSystem } from "../fs.js";
-import { precompiledTableOf, type TemplateSpec, templateKey } from "./compile.js";
+import { jsTwinKey, precompiledTableOf, type TemplateSpec, templateKey } from "./compile.js";
 import { included } from "./conditions.js";
 import { JS_TEMPLATES_DIR, withJsTwins } from "./js-twins.js";
 import type { ManifestEntry } from "./manifest.js";
@@ -104,11 +104,16 @@ export async function assembleTemplateSet(
   extra: { compiler?: typeof Handlebars; origin?: string } = {},
 ): Promise<TemplateSet> {
   const compiled = (source: string) => table[templateKey(source)];
+  // The bundled set's JavaScript twins are in the tables by path, and published without their
+  // sources; a template set from elsewhere (`origin`) never takes one of ours by its path.
+  const twin = (entry: ManifestEntry) =>
+    extra.origin === undefined && entry.template.startsWith(`${JS_TEMPLATES_DIR}/`) ? table[jsTwinKey(entry.template)] : undefined;
   const precompiled = { templates: new Map<string, TemplateSpec>(), partials: new Map<string, TemplateSpec>() };
-  // Templates that were not read (JavaScript twins a template set does not have) are not counted.
-  const rendered = files.filter((entry) => !entry.raw && sources.has(entry.template));
+  // Templates that were not read and are not in the tables (JavaScript twins a template set does not have) are not counted.
+  const rendered = files.filter((entry) => !entry.raw && (sources.has(entry.template) || twin(entry)));
   for (const entry of rendered) {
-    const spec = compiled(sources.get(entry.template)!);
+    const source = sources.get(entry.template);
+    const spec = twin(entry) ?? (source === undefined ? undefined : compiled(source));
     if (spec) precompiled.templates.set(entry.template, spec);
   }
   for (const [name, source] of partials) {

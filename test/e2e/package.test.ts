@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import * as fsp from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
@@ -100,18 +100,23 @@ describe("the published package", () => {
     for (const tool of ["esbuild", "typescript", "vitest", "memfs", "@modelcontextprotocol/sdk", "playwright-core"]) expect(listed).not.toContain(tool);
   });
 
-  it("renders exactly what the source renders (bundled code, precompiled templates), in both modes", async () => {
+  it("renders exactly what the source renders (bundled code, precompiled templates), in both modes and languages", async () => {
     const cwd = mkdtempSync(join(tmpdir(), "cma-package-"));
     try {
       const { version } = JSON.parse(readFileSync(join(installedPackage, "package.json"), "utf8"));
       const answers = ["--team", "acme", "--allow-email", "ada@example.com", "--downstream", "wiki=https://wiki.example.com", "--no-install", "--no-git"];
+      // The JavaScript twins of compiled templates are published compiled only (package.json "files").
+      expect(existsSync(join(installedPackage, "templates", "js", "saas", "src", "index.js.hbs"))).toBe(false);
       for (const auth of ["self-hosted", "saas"]) {
-        const result = await runCli([auth, "--auth", auth, ...answers], { cwd });
-        expect(result.code, result.stderr).toBe(0);
-        const fs = fsp as unknown as FileSystem;
-        const config = await readConfigFile(fs, join(cwd, auth, "mcp-access.json"));
-        const expected = render(validateAnswers(config.answers, config.origins), await repoTemplates(), { generatorVersion: version });
-        for (const [path, text] of expected) expect(readFileSync(join(cwd, auth, path), "utf8"), `${auth}: ${path}`).toBe(text);
+        for (const lang of ["ts", "js"]) {
+          const dir = `${auth}-${lang}`;
+          const result = await runCli([dir, "--auth", auth, "--lang", lang, ...answers], { cwd });
+          expect(result.code, result.stderr).toBe(0);
+          const fs = fsp as unknown as FileSystem;
+          const config = await readConfigFile(fs, join(cwd, dir, "mcp-access.json"));
+          const expected = render(validateAnswers(config.answers, config.origins), await repoTemplates(), { generatorVersion: version });
+          for (const [path, text] of expected) expect(readFileSync(join(cwd, dir, path), "utf8"), `${dir}: ${path}`).toBe(text);
+        }
       }
     } finally {
       rmSync(cwd, { recursive: true, force: true });

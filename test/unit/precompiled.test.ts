@@ -7,7 +7,7 @@ import type { Config } from "../../src/config/config.js";
 import type { FileSystem } from "../../src/fs.js";
 import type { TemplateSpec } from "../../src/render/compile.js";
 import { render } from "../../src/render/render.js";
-import { loadTemplates, type TemplateSet } from "../../src/render/templates.js";
+import { assembleTemplateSet, loadTemplates, type TemplateSet } from "../../src/render/templates.js";
 import { configWith, repoTemplates } from "../support/memory.js";
 import { repoRoot } from "../support/processes.js";
 
@@ -84,6 +84,33 @@ describe("precompiled templates", () => {
     const templates = await loadTemplates(fsp as unknown as FileSystem, templatesDir, schemaPath, { tables: loadersNoting(loaded) });
     expect(loaded.sort()).toEqual(Object.keys(tables).sort());
     expect(templates.compiler).toBeUndefined();
+  });
+
+  it("render the JavaScript twins without their sources, as in the package, and only for the bundled set", async () => {
+    const manifest = JSON.parse(await fsp.readFile(join(templatesDir, "manifest.json"), "utf8")) as { partials: Record<string, string> };
+    const files: Record<string, string> = {};
+    for (const path of ["manifest.json", ...compiledAtRunTime.sources.keys(), ...Object.values(manifest.partials)]) {
+      // package.json "files" leaves out the compiled twins' sources: templates/js/**/*.hbs.
+      if (path.startsWith("js/") && path.endsWith(".hbs")) continue;
+      files[join("/t", path)] = await fsp.readFile(join(templatesDir, path), "utf8");
+    }
+    files["/schema.json"] = compiledAtRunTime.schema;
+    const volume = Volume.fromJSON(files);
+    const js = configs.filter((config) => config.lang === "js");
+    expect(js.length).toBeGreaterThan(0);
+    const templates = await loadTemplates(volume.promises as unknown as FileSystem, "/t", "/schema.json", { table });
+    expect(templates.compiler).toBeUndefined();
+    for (const config of js) expect(render(config, templates, meta)).toEqual(render(config, compiledAtRunTime, meta));
+    // A template set from elsewhere never takes one of ours by its path.
+    const custom = await assembleTemplateSet(templates.files, templates.sources, templates.partials, templates.schema, table, { origin: "./mine" });
+    expect(() => render(js[0]!, custom, meta)).toThrow(/template js\/\S+\.js\.hbs is listed but was not loaded/);
+  });
+
+  it("hold no fallback for runtimes older than the bundled one", () => {
+    for (const { spec } of precompileTemplates(templatesDir)) {
+      expect(spec).not.toContain("hasOwnProperty.call");
+      expect(spec).not.toContain("nullContext ||");
+    }
   });
 
   it("are not used for a template that changed since the build: it is compiled, and the change shows", async () => {
