@@ -5,7 +5,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FakeAccess, startFakeAccess, startSelfHostedWorker } from "../support/access.js";
 import { RedirectTarget, registerClient, signInForTokens } from "../support/oauth.js";
-import { runCli, type Service } from "../support/processes.js";
+import { cleanEnv, freePort, runCli, type Service, startService } from "../support/processes.js";
 import { e2eRoot, saasProject, selfHostedProject } from "../support/project.js";
 import { startRecorder } from "../support/recorder.js";
 import { type SaasDev, startSaasDev } from "../support/saas.js";
@@ -229,4 +229,40 @@ describe.each(cases)("who may call what: %s, %s", (auth, lang) => {
       expect(server.identityRequests()).toBeLessThanOrEqual(callers.length);
     }
   });
+});
+
+describe("npm run dev gives the dev identity Access groups (self-hosted emulator)", () => {
+  let root: string;
+  let project: string;
+
+  beforeAll(async () => {
+    root = mkdtempSync(join(e2eRoot, "governance-dev-"));
+    project = await generate(root, "self-hosted", "ts", "http://127.0.0.1:9");
+  });
+  afterAll(() => {
+    if (root && existsSync(root)) rmSync(root, { recursive: true, force: true });
+  });
+
+  /** The tools the emulator's dev user sees under `npm run dev` with `args` and `env`. */
+  async function devTools(args: string[], env: Record<string, string> = {}): Promise<string[]> {
+    const port = await freePort();
+    const dev = startService("npm", ["run", "dev", "--", "--port", String(port), ...args], { cwd: project, env: cleanEnv(env) });
+    try {
+      const deadline = Date.now() + 90_000;
+      while (!dev.output().includes("Press Ctrl-C to stop")) {
+        if (Date.now() > deadline || dev.child.exitCode !== null) throw new Error(`npm run dev did not come up:\n${dev.output()}`);
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      // The emulator signs every request as the dev user: no headers of ours.
+      return await toolNames(`http://127.0.0.1:${port}`, { headers: {}, secrets: [] });
+    } finally {
+      await dev.stop();
+    }
+  }
+
+  it("--groups and DEV_GROUPS reach the tool rules, served at get-identity as Access serves them", async () => {
+    expect(await devTools(["--email", "dev@example.com", "--groups", "staff, wiki-editors"])).toEqual(["call_wiki", "whoami"]);
+    expect(await devTools(["--email", "dev@example.com"], { DEV_GROUPS: "wiki-editors" })).toEqual(["call_wiki", "whoami"]);
+    expect(await devTools(["--email", "dev@example.com"])).toEqual(["whoami"]);
+  }, 300_000);
 });
