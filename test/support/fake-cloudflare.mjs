@@ -421,6 +421,8 @@ export function createFakeCloudflare(options = {}) {
       const clash = account.apps.find((a) => a.type === "self_hosted" && a.id !== app.id && publicUris(a).some((uri) => publicUris(app).includes(uri)));
       if (clash) throw badRequest(`an application already exists for ${publicUris(clash).find((uri) => publicUris(app).includes(uri))} (approx.)`);
       if (body.oauth_configuration !== undefined) validateOAuth(body.oauth_configuration);
+      // SDK docs of options_preflight_bypass: "Cannot turn on if cors_headers is set."
+      if (body.options_preflight_bypass && body.cors_headers) throw badRequest("options_preflight_bypass cannot be turned on while cors_headers is set (approx.)");
     } else {
       const saas = body.saas_app;
       if (!saas || saas.auth_type !== "oidc") throw badRequest("saas_app.auth_type must be \"oidc\" (SAML is not supported by this fake)");

@@ -85,6 +85,16 @@ describe("the fake Cloudflare API refuses what the real one does not take", () =
     expect([answer.status, answer.message]).toEqual([400, expect.stringContaining("not one of the application's public destinations")]);
   });
 
+  it("options_preflight_bypass together with cors_headers; either alone passes", async () => {
+    const cors = { allowed_origins: ["https://tools.example.com"] };
+    const both = await call("POST", "/access/apps", { type: "self_hosted", name: "A", domain: host(), options_preflight_bypass: true, cors_headers: cors });
+    expect([both.status, both.message]).toEqual([400, expect.stringContaining("options_preflight_bypass")]);
+    for (const body of [{ options_preflight_bypass: true }, { cors_headers: cors }]) {
+      const answer = await call("POST", "/access/apps", { type: "self_hosted", name: "A", domain: host(), ...body });
+      expect(answer.status).toBe(200);
+    }
+  });
+
   it("a wildcard in a custom-scheme allowed_uri, or anywhere but a trailing /* in an http(s) one; exact ones pass", async () => {
     const oauth = (uri: string) => ({ enabled: true, dynamic_client_registration: { enabled: true, allowed_uris: [uri] } });
     for (const uri of ["cursor://anysphere.cursor-mcp/*", "vscode://*", "https://*.example.com/callback", "https://example.com/*/callback"]) {

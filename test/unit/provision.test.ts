@@ -101,6 +101,8 @@ describe("provision, self-hosted", () => {
       domain: "srv.acme.workers.dev",
       allowed_idps: [],
       auto_redirect_to_identity: false,
+      // A browser client's CORS preflight reaches the Worker, which answers it without auth.
+      options_preflight_bypass: true,
       oauth_configuration: {
         enabled: true,
         dynamic_client_registration: {
@@ -178,6 +180,24 @@ describe("provision, self-hosted", () => {
     expect(h.api.policies[0]).toMatchObject({ session_duration: "6h", include: [{ email: { email: "grace@example.com" } }, { email_domain: { domain: "example.com" } }] });
     expect(h.api.apps[0]).toMatchObject({ oauth_configuration: { enabled: true } });
     expect(h.said.join("\n")).toMatch(/~ changed Access self-hosted app "srv \(MCP server\)": oauth_configuration/);
+  });
+
+  it("lets browser clients' CORS preflights through Access, unless the app answers them with CORS settings of its own", async () => {
+    const h = await harness(selfHosted);
+    await h.run();
+    expect(h.api.apps[0]).toMatchObject({ options_preflight_bypass: true });
+    // Someone gave the app Access's own CORS answers instead: the API takes one or the other, and theirs stay.
+    const app = h.api.apps[0]!;
+    app.options_preflight_bypass = false;
+    app.cors_headers = { allowed_origins: ["https://tools.example.com"], allowed_methods: ["POST"] };
+    h.api.calls = [];
+    await h.run();
+    expect(mutationsOf(h.api)).toEqual([]);
+    expect(h.api.apps[0]).toMatchObject({ options_preflight_bypass: false, cors_headers: { allowed_origins: ["https://tools.example.com"] } });
+    // Without them again, the bypass comes back.
+    delete h.api.apps[0]!.cors_headers;
+    await h.run();
+    expect(h.api.apps[0]).toMatchObject({ options_preflight_bypass: true });
   });
 
   it("maps --idp types and ids to the account's IdPs, with Instant Auth for exactly one", async () => {

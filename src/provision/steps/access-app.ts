@@ -136,6 +136,10 @@ function wantedFields(ctx: ProvisionContext): AppFields {
     type: "self_hosted",
     ...common,
     domain: ctx.host!,
+    // A browser-based MCP client's CORS preflight carries no credentials, and Access answers it with
+    // 403 unless it lets preflights through (cloudflare-docs, Access and CORS). The Worker answers
+    // them itself, the same for everyone, before any auth (src/index): they reveal nothing.
+    options_preflight_bypass: true,
     // Managed OAuth: Access answers MCP clients with 401 and OAuth metadata instead of a login page they cannot follow.
     oauth_configuration: {
       enabled: true,
@@ -194,6 +198,9 @@ function withOurs(current: AppBody, wanted: AppFields, policyId: string, previou
     policies,
     oauth_configuration: mergeOAuth(own?.oauth_configuration, wanted.oauth_configuration!),
     destinations: withDestination(own?.destinations ?? [], wanted.domain, previous),
+    // Access answers preflights itself with CORS settings someone gave the app: the API takes one or
+    // the other, and theirs stay.
+    ...(own?.cors_headers ? { options_preflight_bypass: own.options_preflight_bypass } : {}),
   };
 }
 
