@@ -10,6 +10,8 @@ Usage
   create-mcp-access [dir] [options]          create a project
   create-mcp-access regenerate [options]     re-render the project in this directory
   create-mcp-access provision [options]      set up Access, KV, secrets and deploy for this project
+  create-mcp-access doctor [options]         check the live server and its Cloudflare objects
+  create-mcp-access destroy [options]        remove what provision created for this project, nothing else
 
 Project
   --auth <${AUTH_MODES.join("|")}>      who does OAuth for MCP clients (default self-hosted)
@@ -57,6 +59,7 @@ Run
                                   regenerate: run although conflict markers remain from the last run
   --check                         regenerate only: list the changes with diffs, write nothing, and exit 1
                                   if anything would change (a CI drift check)
+  --json                          doctor only: print the findings as JSON (exit 0 all well, 1 something wrong)
   -y, --yes                       accept the default for every question not answered by an option
                                   (regenerate: apply the changes without asking)
   -h, --help                      show this help

@@ -70,6 +70,24 @@ export async function run(args: ParsedArgs, version: string): Promise<number> {
         generatorVersion: version,
       });
     }
+    if (args.command === "doctor") {
+      nothingDone = "nothing was changed";
+      const { doctorCommand } = await import("./commands/doctor.js");
+      return await doctorCommand(args, { cwd: process.cwd(), env, fs, ui, print: (text) => void process.stdout.write(text) });
+    }
+    if (args.command === "destroy") {
+      nothingDone = "nothing was deleted";
+      if (interactive) ui.intro("create-mcp-access destroy");
+      const { destroyCommand } = await import("./commands/destroy.js");
+      return await destroyCommand(args, {
+        cwd: process.cwd(),
+        env,
+        fs,
+        exec,
+        ui,
+        ...(clack && !args.options.yes ? { prompter: clack } : {}),
+      });
+    }
     if (args.command === "regenerate") {
       nothingDone = "nothing was changed";
       const { regenerate } = await import("./commands/regenerate.js");

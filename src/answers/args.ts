@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import type { Command, RunOptions } from "../config/command.js";
+import { COMMANDS, type Command, type RunOptions } from "../config/command.js";
 import type { Origins, RawAnswers } from "../config/validate.js";
 import { UsageError } from "../errors.js";
 
@@ -47,11 +47,15 @@ const OPTIONS = {
   git: { type: "boolean", default: true },
   "dry-run": { type: "boolean", default: false },
   check: { type: "boolean", default: false },
+  json: { type: "boolean", default: false },
   force: { type: "boolean", default: false },
   yes: { type: "boolean", short: "y", default: false },
   help: { type: "boolean", short: "h", default: false },
   version: { type: "boolean", short: "v", default: false },
 } as const;
+
+/** Commands named by the first positional; anything else there is create's directory. */
+const SUBCOMMANDS: ReadonlySet<string> = new Set(COMMANDS.filter((command) => command !== "create"));
 
 type Values = ReturnType<typeof parse>["values"];
 
@@ -110,7 +114,7 @@ export function parseArgv(argv: string[], env: Record<string, string | undefined
 
   const positionals = [...parsed.positionals];
   let command: Command = "create";
-  if (positionals[0] === "regenerate" || positionals[0] === "provision") command = positionals.shift() as Command;
+  if (SUBCOMMANDS.has(positionals[0] ?? "")) command = positionals.shift() as Command;
   if (positionals.length > 1) {
     throw new UsageError(
       `Too many arguments: ${positionals.map((p) => JSON.stringify(p)).join(" ")}. ` +
@@ -119,6 +123,9 @@ export function parseArgv(argv: string[], env: Record<string, string | undefined
   }
   if (values.check && command !== "regenerate") {
     throw new UsageError("--check only applies to regenerate: run create-mcp-access regenerate --check inside the project.");
+  }
+  if (values.json && command !== "doctor") {
+    throw new UsageError("--json only applies to doctor: run create-mcp-access doctor --json inside the project.");
   }
   if (values.adopt && (command === "regenerate" || values.provision === false)) {
     throw new UsageError(
@@ -157,6 +164,7 @@ export function parseArgv(argv: string[], env: Record<string, string | undefined
       check: values.check ?? false,
       force: values.force ?? false,
       yes: values.yes ?? false,
+      json: values.json ?? false,
     },
     help: values.help ?? false,
     version: values.version ?? false,

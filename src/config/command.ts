@@ -3,7 +3,7 @@
  * describe the project). Here, below answers/, because config/availability.ts
  * checks them too; answers/args.ts fills them from argv.
  */
-export const COMMANDS = ["create", "regenerate", "provision"] as const;
+export const COMMANDS = ["create", "regenerate", "provision", "doctor", "destroy"] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface RunOptions {
@@ -21,4 +21,6 @@ export interface RunOptions {
   check: boolean;
   force: boolean;
   yes: boolean;
+  /** doctor only: print the findings as JSON (for CI). */
+  json: boolean;
 }

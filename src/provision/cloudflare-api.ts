@@ -121,6 +121,23 @@ export interface WorkerBinding {
   [field: string]: unknown;
 }
 
+/** A zone of the account (Cloudflare DNS): a custom domain must be inside one. */
+export interface Zone {
+  id: string;
+  name: string;
+  status?: string;
+}
+
+/** A Workers custom domain: a hostname routed to a Worker, with the DNS record and certificate Cloudflare made for it. */
+export interface WorkerDomain {
+  id: string;
+  hostname: string;
+  /** The Worker the hostname routes to. */
+  service: string;
+  zone_id?: string;
+  zone_name?: string;
+}
+
 export interface CloudflareApi {
   /** Checks a user-owned token; throws (401) for an account-owned one, which listAccounts then proves. */
   verifyToken(): Promise<{ status: string }>;
@@ -146,6 +163,12 @@ export interface CloudflareApi {
   listWorkerSecrets(accountId: string, script: string): Promise<string[] | undefined>;
   /** The deployed Worker's bindings (its settings); undefined when there is no such Worker yet. */
   getWorkerBindings(accountId: string, script: string): Promise<WorkerBinding[] | undefined>;
+  /** The account's zones, only the one named `name` when given. */
+  listZones(accountId: string, name?: string): Promise<Zone[]>;
+  /** The account's Workers custom domains, narrowed by hostname and/or Worker. */
+  listWorkerDomains(accountId: string, filter: { hostname?: string; service?: string }): Promise<WorkerDomain[]>;
+  /** Detaches a custom domain from its Worker (the certificate Cloudflare issued for it stays). */
+  deleteWorkerDomain(accountId: string, id: string): Promise<void>;
 }
 
 export type ApiCall = keyof CloudflareApi;
@@ -171,6 +194,9 @@ export const API_CALLS: readonly ApiCall[] = [
   "renameKvNamespace",
   "listWorkerSecrets",
   "getWorkerBindings",
+  "listZones",
+  "listWorkerDomains",
+  "deleteWorkerDomain",
 ] satisfies readonly ApiCall[];
 
 /** Token permissions, named as in the dashboard's token editor. */
@@ -180,6 +206,7 @@ export const PERMISSIONS = {
   accessApps: "Access: Apps and Policies: Edit",
   workersScripts: "Workers Scripts: Edit",
   workersKv: "Workers KV Storage: Edit",
+  zones: "Zone: Read",
 } as const;
 
 export interface Route {
@@ -236,6 +263,14 @@ export function routeOf(call: ApiCall, args: readonly unknown[]): Route {
       return get(`${account}/workers/scripts/${id}/secrets`, PERMISSIONS.workersScripts);
     case "getWorkerBindings":
       return get(`${account}/workers/scripts/${id}/settings`, PERMISSIONS.workersScripts);
+    case "listZones":
+      return get(`/zones?account.id=${String(args[0])}${args[1] === undefined ? "" : `&name=${encodeURIComponent(String(args[1]))}`}`, PERMISSIONS.zones);
+    case "listWorkerDomains": {
+      const filter = new URLSearchParams(Object.entries((args[1] ?? {}) as Record<string, string>));
+      return get(`${account}/workers/domains${filter.size ? `?${filter}` : ""}`, PERMISSIONS.workersScripts);
+    }
+    case "deleteWorkerDomain":
+      return write("DELETE", `${account}/workers/domains/${id}`, PERMISSIONS.workersScripts);
   }
 }
 

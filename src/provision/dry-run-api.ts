@@ -41,6 +41,8 @@ export function dryRunApi(real: CloudflareApi, plan: PlannedCall[]): CloudflareA
     listKvNamespaces: read("listKvNamespaces"),
     listWorkerSecrets: read("listWorkerSecrets"),
     getWorkerBindings: read("getWorkerBindings"),
+    listZones: read("listZones"),
+    listWorkerDomains: read("listWorkerDomains"),
     createPolicy: async (...args) => {
       describe("createPolicy", args);
       return { ...args[1], id: `<id of the new policy "${args[1].name}">` } as AccessPolicy;
@@ -62,6 +64,7 @@ export function dryRunApi(real: CloudflareApi, plan: PlannedCall[]): CloudflareA
       return { ...args[2], id: args[1] } as AccessApp;
     },
     deleteApp: async (...args) => describe("deleteApp", args),
+    deleteWorkerDomain: async (...args) => describe("deleteWorkerDomain", args),
     createKvNamespace: async (...args) => {
       describe("createKvNamespace", args);
       return { id: `<id of the new KV namespace "${args[1]}">`, title: args[1] };

@@ -1,6 +1,8 @@
 import { createClient } from "cloudflare/tree-shakable";
 import { BaseAccounts } from "cloudflare/resources/accounts/accounts";
 import { BaseNamespaces } from "cloudflare/resources/kv/namespaces/namespaces";
+import { BaseZones } from "cloudflare/resources/zones/zones";
+import { BaseDomains } from "cloudflare/resources/workers/domains";
 import { BaseTokens as UserTokens } from "cloudflare/resources/user/tokens/tokens";
 import { BaseScriptAndVersionSettings } from "cloudflare/resources/workers/scripts/script-and-version-settings";
 import { BaseSecrets } from "cloudflare/resources/workers/scripts/secrets";
@@ -45,6 +47,8 @@ export function sdkApi({ apiToken, baseURL, maxRetries }: SdkOptions): Cloudflar
       BaseNamespaces,
       BaseSecrets,
       BaseScriptAndVersionSettings,
+      BaseZones,
+      BaseDomains,
     ],
   });
   const all = async <T>(pages: AsyncIterable<T>): Promise<T[]> => {
@@ -114,5 +118,20 @@ export function sdkApi({ apiToken, baseURL, maxRetries }: SdkOptions): Cloudflar
       const settings = await orUndefined(cf.workers.scripts.scriptAndVersionSettings.get(script, { account_id }));
       return settings && ((settings.bindings ?? []) as WorkerBinding[]);
     },
+    listZones: async (account_id, name) =>
+      (await all(cf.zones.list({ account: { id: account_id }, ...(name === undefined ? {} : { name }) }))).map(({ id, name, status }) => ({
+        id,
+        name,
+        ...(status ? { status } : {}),
+      })),
+    listWorkerDomains: async (account_id, filter) =>
+      (await all(cf.workers.domains.list({ account_id, ...filter }))).map((domain) => ({
+        id: domain.id ?? "",
+        hostname: domain.hostname ?? "",
+        service: domain.service ?? "",
+        ...(domain.zone_id ? { zone_id: domain.zone_id } : {}),
+        ...(domain.zone_name ? { zone_name: domain.zone_name } : {}),
+      })),
+    deleteWorkerDomain: async (account_id, id) => void (await cf.workers.domains.delete(id, { account_id })),
   };
 }

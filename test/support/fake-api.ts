@@ -11,6 +11,8 @@ import type {
   KvNamespace,
   PolicyBody,
   WorkerBinding,
+  WorkerDomain,
+  Zone,
 } from "../../src/provision/cloudflare-api.js";
 import { APP_BODY_KEYS, APP_VIEW_KEYS, ApiError, POLICY_BODY_KEYS, POLICY_LINK_KEYS, resolveHosts, validateOAuth } from "./fake-cloudflare.mjs";
 
@@ -56,6 +58,9 @@ export class FakeApi implements CloudflareApi {
   kvNamespaces: KvNamespace[] = [];
   /** Workers by name, with their bindings (a secret's value is never read back, so it has none). */
   workers = new Map<string, WorkerBinding[]>();
+  zones: Zone[] = [{ id: "9a7806061c88ada191ed06f989cc3dac", name: "example.com", status: "active" }];
+  /** Workers custom domains. */
+  domains: WorkerDomain[] = [];
   /** Injected failures: the next call of that name throws it (once). */
   failures = new Map<ApiCall, ApiFailure>();
 
@@ -182,6 +187,23 @@ export class FakeApi implements CloudflareApi {
   async getWorkerBindings(accountId: string, script: string) {
     await this.#enter("getWorkerBindings", [accountId, script]);
     return clone(this.workers.get(script));
+  }
+  async listZones(accountId: string, name?: string) {
+    await this.#enter("listZones", [accountId, name]);
+    return clone(this.zones.filter((zone) => name === undefined || zone.name === name));
+  }
+  async listWorkerDomains(accountId: string, filter: { hostname?: string; service?: string }) {
+    await this.#enter("listWorkerDomains", [accountId, filter]);
+    return clone(
+      this.domains.filter(
+        (domain) => (filter.hostname === undefined || domain.hostname === filter.hostname) && (filter.service === undefined || domain.service === filter.service),
+      ),
+    );
+  }
+  async deleteWorkerDomain(accountId: string, id: string) {
+    await this.#enter("deleteWorkerDomain", [accountId, id]);
+    if (!this.domains.some((domain) => domain.id === id)) throw new ApiFailure(404, [{ code: 100114, message: "Domain not found" }]);
+    this.domains = this.domains.filter((domain) => domain.id !== id);
   }
 
   /** A reusable policy's body takes PolicyCreateParams' fields only: its id, timestamps, app_count, reusable flag and account are the API's. */

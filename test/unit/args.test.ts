@@ -50,6 +50,7 @@ describe("parseArgv", () => {
       check: false,
       force: false,
       yes: false,
+      json: false,
     });
     const args = parseArgv(["--no-install", "--no-git", "--no-provision", "--deploy", "-y", "--dry-run", "--force", "--pm", "pnpm"]);
     expect(args.options).toMatchObject({ install: false, git: false, provision: false, deploy: true, yes: true, dryRun: true, force: true, pm: "pnpm" });
