@@ -60,6 +60,16 @@ describe("parseArgv", () => {
     expect(parseArgv(["regenerate", "--dry-run"]).command).toBe("regenerate");
     expect(parseArgv(["provision"]).command).toBe("provision");
     expect(() => parseArgv(["provision", "somewhere"])).toThrow(/takes no directory/);
+    expect(parseArgv(["doctor"]).command).toBe("doctor");
+    expect(parseArgv(["destroy", "--yes"]).command).toBe("destroy");
+    expect(() => parseArgv(["destroy", "somewhere"])).toThrow(/"destroy" takes no directory/);
+  });
+
+  it("accepts --json with doctor only", () => {
+    expect(parseArgv(["doctor", "--json"]).options.json).toBe(true);
+    expect(parseArgv(["doctor"]).options.json).toBe(false);
+    expect(() => parseArgv(["srv", "--json"])).toThrow(/--json only applies to doctor/);
+    expect(() => parseArgv(["destroy", "--json"])).toThrow(/--json only applies to doctor/);
   });
 
   it("accepts --check with regenerate only", () => {
