@@ -11,12 +11,13 @@ import Handlebars from "handlebars";
 import { importFromSrc } from "./from-src.mjs";
 
 // The CLI's own key, table and twin rules, so the tables hold exactly what it looks up.
-const { compileOptions, jsTwinKey, precompiledTableOf, templateKey } = await importFromSrc("src/render/compile.ts");
-const { JS_TEMPLATES_DIR, withJsTwins } = await importFromSrc("src/render/js-twins.ts");
+const { bundledKey, compileOptions, precompiledTableOf, templateKey } = await importFromSrc("src/render/compile.ts");
+const { withJsTwins } = await importFromSrc("src/render/js-twins.ts");
 
 /**
- * Every compiled template and partial in `templatesDir`: its path, key, table and spec as
- * JavaScript source. The JavaScript twins (scripts/js-templates.mjs) must have been written first.
+ * Every compiled template and partial in `templatesDir`: its path, keys, table and spec as
+ * JavaScript source. Two keys: its source's (a checkout, where an edit must show) and its path (the
+ * package, which publishes no template sources: package.json "files"). The JavaScript twins (scripts/js-templates.mjs) must have been written first.
  */
 export function precompileTemplates(templatesDir) {
   const manifest = JSON.parse(readFileSync(join(templatesDir, "manifest.json"), "utf8"));
@@ -31,9 +32,7 @@ export function precompileTemplates(templatesDir) {
   return [...tables.keys()].sort().map((path) => {
     const source = readFileSync(join(templatesDir, path), "utf8");
     const spec = withoutFallbacks(Handlebars.precompile(withoutLocations(Handlebars.parse(source)), compileOptions()));
-    // A JavaScript twin is derived by the build and not published as a source (package.json "files"):
-    // it is found by its path (src/render/compile.ts jsTwinKey).
-    return { path, key: path.startsWith(`${JS_TEMPLATES_DIR}/`) ? jsTwinKey(path) : templateKey(source), table: tables.get(path), spec };
+    return { path, keys: [templateKey(source), bundledKey(path)], table: tables.get(path), spec };
   });
 }
 
@@ -86,8 +85,10 @@ export function precompiledTemplates(templatesDir) {
       build.onResolve({ filter: /^precompiled-table:/ }, ({ path }) => ({ path: `precompiled-${path.slice("precompiled-table:".length)}`, namespace: "templates" }));
       build.onLoad({ filter: /.*/, namespace: "templates" }, ({ path }) => {
         const table = entries.filter(({ table }) => `precompiled-${table}` === path);
-        const specs = table.map(({ path, key, spec }) => `  // ${path}\n  ${JSON.stringify(key)}: ${spec},`).join("\n");
-        return { contents: `export const table = {\n${specs}\n};\n`, loader: "js" };
+        // Each spec once, under both its keys.
+        const specs = table.map(({ path, spec }, i) => `// ${path}\nconst t${i} = ${spec};`).join("\n");
+        const keys = table.flatMap(({ keys }, i) => keys.map((key) => `  ${JSON.stringify(key)}: t${i},`)).join("\n");
+        return { contents: `${specs}\nexport const table = {\n${keys}\n};\n`, loader: "js" };
       });
     },
   };

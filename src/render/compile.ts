@@ -63,12 +63,14 @@ function keyPrefix(): string {
  * scripts/precompile.mjs puts a template that several entries with different tables use in `common`.
  */
 /**
- * The key of a bundled JavaScript twin (templates/js/…) in the precompiled tables: its path. The
- * build derives the twins from the TypeScript templates, compiles them and does not publish their
- * sources, so the CLI cannot key them by source; only the bundled template set looks them up.
+ * The second key of each template of the bundled set in the precompiled tables: its path. The
+ * package publishes the bundled templates compiled only, without their sources (package.json
+ * "files"), so the CLI finds a template whose source it cannot read by its path; a source it can
+ * read (a checkout, edited since the build or not) is looked up by templateKey(), so an edit shows.
+ * Only the bundled set looks templates up by path.
  */
-export function jsTwinKey(template: string): string {
-  return `twin:${template}`;
+export function bundledKey(template: string): string {
+  return `bundled:${template}`;
 }
 
 export function precompiledTableOf(entry: ManifestEntry): string {

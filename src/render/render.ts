@@ -51,10 +51,8 @@ export function render(config: Config, templates: TemplateSet, meta: RenderMeta)
     eq: (a: unknown, b: unknown) => a === b,
   };
   handlebars.registerHelper(helpers);
-  for (const [name, source] of templates.partials) {
-    const spec = precompiled.partials.get(name);
-    handlebars.registerPartial(name, spec ? handlebars.template(spec) : source);
-  }
+  for (const [name, spec] of precompiled.partials) handlebars.registerPartial(name, handlebars.template(spec));
+  for (const [name, source] of templates.partials) if (!precompiled.partials.has(name)) handlebars.registerPartial(name, source);
   const compile = (template: string, source: string) => {
     const spec = precompiled.templates.get(template);
     if (spec) return handlebars.template(spec);

@@ -2,9 +2,9 @@ import { join } from "node:path";
 import type Handlebars from "handlebars";
 import type { Config } from "../config/config.js";
 import type { FileSystem } from "../fs.js";
-import { jsTwinKey, precompiledTableOf, type TemplateSpec, templateKey } from "./compile.js";
+import { bundledKey, precompiledTableOf, type TemplateSpec, templateKey } from "./compile.js";
 import { included } from "./conditions.js";
-import { JS_TEMPLATES_DIR, withJsTwins } from "./js-twins.js";
+import { withJsTwins } from "./js-twins.js";
 import type { ManifestEntry } from "./manifest.js";
 import { type PrecompiledTable, precompiledTables } from "./precompiled.js";
 
@@ -15,9 +15,12 @@ import { type PrecompiledTable, precompiledTables } from "./precompiled.js";
 export interface TemplateSet {
   /** The manifest's files, with their JavaScript twins. */
   files: ManifestEntry[];
-  /** Template path → its text. */
+  /** Template path → its text; the package's bundled templates are published compiled only, and have none. */
   sources: Map<string, string>;
-  /** Partial name → its text: pieces shared by several templates, used as `{{> name}}`. */
+  /**
+   * Partial name → its text: pieces shared by several templates, used as `{{> name}}`. A partial of
+   * the package's bundled set has no text (it is published compiled only) and is in `precompiled`.
+   */
   partials: Map<string, string>;
   /** The mcp-access.json schema, copied into every project. */
   schema: string;
@@ -68,20 +71,22 @@ export async function loadTemplates(
   const wanted = files.filter((entry) => !only || included(entry, only));
   const sources = new Map<string, string>();
   const partials = new Map<string, string>();
+  // The package publishes its templates compiled only (package.json "files"): a source that is not
+  // there is found by its path in the tables (assembleTemplateSet). A checkout has every source.
+  const readIfThere = async (path: string, into: (text: string) => void) => {
+    try {
+      into(await read(path));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    }
+  };
   // The tables load while the sources are read. A template several tables' entries use is in `common`.
   const [precompiled] = await Promise.all([
     table ?? loadPrecompiled(tables, only ? ["common", ...wanted.map(precompiledTableOf)] : Object.keys(tables)),
-    ...wanted.map(async (entry) => {
-      try {
-        sources.set(entry.template, await read(entry.template));
-      } catch (error) {
-        // JavaScript twins exist where the build made them; without them, only --lang js fails (render says so).
-        if (!entry.template.startsWith(`${JS_TEMPLATES_DIR}/`) || (error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-      }
-    }),
-    ...Object.entries(manifest.partials ?? {}).map(async ([name, path]) => partials.set(name, await read(path))),
+    ...wanted.map((entry) => readIfThere(entry.template, (text) => sources.set(entry.template, text))),
+    ...Object.entries(manifest.partials ?? {}).map(([name, path]) => readIfThere(path, (text) => partials.set(name, text))),
   ]);
-  return assembleTemplateSet(files, sources, partials, await fs.readFile(schemaPath, "utf8"), precompiled);
+  return assembleTemplateSet(files, sources, partials, await fs.readFile(schemaPath, "utf8"), precompiled, { bundledPartials: manifest.partials ?? {} });
 }
 
 /** The named tables of the build's precompiled templates (every one by default), as one. */
@@ -93,7 +98,8 @@ export async function loadPrecompiled(tables = precompiledTables, names: Iterabl
 /**
  * A template set from what was read: each template and partial whose source is in `table` (the
  * build's precompiled templates) renders from there; the compiler is loaded when any is not (or is
- * passed in).
+ * passed in). `bundledPartials` (name → path) marks the package's own set, whose templates and
+ * partials without a source are looked up by path; a set from elsewhere never takes one of ours.
  */
 export async function assembleTemplateSet(
   files: ManifestEntry[],
@@ -101,27 +107,26 @@ export async function assembleTemplateSet(
   partials: Map<string, string>,
   schema: string,
   table: PrecompiledTable,
-  extra: { compiler?: typeof Handlebars; origin?: string } = {},
+  extra: { compiler?: typeof Handlebars; origin?: string; bundledPartials?: Record<string, string> } = {},
 ): Promise<TemplateSet> {
-  const compiled = (source: string) => table[templateKey(source)];
-  // The bundled set's JavaScript twins are in the tables by path, and published without their
-  // sources; a template set from elsewhere (`origin`) never takes one of ours by its path.
-  const twin = (entry: ManifestEntry) =>
-    extra.origin === undefined && entry.template.startsWith(`${JS_TEMPLATES_DIR}/`) ? table[jsTwinKey(entry.template)] : undefined;
+  const bundled = extra.bundledPartials !== undefined && extra.origin === undefined;
+  // A source that was read is looked up by its text, so a template edited since the build is compiled.
+  const lookUp = (path: string, source: string | undefined) =>
+    source !== undefined ? table[templateKey(source)] : bundled ? table[bundledKey(path)] : undefined;
   const precompiled = { templates: new Map<string, TemplateSpec>(), partials: new Map<string, TemplateSpec>() };
-  // Templates that were not read and are not in the tables (JavaScript twins a template set does not have) are not counted.
-  const rendered = files.filter((entry) => !entry.raw && (sources.has(entry.template) || twin(entry)));
-  for (const entry of rendered) {
-    const source = sources.get(entry.template);
-    const spec = twin(entry) ?? (source === undefined ? undefined : compiled(source));
+  for (const entry of files) {
+    if (entry.raw) continue;
+    const spec = lookUp(entry.template, sources.get(entry.template));
     if (spec) precompiled.templates.set(entry.template, spec);
   }
-  for (const [name, source] of partials) {
-    const spec = compiled(source);
+  const partialPaths = bundled ? Object.entries(extra.bundledPartials!) : [...partials.keys()].map((name) => [name, ""] as const);
+  for (const [name, path] of partialPaths) {
+    const spec = lookUp(path, partials.get(name));
     if (spec) precompiled.partials.set(name, spec);
   }
-  const templateCount = new Set(rendered.map((entry) => entry.template)).size;
-  const complete = precompiled.templates.size === templateCount && precompiled.partials.size === partials.size;
+  // Templates neither read nor in the tables (JavaScript twins a template set does not have) are not counted: render names them.
+  const rendered = new Set(files.filter((entry) => !entry.raw && (sources.has(entry.template) || precompiled.templates.has(entry.template))).map((entry) => entry.template));
+  const complete = [...rendered].every((template) => precompiled.templates.has(template)) && [...partials.keys()].every((name) => precompiled.partials.has(name));
   const compiler = extra.compiler ?? (complete ? undefined : (await import("handlebars")).default);
   return { files, sources, partials, schema, precompiled, ...(compiler ? { compiler } : {}), ...(extra.origin ? { origin: extra.origin } : {}) };
 }

@@ -42,11 +42,11 @@ describe("the published package", () => {
       expect(paths).toContain(path);
     }
     expect(paths.filter((path) => path.startsWith("dist/chunks/")).length).toBeGreaterThan(0);
-    // Every template and the schema, exactly as in the repository, but the JavaScript twins of compiled
-    // templates, which the bundle carries compiled (package.json "files").
-    const compiledTwin = (path: string) => path.startsWith("templates/js/") && path.endsWith(".hbs");
+    // Every template and the schema, exactly as in the repository, but the sources of compiled
+    // templates (*.hbs), which the bundle carries compiled (package.json "files").
+    const compiled = (path: string) => path.endsWith(".hbs");
     expect(paths.filter((path) => path.startsWith("templates/") || path.startsWith("schema/"))).toEqual(
-      [...filesUnder("templates").filter((path) => !compiledTwin(path)), ...filesUnder("schema")].sort(),
+      [...filesUnder("templates").filter((path) => !compiled(path)), ...filesUnder("schema")].sort(),
     );
   });
 
@@ -107,8 +107,9 @@ describe("the published package", () => {
     try {
       const { version } = JSON.parse(readFileSync(join(installedPackage, "package.json"), "utf8"));
       const answers = ["--team", "acme", "--allow-email", "ada@example.com", "--downstream", "wiki=https://wiki.example.com", "--no-install", "--no-git"];
-      // The JavaScript twins of compiled templates are published compiled only (package.json "files").
+      // Compiled templates, the JavaScript twins among them, are published compiled only (package.json "files").
       expect(existsSync(join(installedPackage, "templates", "js", "saas", "src", "index.js.hbs"))).toBe(false);
+      expect(existsSync(join(installedPackage, "templates", "common", "package.json.hbs"))).toBe(false);
       for (const auth of ["self-hosted", "saas"]) {
         for (const lang of ["ts", "js"]) {
           const dir = `${auth}-${lang}`;

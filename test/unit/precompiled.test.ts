@@ -6,6 +6,8 @@ import { precompileTemplates } from "../../scripts/precompile.mjs";
 import type { Config } from "../../src/config/config.js";
 import type { FileSystem } from "../../src/fs.js";
 import type { TemplateSpec } from "../../src/render/compile.js";
+import { withJsTwins } from "../../src/render/js-twins.js";
+import type { ManifestEntry } from "../../src/render/manifest.js";
 import { render } from "../../src/render/render.js";
 import { assembleTemplateSet, loadTemplates, type TemplateSet } from "../../src/render/templates.js";
 import { configWith, repoTemplates } from "../support/memory.js";
@@ -37,7 +39,10 @@ let compiledAtRunTime: TemplateSet;
 beforeAll(async () => {
   // The tables exactly as the build makes them, evaluated the way the bundle's modules would be.
   tables = {};
-  for (const { key, table: name, spec } of precompileTemplates(templatesDir)) (tables[name] ??= {})[key] = new Function(`return ${spec}`)() as TemplateSpec;
+  for (const { keys, table: name, spec } of precompileTemplates(templatesDir)) {
+    const compiled = new Function(`return ${spec}`)() as TemplateSpec;
+    for (const key of keys) (tables[name] ??= {})[key] = compiled;
+  }
   table = Object.assign({}, ...Object.values(tables));
   compiledAtRunTime = await repoTemplates();
 });
@@ -86,24 +91,22 @@ describe("precompiled templates", () => {
     expect(templates.compiler).toBeUndefined();
   });
 
-  it("render the JavaScript twins without their sources, as in the package, and only for the bundled set", async () => {
-    const manifest = JSON.parse(await fsp.readFile(join(templatesDir, "manifest.json"), "utf8")) as { partials: Record<string, string> };
-    const files: Record<string, string> = {};
-    for (const path of ["manifest.json", ...compiledAtRunTime.sources.keys(), ...Object.values(manifest.partials)]) {
-      // package.json "files" leaves out the compiled twins' sources: templates/js/**/*.hbs.
-      if (path.startsWith("js/") && path.endsWith(".hbs")) continue;
-      files[join("/t", path)] = await fsp.readFile(join(templatesDir, path), "utf8");
-    }
+  it("render every template and partial without its source, as in the package, and only for the bundled set", async () => {
+    // package.json "files" publishes no template source that the build compiled: only the manifest and raw files.
+    const manifest = JSON.parse(await fsp.readFile(join(templatesDir, "manifest.json"), "utf8")) as { files: ManifestEntry[] };
+    const files: Record<string, string> = { "/t/manifest.json": JSON.stringify(manifest) };
+    const raw = withJsTwins(manifest.files).filter((entry) => entry.raw).map((entry) => entry.template);
+    for (const template of raw) files[join("/t", template)] = await fsp.readFile(join(templatesDir, template), "utf8");
     files["/schema.json"] = compiledAtRunTime.schema;
     const volume = Volume.fromJSON(files);
-    const js = configs.filter((config) => config.lang === "js");
-    expect(js.length).toBeGreaterThan(0);
     const templates = await loadTemplates(volume.promises as unknown as FileSystem, "/t", "/schema.json", { table });
     expect(templates.compiler).toBeUndefined();
-    for (const config of js) expect(render(config, templates, meta)).toEqual(render(config, compiledAtRunTime, meta));
+    expect([...templates.sources.keys()].sort()).toEqual([...new Set(raw)].sort());
+    expect(templates.partials.size).toBe(0);
+    for (const config of configs) expect(render(config, templates, meta)).toEqual(render(config, compiledAtRunTime, meta));
     // A template set from elsewhere never takes one of ours by its path.
     const custom = await assembleTemplateSet(templates.files, templates.sources, templates.partials, templates.schema, table, { origin: "./mine" });
-    expect(() => render(js[0]!, custom, meta)).toThrow(/template js\/\S+\.js\.hbs is listed but was not loaded/);
+    expect(() => render(configs[0]!, custom, meta)).toThrow(/template \S+ is listed but was not loaded/);
   });
 
   it("hold no fallback for runtimes older than the bundled one", () => {

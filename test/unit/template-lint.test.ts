@@ -89,7 +89,8 @@ describe("template lint", () => {
         expect(text.endsWith("\n") && !text.endsWith("\n\n"), where).toBe(true);
       }
     }
-  });
+    // Every combination of both modes, languages and features: seconds, not the default five.
+  }, 60_000);
 
   it("Biome, with the lint feature's settings, passes every combination untouched", () => {
     for (const [name, config] of all) {
