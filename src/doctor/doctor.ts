@@ -66,7 +66,7 @@ export async function runDoctor(config: Config, options: { url?: string; account
 
 async function tokenChecks(config: Config, accountIdFlag: string | undefined, io: DoctorIo): Promise<Check[]> {
   const apiToken = io.env.CLOUDFLARE_API_TOKEN?.trim();
-  if (!apiToken && !io.api) {
+  if (!apiToken) {
     return [
       check(
         "cloudflare",
@@ -77,15 +77,14 @@ async function tokenChecks(config: Config, accountIdFlag: string | undefined, io
       ),
     ];
   }
-  let api: CloudflareApi;
-  if (io.api) {
-    api = withCallInfo(io.api);
-  } else {
+  let api = io.api;
+  if (!api) {
     // Loaded only with a token: the SDK is most of the bundle.
     const { sdkApi } = await import("../provision/sdk-api.js");
     const baseURL = io.env.CLOUDFLARE_API_BASE_URL?.trim() || undefined;
-    api = withCallInfo(sdkApi({ apiToken: apiToken!, ...(baseURL ? { baseURL } : {}) }));
+    api = sdkApi({ apiToken, ...(baseURL ? { baseURL } : {}) });
   }
+  api = withCallInfo(api);
   const accountId = accountIdFlag ?? config.accountId ?? (io.env.CLOUDFLARE_ACCOUNT_ID?.trim().toLowerCase() || undefined) ?? (await onlyAccount(api));
   if (typeof accountId !== "string") return [accountId];
   return cloudflareChecks(config, accountId, api);
