@@ -114,8 +114,9 @@ function appSymptoms(drift: Drift[], host: string, allowPolicyId: string): strin
   if (has("destinations") || has("domain")) said.push(`it does not protect ${host}`);
   if (has("saas_app.redirect_uris")) said.push(`its redirect URIs lack https://${host}/callback`);
   if (has("aud") || has("saas_app.client_id")) said.push("it is not the app the Worker was deployed for");
-  const rest = [...fields].filter((field) => !/^(oauth_configuration|policies|destinations|domain|saas_app\.redirect_uris|aud|saas_app\.client_id)/.test(field));
-  if (rest.length) said.push(`${rest.join(", ")} differ`);
+  if (has("options_preflight_bypass")) said.push("CORS preflights are not let through to the Worker");
+  const rest = [...fields].filter((field) => !/^(oauth_configuration|policies|destinations|domain|saas_app\.redirect_uris|aud|saas_app\.client_id|options_preflight_bypass)/.test(field));
+  if (rest.length) said.push(`${rest.join(", ")} ${rest.length === 1 ? "differs" : "differ"}`);
   return said.join("; ");
 }
 

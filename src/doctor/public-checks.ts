@@ -111,7 +111,7 @@ function judgeChallenge(target: PublicTarget, answer: Extract<ProbeAnswer, { ok:
 
   if (status >= 300 && status < 400) {
     const location = headers.get("location") ?? "";
-    if (isAccessLogin(location)) {
+    if (isAccessLogin(location, target.origin)) {
       return fail(
         `POST /mcp is redirected to Access's login page (HTTP ${status}, ${shown(location)}): Managed OAuth is off, so MCP clients, which cannot sign in through a web page, get no way in.`,
         "Turn on Managed OAuth on the Access application (Zero Trust: Access controls, Applications, the app, Managed OAuth), or run npm run provision, which turns it on.",
@@ -185,11 +185,10 @@ function judgeChallenge(target: PublicTarget, answer: Extract<ProbeAnswer, { ok:
   return { check: result("challenge", "ok", `POST /mcp asks for sign-in: 401 pointing at ${shown(url.href)}.`), metadataUrl: url };
 }
 
-/** A page of Access's own login: `https://<team>.cloudflareaccess.com/cdn-cgi/access/login/…`. */
-function isAccessLogin(location: string): boolean {
-  if (!URL.canParse(location)) return false;
-  const url = new URL(location);
-  return url.pathname.startsWith("/cdn-cgi/access/login") && (url.hostname.endsWith(".cloudflareaccess.com") || url.protocol === "https:");
+/** A page of Access's own login: `https://<team>.cloudflareaccess.com/cdn-cgi/access/login/…` (or that path on the app's host). */
+function isAccessLogin(location: string, base: string): boolean {
+  if (!URL.canParse(location, base)) return false;
+  return new URL(location, base).pathname.startsWith("/cdn-cgi/access/login");
 }
 
 /** RFC 9728's well-known path, or the one Access's Managed OAuth uses for it. */

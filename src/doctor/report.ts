@@ -37,5 +37,8 @@ const valueOf = (value: unknown) => (value === undefined ? "nothing" : escaped(J
 
 /** `doctor --json`: a stable shape for CI (README, "### doctor"). */
 export function jsonReport(subject: DoctorSubject, checks: readonly Check[]): string {
-  return `${JSON.stringify({ version: 1, name: subject.name, auth: subject.auth, url: subject.url ?? null, ok: !anyFailed(checks), checks }, null, 2)}\n`;
+  const json = JSON.stringify({ version: 1, name: subject.name, auth: subject.auth, url: subject.url ?? null, ok: !anyFailed(checks), checks }, null, 2);
+  // JSON.stringify leaves C1 controls and bidirectional overrides from the API raw; as \u escapes the
+  // JSON means the same, and a CI log that shows it cannot be rewritten by them.
+  return `${json.replace(/[\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`)}\n`;
 }

@@ -117,6 +117,22 @@ describe("doctor's public checks", () => {
     expect(requests.some((r) => r.url.startsWith(TEAM))).toBe(false);
   });
 
+  it("names the login redirect whatever its form: 307, a relative Location on the app's host", async () => {
+    const { byId } = await run(selfHosted, (a) => {
+      a[`POST ${HOST}/mcp`] = answer(307, { location: "/cdn-cgi/access/login/srv.acme.workers.dev?redirect_url=%2Fmcp" });
+    });
+    expect(byId("challenge").message).toContain("Managed OAuth is off");
+  });
+
+  it("reads resource_metadata in any case, quoted or not, among other challenges", async () => {
+    const { byId } = await run(saas, (a) => {
+      a[`POST ${HOST}/mcp`] = answer(401, { "www-authenticate": `Basic realm="x", Bearer error="invalid_token", RESOURCE_METADATA=${HOST}/.well-known/oauth-protected-resource/mcp` });
+      a[`GET ${HOST}/.well-known/oauth-protected-resource/mcp`] = answer(200, {}, { resource: `${HOST}/mcp`, authorization_servers: [HOST] });
+    });
+    expect(byId("challenge").status).toBe("ok");
+    expect(byId("resource-metadata").status).toBe("ok");
+  });
+
   it("reports another redirect without following it", async () => {
     const { byId, requests } = await run(saas, (a) => {
       a[`POST ${HOST}/mcp`] = answer(301, { location: "https://evil.example/mcp" });

@@ -87,7 +87,7 @@ async function provisioned(createArgs: string[], seed: (api: FakeApi) => void = 
     const report = JSON.parse(out.join("")) as { ok: boolean; url: string; checks: Check[] };
     return { exit, report, check: (id: string) => report.checks.find((c) => c.id === id)!, calls: api.calls.map((c) => c.call) };
   };
-  return { api, doctor, config: () => JSON.parse(read("mcp-access.json")) };
+  return { api, fs, doctor, config: () => JSON.parse(read("mcp-access.json")) };
 }
 
 const selfHosted = ["--auth", "self-hosted", "--team", "acme", "--allow-email", "ada@example.com", "--downstream", "wiki=https://wiki.example.com"];
@@ -158,6 +158,37 @@ describe("doctor after provision", () => {
     expect(drift!.field).toBe("oauth_configuration.dynamic_client_registration.allowed_uris");
     expect(drift!.expected).toContain("https://claude.ai/api/mcp/auth_callback");
     expect(drift!.actual).not.toContain("https://claude.ai/api/mcp/auth_callback");
+  });
+
+  it("names other fields provision sets: preflights, identity providers, the app's name", async () => {
+    const h = await provisioned(selfHosted.slice(0, -2));
+    Object.assign(h.api.apps[0]!, { options_preflight_bypass: false, allowed_idps: ["11111111-1111-4111-8111-111111111111"], name: "renamed" });
+    const { check } = await h.doctor();
+    expect(check("access-app").message).toContain("CORS preflights are not let through to the Worker");
+    expect(check("access-app").message).toMatch(/name, allowed_idps differ|allowed_idps, name differ/);
+    expect(check("access-app").drift).toEqual(
+      expect.arrayContaining([
+        { field: "options_preflight_bypass", expected: true, actual: false },
+        { field: "allowed_idps", expected: [], actual: ["11111111-1111-4111-8111-111111111111"] },
+        { field: "name", expected: "srv (MCP server)", actual: "renamed" },
+      ]),
+    );
+  });
+
+  it("escapes what the API sends, in the text and in the JSON", async () => {
+    const h = await provisioned(selfHosted.slice(0, -2));
+    const hostile = "evil\u001b]0;pwned\u0007\u009b31m\u202egnp.exe";
+    h.api.apps[0]!.name = hostile;
+    const json = await h.doctor();
+    expect(json.check("access-app").drift).toContainEqual({ field: "name", expected: "srv (MCP server)", actual: hostile });
+    const out: string[] = [];
+    const ui = recordingUi([]);
+    for (const argv of [["doctor"], ["doctor", "--json"]]) {
+      out.length = 0;
+      await doctorCommand(parseArgv(argv), { cwd: "/work/srv", env: { CLOUDFLARE_API_TOKEN: TOKEN }, fs: h.fs, ui, print: (text) => out.push(text), probe: healthyServer, api: h.api });
+      expect(out.join(""), argv.join(" ")).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/);
+      expect(out.join("")).toContain("\\u202e");
+    }
   });
 
   it("names the allow policy detached from the app, and a policy whose rules changed", async () => {
