@@ -1,8 +1,7 @@
 import type { Config } from "../config/config.js";
 import { isLoopbackHost } from "../config/validate.js";
-import type { CloudflareApi } from "../provision/cloudflare-api.js";
+import { type CloudflareApi, PERMISSIONS } from "../provision/cloudflare-api.js";
 import { withCallInfo } from "../provision/errors.js";
-import { PERMISSIONS } from "../provision/cloudflare-api.js";
 import { workerHost } from "../render/render.js";
 import { type Check, check } from "./checks.js";
 import { cloudflareChecks } from "./drift-checks.js";

@@ -30,11 +30,15 @@ export async function cloudflareChecks(config: Config, accountId: string, api: C
     return [result("provisioned", "fail", "mcp-access.json records no Access application or policy: this project has not been provisioned.", "Run npm run provision.")];
   }
   const checks: Check[] = [];
+  let tokenRefused = false;
   const guarded = async (id: string, work: () => Promise<Check | Check[]>) => {
+    // One refusal of the token says it all: the same 401 for every object would only bury it.
+    if (tokenRefused) return;
     try {
       checks.push(...[await work()].flat());
     } catch (error) {
       checks.push(failedCall(id, error));
+      tokenRefused = apiAnswerOf(error)?.status === 401;
     }
   };
 
@@ -97,7 +101,7 @@ function accessAppCheck(config: Config, app: AccessApp | undefined, idpIds: stri
   if (!drift.length) return result("access-app", "ok", `The Access application ${shown(app.name)} is as provision made it (on ${host}${type === "self_hosted" ? ", Managed OAuth on" : ""}).`);
 
   const symptoms = appSymptoms(drift, host, config.provisioned!.allowPolicyId!);
-  const fix = identity.expected !== identity.actual && drift.includes(identity) ? `${PROVISION} The Worker is deployed with the recorded ${identity.field === "aud" ? "AUD" : "client id"}: provision deploys it again with this app's.` : PROVISION;
+  const fix = drift.includes(identity) ? `${PROVISION} The Worker is deployed with the recorded ${identity.field === "aud" ? "AUD" : "client id"}: provision deploys it again with this app's.` : PROVISION;
   return result("access-app", "fail", `The Access application ${shown(app.name)} differs from what provision makes: ${symptoms}.`, fix, drift);
 }
 

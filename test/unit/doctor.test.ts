@@ -268,6 +268,16 @@ describe("doctor after provision", () => {
     expect(check("worker").status).toBe("ok");
   });
 
+  it("a refused token is one finding, not one per object", async () => {
+    const h = await provisioned(selfHosted.slice(0, -2));
+    h.api.tokenKind = "invalid";
+    const { exit, report } = await h.doctor();
+    expect(exit).toBe(ExitCode.failure);
+    expect(report.checks.filter((c) => c.group === "cloudflare")).toEqual([
+      expect.objectContaining({ id: "access-app", status: "fail", message: expect.stringContaining("answered 401"), fix: expect.stringContaining("CLOUDFLARE_API_TOKEN") }),
+    ]);
+  });
+
   it("before any provision: the URL and the objects are unknown, and it says to provision", async () => {
     const ui = recordingUi([]);
     const { fs, root } = await createdInMemory(selfHosted.slice(0, -2), templates, ui);
