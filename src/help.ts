@@ -60,6 +60,8 @@ Run
   --check                         regenerate only: list the changes with diffs, write nothing, and exit 1
                                   if anything would change (a CI drift check)
   --json                          doctor only: print the findings as JSON (exit 0 all well, 1 something wrong)
+  --url <url>                     doctor only: check the server at this URL (https, or http on loopback for
+                                  npm run dev) instead of the deployed one
   -y, --yes                       accept the default for every question not answered by an option
                                   (regenerate: apply the changes without asking)
   -h, --help                      show this help

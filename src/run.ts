@@ -73,7 +73,7 @@ export async function run(args: ParsedArgs, version: string): Promise<number> {
     if (args.command === "doctor") {
       nothingDone = "nothing was changed";
       const { doctorCommand } = await import("./commands/doctor.js");
-      return await doctorCommand(args, { cwd: process.cwd(), env, fs, ui, print: (text) => void process.stdout.write(text) });
+      return await doctorCommand(args, { cwd: process.cwd(), env, fs, ui, print: (text) => void process.stdout.write(text), version });
     }
     if (args.command === "destroy") {
       nothingDone = "nothing was deleted";

@@ -48,6 +48,7 @@ const OPTIONS = {
   "dry-run": { type: "boolean", default: false },
   check: { type: "boolean", default: false },
   json: { type: "boolean", default: false },
+  url: { type: "string" },
   force: { type: "boolean", default: false },
   yes: { type: "boolean", short: "y", default: false },
   help: { type: "boolean", short: "h", default: false },
@@ -127,6 +128,9 @@ export function parseArgv(argv: string[], env: Record<string, string | undefined
   if (values.json && command !== "doctor") {
     throw new UsageError("--json only applies to doctor: run create-mcp-access doctor --json inside the project.");
   }
+  if (values.url !== undefined && command !== "doctor") {
+    throw new UsageError("--url only applies to doctor: run create-mcp-access doctor --url <url> inside the project.");
+  }
   if (values.adopt && (command === "regenerate" || values.provision === false)) {
     throw new UsageError(
       "--adopt only applies to provisioning: run create-mcp-access provision --adopt inside the project (or create with --provision --adopt).",
@@ -165,6 +169,7 @@ export function parseArgv(argv: string[], env: Record<string, string | undefined
       force: values.force ?? false,
       yes: values.yes ?? false,
       json: values.json ?? false,
+      ...(values.url === undefined ? {} : { url: values.url }),
     },
     help: values.help ?? false,
     version: values.version ?? false,

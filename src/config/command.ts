@@ -23,4 +23,6 @@ export interface RunOptions {
   yes: boolean;
   /** doctor only: print the findings as JSON (for CI). */
   json: boolean;
+  /** doctor only: check the server at this URL instead of the deployed one (`npm run dev`'s, say). Checked by the doctor command. */
+  url?: string;
 }

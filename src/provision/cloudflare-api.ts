@@ -169,6 +169,8 @@ export interface CloudflareApi {
   listWorkerDomains(accountId: string, filter: { hostname?: string; service?: string }): Promise<WorkerDomain[]>;
   /** Detaches a custom domain from its Worker (the certificate Cloudflare issued for it stays). */
   deleteWorkerDomain(accountId: string, id: string): Promise<void>;
+  /** One KV namespace; undefined when there is none with this id. */
+  getKvNamespace(accountId: string, id: string): Promise<KvNamespace | undefined>;
 }
 
 export type ApiCall = keyof CloudflareApi;
@@ -197,6 +199,7 @@ export const API_CALLS: readonly ApiCall[] = [
   "listZones",
   "listWorkerDomains",
   "deleteWorkerDomain",
+  "getKvNamespace",
 ] satisfies readonly ApiCall[];
 
 /** Token permissions, named as in the dashboard's token editor. */
@@ -271,6 +274,8 @@ export function routeOf(call: ApiCall, args: readonly unknown[]): Route {
     }
     case "deleteWorkerDomain":
       return write("DELETE", `${account}/workers/domains/${id}`, PERMISSIONS.workersScripts);
+    case "getKvNamespace":
+      return get(`${account}/storage/kv/namespaces/${id}`, PERMISSIONS.workersKv);
   }
 }
 

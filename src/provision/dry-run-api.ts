@@ -73,5 +73,6 @@ export function dryRunApi(real: CloudflareApi, plan: PlannedCall[]): CloudflareA
       describe("renameKvNamespace", args);
       return { id: args[1], title: args[2] };
     },
+    getKvNamespace: read("getKvNamespace"),
   };
 }

@@ -133,5 +133,9 @@ export function sdkApi({ apiToken, baseURL, maxRetries }: SdkOptions): Cloudflar
         ...(domain.zone_name ? { zone_name: domain.zone_name } : {}),
       })),
     deleteWorkerDomain: async (account_id, id) => void (await cf.workers.domains.delete(id, { account_id })),
+    getKvNamespace: async (account_id, id) => {
+      const namespace = await orUndefined(cf.kv.namespaces.get(id, { account_id }));
+      return namespace && { id: namespace.id, title: namespace.title };
+    },
   };
 }

@@ -205,6 +205,10 @@ export class FakeApi implements CloudflareApi {
     if (!this.domains.some((domain) => domain.id === id)) throw new ApiFailure(404, [{ code: 100114, message: "Domain not found" }]);
     this.domains = this.domains.filter((domain) => domain.id !== id);
   }
+  async getKvNamespace(accountId: string, id: string) {
+    await this.#enter("getKvNamespace", [accountId, id]);
+    return clone(this.kvNamespaces.find((namespace) => namespace.id === id));
+  }
 
   /** A reusable policy's body takes PolicyCreateParams' fields only: its id, timestamps, app_count, reusable flag and account are the API's. */
   #checkPolicy(body: PolicyBody) {

@@ -16,6 +16,7 @@ const RUNGS: string[][] = [
   ["render"],
   ["apply"],
   ["provision"],
+  ["doctor"], // checks a deployment with provision's own builders of what it should be
   ["commands"],
   ["entry"], // cli.ts, run.ts and help.ts: parse argv, print help, pick a command
 ];

@@ -1,5 +1,5 @@
 import { allKnownAllowedUris, CLIENT_NAMES, managedOAuthAllowlist } from "../../config/clients.js";
-import type { Provisioned } from "../../config/config.js";
+import type { Config, Provisioned } from "../../config/config.js";
 import { governanceOf } from "../../config/governance.js";
 import { RuntimeFailure } from "../../errors.js";
 import type { AccessApp, AppBody, AppFields, AppPolicyRef, OAuthConfiguration, SaasAppBody, SaasOidcApp, SelfHostedAppBody } from "../cloudflare-api.js";
@@ -78,7 +78,7 @@ export async function ensureAccessApp(ctx: ProvisionContext): Promise<void> {
 }
 
 async function create(ctx: ProvisionContext): Promise<AccessApp> {
-  const body: AppBody = { ...wantedFields(ctx), policies: [{ id: ctx.allowPolicyId!, precedence: 1 }] };
+  const body: AppBody = { ...wantedAppFields(ctx.config, ctx.host!, ctx.idpIds ?? []), policies: [{ id: ctx.allowPolicyId!, precedence: 1 }] };
   const app = await ctx.api.createApp(ctx.accountId!, body);
   captureClientSecret(ctx, app);
   ctx.report("created", `Access ${describeType(app)} app "${app.name}"`);
@@ -94,11 +94,7 @@ function captureClientSecret(ctx: ProvisionContext, app: AccessApp): void {
 }
 
 async function update(ctx: ProvisionContext, existing: AccessApp): Promise<AccessApp> {
-  const wanted = wantedFields(ctx);
-  const current = writableFields(existing);
-  const next = withOurs(current, wanted, ctx.allowPolicyId!, previousHost(ctx, existing));
-
-  const differences = differingFields(current, next);
+  const { next, differences } = appUpdate(ctx.config, { host: ctx.host!, idpIds: ctx.idpIds ?? [], allowPolicyId: ctx.allowPolicyId! }, existing);
   if (!differences.length) {
     ctx.report("found", `Access ${describeType(existing)} app "${existing.name}"`);
     return existing;
@@ -108,34 +104,41 @@ async function update(ctx: ProvisionContext, existing: AccessApp): Promise<Acces
   return { ...existing, ...updated, saas_app: updated.saas_app ?? existing.saas_app };
 }
 
-function wantedFields(ctx: ProvisionContext): AppFields {
-  const idps = ctx.idpIds ?? [];
+/** What provision wants on an existing app: the whole update body, and the fields in which it differs from the app (none: nothing to do). */
+export function appUpdate(config: Config, ours: { host: string; idpIds: string[]; allowPolicyId: string }, existing: AccessApp): { next: AppBody; differences: string[] } {
+  const current = writableFields(existing);
+  const next = withOurs(current, wantedAppFields(config, ours.host, ours.idpIds), ours.allowPolicyId, previousHost(config, ours.host, existing));
+  return { next, differences: differingFields(current, next) };
+}
+
+/** The fields provision sets on the project's app (SPEC §2), from the config, the Worker's host and the identity providers' ids. */
+export function wantedAppFields(config: Config, host: string, idps: string[]): AppFields {
   const common = {
-    name: accessAppName(ctx.config.name),
+    name: accessAppName(config.name),
     allowed_idps: idps,
     // Instant Auth: with one identity provider, skip Access's login page.
     auto_redirect_to_identity: idps.length === 1,
   };
-  if (ctx.config.auth === "saas") {
+  if (config.auth === "saas") {
     return {
       type: "saas",
       ...common,
       saas_app: {
         auth_type: "oidc",
-        redirect_uris: [`https://${ctx.host}/callback`],
+        redirect_uris: [`https://${host}/callback`],
         grant_types: SAAS_GRANT_TYPES,
         // A rule naming an Access group needs the caller's groups, which Access for SaaS sends as a claim for this scope.
-        scopes: governanceOf(ctx.config).groups ? [...SAAS_SCOPES, "groups"] : SAAS_SCOPES,
+        scopes: governanceOf(config).groups ? [...SAAS_SCOPES, "groups"] : SAAS_SCOPES,
         refresh_token_options: { lifetime: SAAS_REFRESH_TOKEN_LIFETIME },
       },
     };
   }
   // The project's clients (config/clients.ts): their exact callbacks, and loopback only if one signs in there.
-  const { allowedUris, loopback } = managedOAuthAllowlist(ctx.config.clients ?? CLIENT_NAMES);
+  const { allowedUris, loopback } = managedOAuthAllowlist(config.clients ?? CLIENT_NAMES);
   return {
     type: "self_hosted",
     ...common,
-    domain: ctx.host!,
+    domain: host,
     // A browser-based MCP client's CORS preflight carries no credentials, and Access answers it with
     // 403 unless it lets preflights through (cloudflare-docs, Access and CORS). The Worker answers
     // them itself, the same for everyone, before any auth (src/index): they reveal nothing.
@@ -176,12 +179,12 @@ export function writableFields(app: AccessApp): AppBody {
  * provision gave, which only that Worker serves. Any other host of an app,
  * adopted or not, is its owner's, and an update never takes it off Access.
  */
-function previousHost(ctx: ProvisionContext, app: AccessApp): string | undefined {
+function previousHost(config: Config, current: string, app: AccessApp): string | undefined {
   const worker = workerNamed(app);
-  const subdomain = ctx.config.provisioned?.workersSubdomain;
+  const subdomain = config.provisioned?.workersSubdomain;
   if (worker === undefined || !subdomain) return undefined;
   const host = `${worker}.${subdomain}.workers.dev`.toLowerCase();
-  return host === ctx.host ? undefined : host;
+  return host === current ? undefined : host;
 }
 
 /** The app with our fields over its own, keeping what the user added: policies, callback and redirect URLs, hosts. */

@@ -25,6 +25,35 @@ export function needsSecrets(config: Config): boolean {
 
 const auditHashes = (config: Config) => config.audit !== false && config.audit.arguments === "hash";
 
+/** The secrets a saas Worker refuses to run without (its wrangler.jsonc lists them as required). */
+export const SAAS_SECRET_NAMES = [
+  "ACCESS_CLIENT_ID",
+  "ACCESS_CLIENT_SECRET",
+  "ACCESS_AUTHORIZATION_URL",
+  "ACCESS_TOKEN_URL",
+  "ACCESS_JWKS_URL",
+  "COOKIE_ENCRYPTION_KEY",
+] as const;
+
+/** The names of every secret the deployed Worker should have once provision has run (their values are never read back). */
+export function workerSecretNames(config: Config): string[] {
+  return [...(config.auth === "saas" ? SAAS_SECRET_NAMES : []), ...(auditHashes(config) ? ["AUDIT_HASH_KEY"] : [])];
+}
+
+/**
+ * The bindings the deploy gives the Worker from what provision recorded: the
+ * values the files step merges into wrangler.jsonc (render.ts's teamDomain,
+ * policyAud and kvNamespaceId). undefined values are not recorded yet.
+ */
+export function recordedBindings(config: Config): { type: "plain_text" | "kv_namespace"; name: string; value: string | undefined }[] {
+  const { provisioned = {} } = config;
+  if (config.auth === "saas") return [{ type: "kv_namespace", name: "OAUTH_KV", value: provisioned.kvNamespaceId }];
+  return [
+    { type: "plain_text", name: "TEAM_DOMAIN", value: config.team },
+    { type: "plain_text", name: "POLICY_AUD", value: provisioned.accessApp?.aud },
+  ];
+}
+
 /**
  * The secrets the Worker needs. saas (SPEC §2): those derived from the app
  * (its client id and endpoints) go with every deploy; the client secret when

@@ -1,7 +1,7 @@
 import type { AccessApp } from "../cloudflare-api.js";
 import type { DownstreamTarget, ProvisionContext } from "../context.js";
 import { publicHostnames, writableFields } from "./access-app.js";
-import { ensurePolicy } from "./policies.js";
+import { ensurePolicy, type WantedPolicy } from "./policies.js";
 
 /**
  * Step 6: each downstream app's self-hosted Access application gets a Linked
@@ -23,12 +23,7 @@ export async function linkDownstreamApps(ctx: ProvisionContext): Promise<void> {
   const linkable = targets.filter((target): target is Required<Pick<DownstreamTarget, "downstream" | "app">> => target.app !== undefined);
   if (!linkable.length) return;
 
-  const policyId = await ensurePolicy(
-    ctx,
-    { name: linkedAppPolicyName(ctx.config.name), decision: "non_identity", include: [{ linked_app_token: { app_uid: ctx.app!.uid ?? ctx.app!.id } }] },
-    linkPolicy,
-    "Linked App Token policy",
-  );
+  const policyId = await ensurePolicy(ctx, wantedLinkPolicy(ctx.config.name, ctx.app!), linkPolicy, "Linked App Token policy");
 
   const records = ctx.config.provisioned?.downstreams ?? {};
   for (const { downstream, app } of linkable) {
@@ -49,6 +44,11 @@ export async function linkDownstreamApps(ctx: ProvisionContext): Promise<void> {
 }
 
 export const linkedAppPolicyName = (worker: string) => `Allow requests from MCP server ${worker}`;
+
+/** The Linked App Token policy: requests carrying a token of this server's Access app get through. */
+export function wantedLinkPolicy(worker: string, app: AccessApp): WantedPolicy {
+  return { name: linkedAppPolicyName(worker), decision: "non_identity", include: [{ linked_app_token: { app_uid: app.uid ?? app.id } }] };
+}
 
 /** True when one of the app's hostnames (`wiki.example.com`, `wiki.example.com/api`, `*.example.com`) covers the URL. */
 export function covers(app: AccessApp, url: URL): boolean {

@@ -1,3 +1,4 @@
+import type { Config } from "../../config/config.js";
 import type { AccessPolicy, AccessRule, PolicyBody } from "../cloudflare-api.js";
 import type { ProvisionContext } from "../context.js";
 import { fieldsOf, pick } from "../fields.js";
@@ -21,7 +22,7 @@ const POLICY_FIELDS = fieldsOf<PolicyBody>()([
  */
 export async function ensurePolicy(
   ctx: ProvisionContext,
-  wanted: { name: string; decision: PolicyBody["decision"]; include: AccessRule[] },
+  wanted: WantedPolicy,
   existing: AccessPolicy | undefined,
   label: string,
 ): Promise<string> {
@@ -31,7 +32,7 @@ export async function ensurePolicy(
     ctx.report("created", `${label} "${wanted.name}"`);
     return created.id;
   }
-  if (existing.name === wanted.name && existing.decision === wanted.decision && sameSet(existing.include, wanted.include, sameJson)) {
+  if (policyMatches(existing, wanted)) {
     ctx.report("found", `${label} "${existing.name}"`);
     return existing.id;
   }
@@ -40,17 +41,34 @@ export async function ensurePolicy(
   return existing.id;
 }
 
+/** What provision wants of a policy. */
+export interface WantedPolicy {
+  name: string;
+  decision: PolicyBody["decision"];
+  include: AccessRule[];
+}
+
+/** True when provision would leave the policy as it is: its name, decision and rules (in any order) are the wanted ones. */
+export function policyMatches(policy: AccessPolicy, wanted: WantedPolicy): boolean {
+  return policy.name === wanted.name && policy.decision === wanted.decision && sameSet(policy.include, wanted.include, sameJson);
+}
+
 function writableFields(policy: AccessPolicy): PolicyBody {
   return pick<PolicyBody>(policy, POLICY_FIELDS);
 }
 
 /** Step 3: the reusable policy allowing `access.emails` and `access.domains`. */
 export async function ensureAllowPolicy(ctx: ProvisionContext): Promise<void> {
-  const { emails, domains } = ctx.config.access;
-  const include: AccessRule[] = [...emails.map((email) => ({ email: { email } })), ...domains.map((domain) => ({ email_domain: { domain } }))];
-  const id = await ensurePolicy(ctx, { name: allowPolicyName(ctx.config.name), decision: "allow", include }, ctx.existing!.allowPolicy, "Access policy");
+  const id = await ensurePolicy(ctx, wantedAllowPolicy(ctx.config), ctx.existing!.allowPolicy, "Access policy");
   ctx.allowPolicyId = id;
   if (ctx.config.provisioned?.allowPolicyId !== id) await ctx.record(["provisioned", "allowPolicyId"], id);
 }
 
 export const allowPolicyName = (worker: string) => `${worker} (MCP server): allowed users`;
+
+/** The reusable policy allowing `access.emails` and `access.domains`. */
+export function wantedAllowPolicy(config: Config): WantedPolicy {
+  const { emails, domains } = config.access;
+  const include: AccessRule[] = [...emails.map((email) => ({ email: { email } })), ...domains.map((domain) => ({ email_domain: { domain } }))];
+  return { name: allowPolicyName(config.name), decision: "allow", include };
+}

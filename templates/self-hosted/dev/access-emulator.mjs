@@ -8,7 +8,9 @@
 //   - it serves a JWKS at http://127.0.0.1:<port>/cdn-cgi/access/certs (the dev TEAM_DOMAIN);
 //   - it proxies every other request to `wrangler dev`, adding a JWT for the dev identity;
 //   - it answers only MCP clients on this machine: a web page open in the developer's browser
-//     (another localhost port, a DNS-rebinding host) gets a 403 and nothing is signed for it.
+//     (another localhost port, a DNS-rebinding host) gets a 403 and nothing is signed for it;
+//   - it publishes Managed OAuth's discovery metadata, and gives Access's 401 to a client that
+//     asks to be treated as signed out, so `npm run doctor -- --url <this URL>` can check them.
 // No dependencies: Node >= 22.12 only.
 
 import { spawn, spawnSync } from "node:child_process";
@@ -220,6 +222,43 @@ function refusalReason(req) {
   return undefined;
 }
 
+// Managed OAuth's discovery, as Access publishes it for an app (the team is this emulator here).
+// Only discovery: every client is signed in as the dev identity, so none needs the endpoints.
+const PROTECTED_RESOURCE_PATH = "/.well-known/cloudflare-access-protected-resource";
+function authorizationServerMetadata() {
+  const team = teamDomain();
+  return {
+    issuer: team,
+    authorization_endpoint: `${team}/cdn-cgi/access/oauth/authorization`,
+    token_endpoint: `${team}/cdn-cgi/access/oauth/token`,
+    registration_endpoint: `${team}/cdn-cgi/access/oauth/registration`,
+    response_types_supported: ["code"],
+    grant_types_supported: ["authorization_code", "refresh_token"],
+    code_challenge_methods_supported: ["S256"],
+    token_endpoint_auth_methods_supported: ["none"],
+  };
+}
+
+// Access answers an MCP client with no session with 401 and a pointer to the metadata. Here every
+// client has the dev identity's session, so one that wants to see that answer (`npm run doctor`)
+// says so with this header.
+const SIGNED_OUT_HEADER = "x-access-emulator-session";
+function challenge(res, pathname) {
+  // The path goes into a quoted header parameter: anything but plain path characters is left out.
+  const path = /^[\w\-./~%]*$/.test(pathname) ? pathname : "/";
+  const metadata = `${teamDomain()}${PROTECTED_RESOURCE_PATH}${path}`;
+  res.writeHead(401, {
+    "content-type": "application/json",
+    "www-authenticate": `Bearer realm="OAuth", error="invalid_token", resource_metadata="${metadata}"`,
+  });
+  res.end(JSON.stringify({ error: "invalid_token", resource_metadata: metadata }));
+}
+
+function sendJson(res, value) {
+  res.writeHead(200, { "content-type": "application/json" });
+  res.end(JSON.stringify(value));
+}
+
 const server = http.createServer((req, res) => {
   const refusal = refusalReason(req);
   if (refusal) {
@@ -229,12 +268,17 @@ const server = http.createServer((req, res) => {
     res.end(`Refused by the local Access emulator: ${refusal}. It answers only MCP clients on this machine.\n`);
     return;
   }
-  if (req.url.split("?")[0] === "/cdn-cgi/access/certs") {
-    res.writeHead(200, { "content-type": "application/json" });
-    res.end(JSON.stringify({ keys: [jwk], public_cert: { kid, cert: "" }, public_certs: [] }));
-    return;
+  const pathname = req.url.split("?")[0];
+  if (pathname === "/cdn-cgi/access/certs") {
+    return sendJson(res, { keys: [jwk], public_cert: { kid, cert: "" }, public_certs: [] });
   }
-  if (req.url.split("?")[0] === "/cdn-cgi/access/get-identity") {
+  if (pathname === "/.well-known/oauth-authorization-server") return sendJson(res, authorizationServerMetadata());
+  if (pathname.startsWith(`${PROTECTED_RESOURCE_PATH}/`)) {
+    const resource = pathname.slice(PROTECTED_RESOURCE_PATH.length);
+    return sendJson(res, { resource: `${teamDomain()}${resource}`, authorization_servers: [teamDomain()] });
+  }
+  if (req.headers[SIGNED_OUT_HEADER] === "signed-out") return challenge(res, pathname);
+  if (pathname === "/cdn-cgi/access/get-identity") {
     // Access answers with the identity behind the CF_Authorization token it is sent, or 401.
     const sent = /(?:^|;\s*)CF_Authorization=([^;]+)/.exec(req.headers.cookie ?? "")?.[1];
     if (!sent || !issuedByUs(sent)) {
