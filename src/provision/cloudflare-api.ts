@@ -169,6 +169,12 @@ export interface CloudflareApi {
   listWorkerDomains(accountId: string, filter: { hostname?: string; service?: string }): Promise<WorkerDomain[]>;
   /** Detaches a custom domain from its Worker (the certificate Cloudflare issued for it stays). */
   deleteWorkerDomain(accountId: string, id: string): Promise<void>;
+  /** Deletes a Worker, never with `force`: a refusal means another Worker depends on it, which the user should hear about. */
+  deleteWorker(accountId: string, script: string): Promise<void>;
+  /** Deletes a reusable Access policy; the API refuses while an application still uses it. */
+  deletePolicy(accountId: string, id: string): Promise<void>;
+  /** Deletes a KV namespace and every key in it. */
+  deleteKvNamespace(accountId: string, id: string): Promise<void>;
 }
 
 export type ApiCall = keyof CloudflareApi;
@@ -197,6 +203,9 @@ export const API_CALLS: readonly ApiCall[] = [
   "listZones",
   "listWorkerDomains",
   "deleteWorkerDomain",
+  "deleteWorker",
+  "deletePolicy",
+  "deleteKvNamespace",
 ] satisfies readonly ApiCall[];
 
 /** Token permissions, named as in the dashboard's token editor. */
@@ -271,6 +280,12 @@ export function routeOf(call: ApiCall, args: readonly unknown[]): Route {
     }
     case "deleteWorkerDomain":
       return write("DELETE", `${account}/workers/domains/${id}`, PERMISSIONS.workersScripts);
+    case "deleteWorker":
+      return write("DELETE", `${account}/workers/scripts/${id}`, PERMISSIONS.workersScripts);
+    case "deletePolicy":
+      return write("DELETE", `${account}/access/policies/${id}`, PERMISSIONS.accessApps);
+    case "deleteKvNamespace":
+      return write("DELETE", `${account}/storage/kv/namespaces/${id}`, PERMISSIONS.workersKv);
   }
 }
 

@@ -65,6 +65,9 @@ export function dryRunApi(real: CloudflareApi, plan: PlannedCall[]): CloudflareA
     },
     deleteApp: async (...args) => describe("deleteApp", args),
     deleteWorkerDomain: async (...args) => describe("deleteWorkerDomain", args),
+    deleteWorker: async (...args) => describe("deleteWorker", args),
+    deletePolicy: async (...args) => describe("deletePolicy", args),
+    deleteKvNamespace: async (...args) => describe("deleteKvNamespace", args),
     createKvNamespace: async (...args) => {
       describe("createKvNamespace", args);
       return { id: `<id of the new KV namespace "${args[1]}">`, title: args[1] };
