@@ -31,7 +31,8 @@ export async function findExisting(ctx: ProvisionContext): Promise<void> {
   const notOurs: NotOurs[] = [];
   const provisioned = ctx.config.provisioned ?? {};
 
-  const existing: Existing = { appRecorded: false, downstreams: [], adopted: new Set() };
+  // What an earlier run adopted stays adopted: it proves itself by name now, but provision did not make it.
+  const existing: Existing = { appRecorded: false, downstreams: [], adopted: new Set(provisioned.adopted) };
   existing.allowPolicy = await findPolicy(
     ctx,
     { name: allowPolicyName(ctx.config.name), decision: "allow", what: "its rules become this project's allowed users" },
@@ -344,4 +345,6 @@ async function adoptOrStop(ctx: ProvisionContext, notOurs: NotOurs[], existing: 
     existing.adopted.add(entry.id);
     ctx.report("adopted", `${entry.what}: ${entry.becomes}`);
   }
+  // Recorded before any change: should the run stop half way, destroy still knows these were somebody's.
+  await ctx.record(["provisioned", "adopted"], [...existing.adopted]);
 }
