@@ -16,6 +16,7 @@ const RUNGS: string[][] = [
   ["render"],
   ["apply"],
   ["provision"],
+  ["destroy"], // destroy: tears down what provision made, with provision's proofs and API
   ["commands"],
   ["entry"], // cli.ts, run.ts and help.ts: parse argv, print help, pick a command
 ];
