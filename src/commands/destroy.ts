@@ -1,10 +1,10 @@
 import type { ParsedArgs } from "../answers/args.js";
 import { CONFIG_FILE_NAME } from "../config/config.js";
-import { FLAG_OF } from "../config/validate.js";
 import type { DestroyProjectDeps } from "../destroy/project.js";
 import { ExitCode, UsageError } from "../errors.js";
 import type { Exec } from "../steps/exec.js";
 import { projectPackageManager, runScript } from "../steps/package-manager.js";
+import { createFlags } from "./provision.js";
 import { readProjectConfig } from "./regenerate.js";
 
 export interface DestroyDeps extends DestroyProjectDeps {
@@ -24,34 +24,31 @@ export async function destroyCommand(args: ParsedArgs, deps: DestroyDeps): Promi
   const apiToken = deps.env.CLOUDFLARE_API_TOKEN?.trim();
   if (!apiToken) {
     throw new UsageError(
-      "destroy needs the Cloudflare API token provision used, in CLOUDFLARE_API_TOKEN (Access: Apps and Policies: Edit, Workers Scripts: Edit, " +
-        "Workers KV Storage: Edit). Nothing was deleted.",
+      "destroy needs a Cloudflare API token in CLOUDFLARE_API_TOKEN, with the permissions provision's has. Nothing was deleted.",
     );
   }
   const { dryRun, yes } = args.options;
   // Checked before any call: deleting needs somebody to have said yes.
   if (!dryRun && !yes && !deps.prompter) {
     throw new UsageError(
-      "destroy deletes Cloudflare objects for good, and without a terminal there is nobody to confirm: add --yes " +
-        "(see first what would go with destroy --dry-run). Nothing was deleted.",
+      "destroy deletes for good, and without a terminal nobody can confirm: add --yes (destroy --dry-run shows what would go). Nothing was deleted.",
     );
   }
 
   const config = await readProjectConfig(deps.fs, deps.cwd, "destroy");
-  const { destroyProject } = await import("../destroy/project.js");
+  const { destroyProject } = await import("./cloudflare.js");
   const result = await destroyProject(deps.cwd, config, { dryRun, yes, apiToken }, deps);
   if (dryRun) return result.kept.length ? ExitCode.failure : ExitCode.ok;
   const provisionAgain = runScript(await projectPackageManager(deps.fs, deps.cwd), "provision");
   if (result.kept.length) {
     deps.ui.warn(
-      `${result.removed.length} removed, ${result.gone.length} already gone; ${result.kept.length} left alone (listed above, with what to do). ` +
-        `They stay recorded in ${CONFIG_FILE_NAME}.`,
+      `${result.removed.length} removed, ${result.gone.length} already gone, ${result.kept.length} left alone (listed above; still recorded in ${CONFIG_FILE_NAME}).`,
     );
     return ExitCode.failure;
   }
   deps.ui.outro(
-    `${config.name} is removed from Cloudflare (${result.removed.length} removed, ${result.gone.length} already gone). The project's files are unchanged ` +
-      `(wrangler.jsonc keeps the old ids until then): ${provisionAgain} sets it all up again with new ones.`,
+    `${config.name} is removed from Cloudflare (${result.removed.length} removed, ${result.gone.length} already gone). Your files are unchanged: ` +
+      `${provisionAgain} sets it all up again.`,
   );
   return ExitCode.ok;
 }
@@ -59,17 +56,10 @@ export async function destroyCommand(args: ParsedArgs, deps: DestroyDeps): Promi
 /** destroy acts on what mcp-access.json records: it takes --dry-run and --yes only. */
 function rejectOtherOptions(args: ParsedArgs): void {
   const flags = [
-    ...Object.keys(args.answers).map((field) => args.origins[field as keyof typeof FLAG_OF] ?? FLAG_OF[field as keyof typeof FLAG_OF]),
-    ...(args.options.configFile !== undefined ? ["--config"] : []),
-    ...(args.options.pm !== undefined ? ["--pm"] : []),
-    ...(args.options.provision !== undefined ? ["--provision/--no-provision"] : []),
+    ...createFlags(args),
     ...(args.options.deploy !== undefined ? ["--deploy/--no-deploy"] : []),
     ...(args.options.adopt ? ["--adopt"] : []),
-    ...(args.options.force ? ["--force"] : []),
   ];
   if (!flags.length) return;
-  throw new UsageError(
-    `destroy removes what ${CONFIG_FILE_NAME} records, in the account it records: it does not take ${flags.join(", ")}. ` +
-      "Options it accepts: --dry-run, --yes.",
-  );
+  throw new UsageError(`destroy removes what ${CONFIG_FILE_NAME} records: it does not take ${flags.join(", ")}. Options it accepts: --dry-run, --yes.`);
 }

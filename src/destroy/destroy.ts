@@ -3,7 +3,7 @@ import type { Config } from "../config/config.js";
 import { Cancelled } from "../errors.js";
 import type { CloudflareApi } from "../provision/cloudflare-api.js";
 import type { ProvisionPrompter } from "../provision/context.js";
-import { dryRunApi, type PlannedCall } from "../provision/dry-run-api.js";
+import { dryRunApi, type PlannedCall, planLines } from "../provision/dry-run-api.js";
 import { apiAnswerOf, explainFailure, withCallInfo } from "../provision/errors.js";
 import type { Redactor } from "../provision/redact.js";
 import type { Ui } from "../ui.js";
@@ -124,11 +124,7 @@ function listing(targets: Target[], dryRun: boolean): string {
 
 function planText(plan: PlannedCall[], forgotten: string[]): string {
   return [
-    "API calls, in order. GETs were really sent, to find what exists; nothing else was:",
-    ...plan.flatMap((call) => [
-      `${call.sent ? "sent    " : "not sent"}  ${call.method.padEnd(6)} ${call.path}`,
-      ...(call.body === undefined ? [] : JSON.stringify(call.body, null, 2).split("\n").map((line) => `            ${line}`)),
-    ]),
+    ...planLines(plan),
     "",
     forgotten.length ? "Would remove from mcp-access.json:" : "mcp-access.json would not change.",
     ...forgotten.map((path) => `  ${path}`),

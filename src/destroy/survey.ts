@@ -2,9 +2,10 @@ import type { JSONPath } from "jsonc-parser";
 import type { Config } from "../config/config.js";
 import { workerHost } from "../render/render.js";
 import type { AccessApp, AccessPolicy, AppBody, CloudflareApi, KvNamespace, WorkerDomain } from "../provision/cloudflare-api.js";
-import { accessAppName, servesHost, writableFields } from "../provision/steps/access-app.js";
+import { writableFields } from "../provision/steps/access-app.js";
 import { covers, linkedAppPolicyName } from "../provision/steps/downstreams.js";
 import { kvNamespaceTitle } from "../provision/steps/kv-namespace.js";
+import { appMismatches, policyMismatches, workerProof } from "../provision/steps/existing.js";
 import { allowPolicyName } from "../provision/steps/policies.js";
 
 /**
@@ -38,7 +39,8 @@ export interface Survey {
 const quote = (text: string) => JSON.stringify(text);
 const describePolicy = (policy: AccessPolicy) => `the Access policy ${quote(policy.name)} (${policy.id})`;
 const describeApp = (app: AccessApp) => `the Access application ${quote(app.name)} (${app.id})`;
-const ADOPTED = "it was taken over with provision --adopt (provisioned.adopted), not created by it: delete it yourself if nothing else needs it";
+const ADOPTED = "provision --adopt took it over (provisioned.adopted), it did not make it";
+const UNPROVEN = ": it is not provably this project's";
 
 export async function survey(api: CloudflareApi, config: Config, account: string): Promise<Survey> {
   const provisioned = config.provisioned ?? {};
@@ -89,9 +91,10 @@ async function surveyDownstreams(
     }
     entry.names.push(name);
     const { policy } = entry;
-    if (policy && (policy.name !== wantedName || policy.decision !== "non_identity")) {
+    const wrong = policy ? policyMismatches(policy, { name: wantedName, decision: "non_identity" }) : [];
+    if (policy && wrong.length) {
       entry.notOurs = true;
-      targets.push(keep(`${name}'s link (provisioned.downstreams.${name})`, `${describePolicy(policy)} is not this project's Linked App Token policy ${quote(wantedName)}: it stays on the app`, [record]));
+      targets.push(keep(`${name}'s link (provisioned.downstreams.${name})`, `${describePolicy(policy)}: ${wrong.join("; ")}${UNPROVEN}`, [record]));
       continue;
     }
     const app = await api.getApp(account, appId);
@@ -133,7 +136,7 @@ async function surveyDownstreams(
       targets.push(keep(describePolicy(policy), stillOn(stillUsed), records));
       continue;
     }
-    targets.push({ what: describePolicy(policy), fate: "remove", why: "deleted", remove: (api, account) => api.deletePolicy(account, policy.id), records });
+    targets.push(deleted(describePolicy(policy), (api, account) => api.deletePolicy(account, policy.id), records));
   }
   return targets;
 }
@@ -147,12 +150,12 @@ async function whyDownstreamStays(
   reusablePolicies: () => Promise<AccessPolicy[]>,
   account: string,
 ): Promise<string | undefined> {
-  if (app.type !== "self_hosted") return `it is a ${app.type} application, not the self-hosted one provision linked: remove the policy in Zero Trust if it is there`;
+  if (app.type !== "self_hosted") return `it is a ${app.type} app, not the self-hosted one provision linked`;
   const downstream = config.downstreams.find((candidate) => candidate.name === name);
   if (downstream) {
     const url = new URL(downstream.url);
     const matches = downstream.accessApp ? app.name === downstream.accessApp : covers(app, url);
-    if (!matches) return `it is not ${name}'s application (${downstream.accessApp ? `named ${quote(downstream.accessApp)}` : `for ${url.host}`}): provisioned.downstreams.${name}.appId names another one`;
+    if (!matches) return `it is not ${name}'s application (${downstream.accessApp ? `named ${quote(downstream.accessApp)}` : `for ${url.host}`})`;
   }
   // An update sends back every other policy as a reference; an app-scoped (legacy) policy left out of it is deleted with no way back.
   const others = (app.policies ?? []).filter((attached) => attached.id !== policyId);
@@ -160,12 +163,8 @@ async function whyDownstreamStays(
   const reusable = new Set((await reusablePolicies()).map((policy) => policy.id));
   const legacy = others.filter((attached) => attached.reusable === false || !reusable.has(attached.id));
   if (!legacy.length) return undefined;
-  return (
-    `it carries the app-scoped (legacy) polic${legacy.length === 1 ? "y" : "ies"} ${legacy.map((attached) => `${quote(attached.name ?? attached.id)} (${attached.id})`).join(", ")}, ` +
-    "which the update that takes ours off would delete. Make each reusable " +
-    legacy.map((attached) => `(PUT /accounts/${account}/access/apps/${app.id}/policies/${attached.id}/make_reusable)`).join(", ") +
-    ", or remove our policy from the app in Zero Trust, then run destroy again"
-  );
+  const each = legacy.map((attached) => `${quote(attached.name ?? attached.id)} (PUT /accounts/${account}/access/apps/${app.id}/policies/${attached.id}/make_reusable)`);
+  return `the update that takes ours off would delete its app-scoped (legacy) policies: make them reusable, ${each.join(", ")}, then run destroy again`;
 }
 
 interface AppSurvey {
@@ -184,16 +183,10 @@ async function surveyApp(api: CloudflareApi, config: Config, account: string, ad
   if (!app) return { target: { what: `the Access application (${recorded.id})`, fate: "gone", records } };
 
   const type = config.auth === "saas" ? "saas" : "self_hosted";
-  const name = accessAppName(config.name);
-  const host = workerHost(config);
-  const mismatches = [
-    ...(app.type === type ? [] : [`it is a ${app.type} app, and the project is ${config.auth}`]),
-    ...(app.name === name ? [] : [`its name is ${quote(app.name)}, not ${quote(name)}`]),
-    ...(type === "saas" || (host && servesHost(app, host)) ? [] : [`it does not protect ${host ?? "the Worker's host"}`]),
-  ];
-  if (mismatches.length) return { target: keep(describeApp(app), `${mismatches.join("; ")}: it is not provably this project's`, records) };
+  const mismatches = app.type === type ? appMismatches(app, config, workerHost(config)) : [`it is a ${app.type} app, and the project is ${config.auth}`];
+  if (mismatches.length) return { target: keep(describeApp(app), mismatches.join("; ") + UNPROVEN, records) };
   if (adopted.has(app.id)) return { target: keep(describeApp(app), ADOPTED, records), proven: app };
-  return { target: { what: describeApp(app), fate: "remove", why: "deleted", remove: (api, account) => api.deleteApp(account, app.id), records }, proven: app, removing: app };
+  return { target: deleted(describeApp(app), (api, account) => api.deleteApp(account, app.id), records), proven: app, removing: app };
 }
 
 async function surveyNamespace(config: Config, adopted: Set<string>, namespaces: () => Promise<KvNamespace[]>): Promise<{ target?: Target; proven?: KvNamespace }> {
@@ -204,9 +197,9 @@ async function surveyNamespace(config: Config, adopted: Set<string>, namespaces:
   if (!namespace) return { target: { what: `the KV namespace (${id})`, fate: "gone", records } };
   const what = `the KV namespace ${quote(namespace.title)} (${namespace.id}) and every OAuth grant and token in it`;
   const title = kvNamespaceTitle(config.name);
-  if (namespace.title !== title) return { target: keep(what, `its title is not ${quote(title)}: it is not provably this project's`, records) };
+  if (namespace.title !== title) return { target: keep(what, `its title is not ${quote(title)}${UNPROVEN}`, records) };
   if (adopted.has(namespace.id)) return { target: keep(what, ADOPTED, records), proven: namespace };
-  return { target: { what, fate: "remove", why: "deleted", remove: (api, account) => api.deleteKvNamespace(account, namespace.id), records }, proven: namespace };
+  return { target: deleted(what, (api, account) => api.deleteKvNamespace(account, namespace.id), records), proven: namespace };
 }
 
 /**
@@ -227,25 +220,20 @@ async function surveyWorker(
   const what = `the Worker ${quote(name)}`;
   const bindings = await api.getWorkerBindings(account, name);
   if (!bindings) return { what, fate: "gone", records: [] };
-  const bound = (type: string, binding: string) => bindings.find((candidate) => candidate.type === type && candidate.name === binding);
-  const aud = bound("plain_text", "POLICY_AUD")?.text;
-  const namespaceId = bound("kv_namespace", "OAUTH_KV")?.namespace_id;
-  const ourApp = (candidate: AccessApp | undefined) => candidate?.type === "self_hosted" && candidate.name === accessAppName(name) && candidate.aud === aud;
-  const ourNamespace = (candidate: KvNamespace | undefined) => candidate?.id === namespaceId && candidate?.title === kvNamespaceTitle(name);
-  let ours = (aud !== undefined && ourApp(app)) || (namespaceId !== undefined && ourNamespace(namespace));
-  if (!ours && namespaceId !== undefined) ours = (await namespaces()).some(ourNamespace);
-  if (!ours && aud !== undefined) ours = (await api.listApps(account)).some(ourApp);
+  const proof = workerProof(bindings, name);
+  let ours = proof.byApp(app) || proof.byNamespace(namespace);
+  if (!ours && proof.namespaceId !== undefined) ours = (await namespaces()).some(proof.byNamespace);
+  if (!ours && proof.aud !== undefined) ours = (await api.listApps(account)).some(proof.byApp);
   if (!ours) {
     return keep(
       what,
-      `it binds no POLICY_AUD of this project's Access application and no OAUTH_KV of its KV namespace: it is not provably this project's. ` +
-        "If it is, delete it in the dashboard (Workers & Pages)",
+      `it binds no POLICY_AUD of this project's Access application and no OAUTH_KV of its KV namespace${UNPROVEN}`,
       [],
     );
   }
   if (adopted.has(name)) return keep(what, ADOPTED, []);
   // No `force`: if another Worker depends on this one, the API refuses, and the user hears why.
-  return { what, fate: "remove", why: "deleted", remove: (api, account) => api.deleteWorker(account, name), records: [] };
+  return deleted(what, (api, account) => api.deleteWorker(account, name), []);
 }
 
 /** The custom domain (--domain) routed to our Worker: detached first, so the hostname does not keep pointing at a deleted Worker. */
@@ -258,7 +246,7 @@ async function surveyDomains(api: CloudflareApi, config: Config, account: string
   return attached.map((domain) => ({
     what: `the custom domain ${domain.hostname} (${domain.id})`,
     fate: "remove",
-    why: "detached from the Worker (the certificate Cloudflare issued for it stays: SSL/TLS, Edge Certificates)",
+    why: "detached (its certificate stays: SSL/TLS, Edge Certificates)",
     remove: (api, account) => api.deleteWorkerDomain(account, domain.id),
     records: [],
   }));
@@ -270,23 +258,20 @@ async function surveyAllowPolicy(api: CloudflareApi, config: Config, account: st
   const records: JSONPath[] = [["provisioned", "allowPolicyId"]];
   const policy = await api.getPolicy(account, id);
   if (!policy) return { what: `the Access policy (${id})`, fate: "gone", records };
-  const name = allowPolicyName(config.name);
-  const mismatches = [
-    ...(policy.name === name ? [] : [`its name is ${quote(policy.name)}, not ${quote(name)}`]),
-    ...(policy.decision === "allow" ? [] : [`it is a ${quote(policy.decision)} policy, not "allow"`]),
-  ];
-  if (mismatches.length) return keep(describePolicy(policy), `${mismatches.join("; ")}: it is not provably this project's`, records);
+  const mismatches = policyMismatches(policy, { name: allowPolicyName(config.name), decision: "allow" });
+  if (mismatches.length) return keep(describePolicy(policy), mismatches.join("; ") + UNPROVEN, records);
   if (adopted.has(policy.id)) return keep(describePolicy(policy), ADOPTED, records);
   const freed = app.removing?.policies?.some((attached) => attached.id === policy.id) ? 1 : 0;
   const stillUsed = appCount(policy) - freed;
   if (stillUsed > 0) return keep(describePolicy(policy), stillOn(stillUsed), records);
-  return { what: describePolicy(policy), fate: "remove", why: "deleted", remove: (api, account) => api.deletePolicy(account, policy.id), records };
+  return deleted(describePolicy(policy), (api, account) => api.deletePolicy(account, policy.id), records);
 }
 
 const stillOn = (apps: number) =>
-  `it is still on ${apps} Access application(s) that destroy does not change: take it off them in Zero Trust (or see why above), then run destroy again`;
+  `${apps} Access application(s) that destroy leaves still use it`;
 
 /** How many apps use a policy (PolicyGetResponse.app_count); unknown counts as none, and the API's own refusal then speaks. */
 const appCount = (policy: AccessPolicy) => (typeof policy.app_count === "number" ? policy.app_count : 0);
 
 const keep = (what: string, why: string, records: JSONPath[]): Target => ({ what, fate: "keep", why, records });
+const deleted = (what: string, remove: Target["remove"], records: JSONPath[]): Target => ({ what, fate: "remove", why: "deleted", remove, records });

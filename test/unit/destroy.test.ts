@@ -158,7 +158,7 @@ describe("destroy removes what provision made, and nothing else", () => {
     expect(mutations(api)).toEqual(["deleteWorkerDomain", "deleteWorker", "deleteApp", "deletePolicy"]);
     expect(api.calls.find(({ call }) => call === "listWorkerDomains")!.args[1]).toEqual({ service: "srv" });
     expect(api.domains.map((domain) => domain.id)).toEqual(["d-other-host", "d-other-worker"]);
-    expect(h.said.join("\n")).toMatch(/certificate Cloudflare issued for it stays/);
+    expect(h.said.join("\n")).toMatch(/its certificate stays: SSL\/TLS, Edge Certificates/);
   });
 });
 
@@ -210,7 +210,7 @@ describe("what is not provably this project's stays, and is reported (exit 1)", 
     expect(mutations(api)).toEqual(["deleteWorker"]);
     expect(h.said.join("\n")).toMatch(/it does not protect srv\.acme\.workers\.dev/);
     // The allow policy is still on that app: it stays too, saying so.
-    expect(h.said.join("\n")).toMatch(/allowed users"[^\n]*still on 1 Access application\(s\)/);
+    expect(h.said.join("\n")).toMatch(/allowed users"[^\n]*1 Access application\(s\) that destroy leaves still use it/);
   });
 
   it("what provision --adopt took over stays: the adopted app and the allow policy on it; the Worker it made goes", async () => {
@@ -223,7 +223,7 @@ describe("what is not provably this project's stays, and is reported (exit 1)", 
     expect(await h.destroy("--yes")).toBe(ExitCode.failure);
     expect(mutations(api)).toEqual(["deleteWorker"]);
     expect(api.apps.map((app) => app.id)).toEqual([mine.id]);
-    expect(h.said.join("\n")).toMatch(/"srv \(MCP server\)"[^\n]*taken over with provision --adopt/);
+    expect(h.said.join("\n")).toMatch(/"srv \(MCP server\)"[^\n]*provision --adopt took it over/);
   });
 
   it("an adopted Worker and KV namespace stay; the app provision created goes", async () => {
@@ -254,8 +254,8 @@ describe("what is not provably this project's stays, and is reported (exit 1)", 
     expect(mutations(api)).toEqual(["deleteWorker", "deleteApp", "deletePolicy"]);
     expect(api.apps.find((app) => app.id === wiki.id)).toEqual(before);
     const said = h.said.join("\n");
-    expect(said).toMatch(/app-scoped \(legacy\) policy "wiki editors" \(legacy-editors\)[^\n]*make_reusable/);
-    expect(said).toMatch(/Allow requests from MCP server srv"[^\n]*still on 1 Access application\(s\)/);
+    expect(said).toMatch(/app-scoped \(legacy\) policies: make them reusable, "wiki editors" \(PUT [^\n]*\/legacy-editors\/make_reusable\)/);
+    expect(said).toMatch(/Allow requests from MCP server srv"[^\n]*1 Access application\(s\) that destroy leaves still use it/);
     expect(h.config().provisioned.downstreams.wiki).toBeDefined();
   });
 
@@ -271,7 +271,7 @@ describe("what is not provably this project's stays, and is reported (exit 1)", 
     expect(mutations(api)).toEqual(["updateApp", "deleteWorker", "deleteApp", "deletePolicy"]);
     expect(api.apps.find((app) => app.id === crm.id)!.policies!.map((policy) => policy.id)).toEqual([lat.id]);
     expect(api.apps.find((app) => app.id === wiki.id)!.policies!.map((policy) => policy.id)).not.toContain(lat.id);
-    expect(h.said.join("\n")).toMatch(/still on 1 Access application\(s\)/);
+    expect(h.said.join("\n")).toMatch(/1 Access application\(s\) that destroy leaves still use it/);
   });
 
   it("a recorded Linked App Token policy id naming another policy: the downstream app keeps it, the policy stays", async () => {
@@ -285,7 +285,7 @@ describe("what is not provably this project's stays, and is reported (exit 1)", 
     expect(mutations(api)).not.toContain("updateApp");
     expect(api.policies.map((policy) => policy.id)).toContain(staff.id);
     expect(api.apps.find((app) => app.id === wiki.id)!.policies!.map((policy) => policy.id)).toContain(staff.id);
-    expect(h.said.join("\n")).toMatch(/"wiki staff"[^\n]*is not this project's Linked App Token policy/);
+    expect(h.said.join("\n")).toMatch(/"wiki staff"[^\n]*its name is "wiki staff", not "Allow requests from MCP server srv"[^\n]*not provably this project's/);
   });
 });
 
