@@ -53,7 +53,7 @@ Run
   --no-install                    do not install dependencies
   --no-git                        do not create a git repository
   --dry-run                       show what would be written (regenerate: the changes, with diffs;
-                                  provision: every API call and command); write or change nothing
+                                  provision, destroy: every API call and command); write or change nothing
   --force                         write into a non-empty directory (same-name files are replaced, none deleted;
                                   never through a symbolic link; an existing .gitignore keeps its rules);
                                   regenerate: run although conflict markers remain from the last run
@@ -61,7 +61,7 @@ Run
                                   if anything would change (a CI drift check)
   --json                          doctor only: print the findings as JSON (exit 0 all well, 1 something wrong)
   -y, --yes                       accept the default for every question not answered by an option
-                                  (regenerate: apply the changes without asking)
+                                  (regenerate: apply the changes without asking; destroy: delete without asking)
   -h, --help                      show this help
   -v, --version                   show the version
 
