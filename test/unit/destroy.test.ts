@@ -289,6 +289,49 @@ describe("what is not provably this project's stays, and is reported (exit 1)", 
   });
 });
 
+describe("downstream apps, several", () => {
+  it("two downstream apps share the Linked App Token policy: it comes off both, then goes once; each keeps its own", async () => {
+    const api = new FakeApi();
+    const { staff, app: wiki } = await wikiApp(api);
+    const crm = await api.createApp(ACCOUNT, { type: "self_hosted", name: "CRM", domain: "crm.example.com", policies: [{ id: staff.id, precedence: 3 }] });
+    const h = await harness([...selfHosted, ...withWiki, "--downstream", "crm=https://crm.example.com"], { api });
+    await h.provision();
+    expect(Object.keys(h.config().provisioned.downstreams)).toEqual(["wiki", "crm"]);
+    api.calls = [];
+    expect(await h.destroy("--yes")).toBe(ExitCode.ok);
+    expect(mutations(api)).toEqual(["updateApp", "updateApp", "deletePolicy", "deleteWorker", "deleteApp", "deletePolicy"]);
+    for (const [id, precedence] of [[wiki.id, 1], [crm.id, 3]] as const) {
+      expect(api.apps.find((app) => app.id === id)!.policies!.map((policy) => ({ id: policy.id, precedence: policy.precedence }))).toEqual([{ id: staff.id, precedence }]);
+    }
+    expect(h.config().provisioned).toEqual({ workersSubdomain: "acme" });
+  });
+
+  it("a downstream taken out of mcp-access.json but still recorded: its link is removed all the same", async () => {
+    const api = new FakeApi();
+    const { staff, app: wiki } = await wikiApp(api);
+    const h = await harness([...selfHosted, ...withWiki], { api });
+    await h.provision();
+    h.edit((config) => (config.downstreams = []));
+    expect(await h.destroy("--yes")).toBe(ExitCode.ok);
+    expect(api.apps.find((app) => app.id === wiki.id)!.policies!.map((policy) => policy.id)).toEqual([staff.id]);
+    expect(projectLeftovers(api)).toEqual(NOTHING);
+  });
+
+  it("a recorded downstream app id naming another app (that carries our policy too): that app is left as it is, and says why", async () => {
+    const api = new FakeApi();
+    await wikiApp(api);
+    const h = await harness([...selfHosted, ...withWiki], { api });
+    await h.provision();
+    const lat = api.policies.find((policy) => policy.name === "Allow requests from MCP server srv")!;
+    const payroll = await api.createApp(ACCOUNT, { type: "self_hosted", name: "Payroll", domain: "payroll.example.com", policies: [{ id: lat.id, precedence: 1 }] });
+    h.edit((config) => (config.provisioned.downstreams.wiki.appId = payroll.id));
+    const before = structuredClone(api.apps.find((app) => app.id === payroll.id));
+    expect(await h.destroy("--yes")).toBe(ExitCode.failure);
+    expect(api.apps.find((app) => app.id === payroll.id)).toEqual(before);
+    expect(h.said.join("\n")).toMatch(/"Payroll"[^\n]*it is not wiki's application \(for wiki.example.com\)/);
+  });
+});
+
 describe("destroy is resumable", () => {
   /** Makes the nth call (1-based) of `call` fail with a 500, once. */
   function failNth(api: FakeApi, call: ApiCall, nth: number) {
