@@ -1,7 +1,7 @@
 import type { JSONPath } from "jsonc-parser";
 import type { Config } from "../config/config.js";
 import { workerHost } from "../render/render.js";
-import type { AccessApp, AccessPolicy, AppBody, CloudflareApi, KvNamespace, WorkerDomain } from "../provision/cloudflare-api.js";
+import type { AccessApp, AccessPolicy, CloudflareApi, KvNamespace, WorkerDomain } from "../provision/cloudflare-api.js";
 import { writableFields } from "../provision/steps/access-app.js";
 import { covers, linkedAppPolicyName } from "../provision/steps/downstreams.js";
 import { kvNamespaceTitle } from "../provision/steps/kv-namespace.js";
@@ -80,16 +80,15 @@ async function surveyDownstreams(
   if (!entries.length) return [];
   const wantedName = linkedAppPolicyName(config.name);
   const targets: Target[] = [];
-  const policies = new Map<string, { policy: AccessPolicy | undefined; detaching: number; names: string[]; notOurs: boolean }>();
+  const policies = new Map<string, { policy: AccessPolicy | undefined; detaching: number; unlinked: string[]; notOurs: boolean }>();
 
   for (const [name, { appId, policyId }] of entries) {
     const record: JSONPath = ["provisioned", "downstreams", name];
     let entry = policies.get(policyId);
     if (!entry) {
-      entry = { policy: await api.getPolicy(account, policyId), detaching: 0, names: [], notOurs: false };
+      entry = { policy: await api.getPolicy(account, policyId), detaching: 0, unlinked: [], notOurs: false };
       policies.set(policyId, entry);
     }
-    entry.names.push(name);
     const { policy } = entry;
     const wrong = policy ? policyMismatches(policy, { name: wantedName, decision: "non_identity" }) : [];
     if (policy && wrong.length) {
@@ -100,6 +99,7 @@ async function surveyDownstreams(
     const app = await api.getApp(account, appId);
     const carries = app?.policies?.some((attached) => attached.id === policyId);
     if (!policy || !app || !carries) {
+      entry.unlinked.push(name);
       targets.push({ what: `${name}: the Linked App Token policy on its Access application`, fate: "gone", records: [] });
       continue;
     }
@@ -109,19 +109,21 @@ async function surveyDownstreams(
       continue;
     }
     entry.detaching += 1;
+    entry.unlinked.push(name);
     const body = writableFields(app);
     const others = body.policies.filter((attached) => attached.id !== policyId);
     targets.push({
       what: `${name}: the Linked App Token policy on ${describeApp(app)}`,
       fate: "remove",
       why: `detached; its ${others.length} other polic${others.length === 1 ? "y" : "ies"} and every setting stay`,
-      remove: (api, account) => api.updateApp(account, app.id, { ...body, policies: others } as AppBody).then(() => undefined),
+      remove: (api, account) => api.updateApp(account, app.id, { ...body, policies: others }).then(() => undefined),
       records: [],
     });
   }
 
-  for (const [id, { policy, detaching, names, notOurs }] of policies) {
-    const records = names.map((name): JSONPath => ["provisioned", "downstreams", name]);
+  // A downstream's record goes with the policy it names, once its app no longer carries it: until then it is what finds the policy again.
+  for (const [id, { policy, detaching, unlinked, notOurs }] of policies) {
+    const records = unlinked.map((name): JSONPath => ["provisioned", "downstreams", name]);
     if (notOurs) continue;
     if (!policy) {
       targets.push({ what: `the Linked App Token policy (${id})`, fate: "gone", records });

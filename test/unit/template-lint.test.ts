@@ -89,7 +89,8 @@ describe("template lint", () => {
         expect(text.endsWith("\n") && !text.endsWith("\n\n"), where).toBe(true);
       }
     }
-  });
+    // Every combination rendered: about 5 s alone, more on a machine shared with other test runs.
+  }, 60_000);
 
   it("Biome, with the lint feature's settings, passes every combination untouched", () => {
     for (const [name, config] of all) {
