@@ -1,9 +1,10 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { cleanEnv, type Result, run, runCli } from "../support/processes.js";
+import { cleanEnv, cliBin, type Result, run, runCli } from "../support/processes.js";
 import { e2eRoot, saasProject, selfHostedProject } from "../support/project.js";
 import { filesUnder, linkNodeModules, Provisioning, removeDir } from "../support/provisioning.js";
+import { hasTmux, Terminal } from "../support/terminal.js";
 
 /**
  * destroy end to end: the built CLI and the real `cloudflare` SDK against the
@@ -211,5 +212,27 @@ describe("a failure at any step, then a re-run, ends as an uninterrupted run doe
     expectOk(await destroy(p, "--yes"));
     expect(leftovers(p)).toEqual(expected);
     expect(recorded(p).provisioned).toEqual(expectedConfig);
+  });
+});
+
+describe.skipIf(!hasTmux)("destroy in a terminal", () => {
+  it("lists what will go and asks: no deletes nothing; yes deletes it", async () => {
+    const p = projects["self-hosted"]!;
+    const { CI: _, NODE_OPTIONS: __, ...env } = cleanEnv(world.env());
+    const ask = async (answer: string[]) => {
+      const terminal = new Terminal([process.execPath, cliBin, "destroy"], { cwd: p.project, env });
+      try {
+        await terminal.waitFor(/To remove:[\s\S]*the Worker "sh-destroy": deleted[\s\S]*Delete these 5 for good\?/);
+        terminal.press(...answer);
+        return await terminal.exitCode();
+      } finally {
+        terminal.close();
+      }
+    };
+    // The default is No.
+    expect(await ask(["Enter"])).toBe(130);
+    expect(world.fake.mutations()).toEqual([]);
+    expect(await ask(["Left", "Enter"])).toBe(0);
+    expect(leftovers(p)).toMatchObject({ worker: false, apps: [], policies: [] });
   });
 });
