@@ -53,7 +53,7 @@ Run
   --no-install                    do not install dependencies
   --no-git                        do not create a git repository
   --dry-run                       show what would be written (regenerate: the changes, with diffs;
-                                  provision: every API call and command); write or change nothing
+                                  provision, destroy: every API call and command); write or change nothing
   --force                         write into a non-empty directory (same-name files are replaced, none deleted;
                                   never through a symbolic link; an existing .gitignore keeps its rules);
                                   regenerate: run although conflict markers remain from the last run
@@ -63,7 +63,7 @@ Run
   --url <url>                     doctor only: check the server at this URL (https, or http on loopback for
                                   npm run dev) instead of the deployed one
   -y, --yes                       accept the default for every question not answered by an option
-                                  (regenerate: apply the changes without asking)
+                                  (regenerate: apply the changes without asking; destroy: delete without asking)
   -h, --help                      show this help
   -v, --version                   show the version
 

@@ -175,7 +175,7 @@ async function provisionIfWanted(
   }
   if (!wanted) return false;
   ctx.onKept?.();
-  const { provisionProject } = await import("../provision/project.js");
+  const { provisionProject } = await import("./cloudflare.js");
   try {
     const result = await provisionProject(target, config, { dryRun: false, deploy: decision.deploy, adopt: decision.adopt, where: "flags" }, {
       fs: ctx.fs,

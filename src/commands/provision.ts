@@ -27,7 +27,7 @@ export async function provisionCommand(args: ParsedArgs, deps: ProvisionProjectD
   checkProvisionPrerequisites(config, deps.env, "file");
   checkAdopt(args.options, deps.prompter !== undefined);
 
-  const { provisionProject } = await import("../provision/project.js");
+  const { provisionProject } = await import("./cloudflare.js");
   const result = await provisionProject(
     deps.cwd,
     config,
@@ -50,18 +50,21 @@ function accountFlag(args: ParsedArgs): string | undefined {
 
 /** Every other answer lives in mcp-access.json: a flag here would be forgotten by the next run. */
 function rejectAnswerOptions(args: ParsedArgs): void {
-  const flags = [
-    ...Object.keys(args.answers)
-      .filter((field) => field !== "accountId")
-      .map((field) => args.origins[field as keyof typeof FLAG_OF] ?? FLAG_OF[field as keyof typeof FLAG_OF]),
-    ...(args.options.configFile !== undefined ? ["--config"] : []),
-    ...(args.options.pm !== undefined ? ["--pm"] : []),
-    ...(args.options.provision !== undefined ? ["--provision/--no-provision"] : []),
-    ...(args.options.force ? ["--force"] : []),
-  ];
+  const flags = createFlags(args).filter((flag) => flag !== (args.origins.accountId ?? FLAG_OF.accountId));
   if (!flags.length) return;
   throw new UsageError(
     `provision takes its answers from ${CONFIG_FILE_NAME}, not from ${flags.join(", ")}: edit ${CONFIG_FILE_NAME} (and run regenerate) first. ` +
       "Options it accepts: --account-id, --adopt, --deploy/--no-deploy, --dry-run, --yes.",
   );
+}
+
+/** The answers and create-only options given as flags, as typed: commands run in a project take theirs from mcp-access.json. */
+export function createFlags(args: ParsedArgs): string[] {
+  return [
+    ...Object.keys(args.answers).map((field) => args.origins[field as keyof typeof FLAG_OF] ?? FLAG_OF[field as keyof typeof FLAG_OF]),
+    ...(args.options.configFile !== undefined ? ["--config"] : []),
+    ...(args.options.pm !== undefined ? ["--pm"] : []),
+    ...(args.options.provision !== undefined ? ["--provision/--no-provision"] : []),
+    ...(args.options.force ? ["--force"] : []),
+  ];
 }

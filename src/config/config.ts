@@ -87,6 +87,11 @@ export interface Provisioned {
   kvNamespaceId?: string;
   /** Per downstream app (by name): its Access application and the Linked App Token policy on it. */
   downstreams?: Record<string, { appId: string; policyId: string }>;
+  /**
+   * Ids of what `provision --adopt` took over rather than created (a Worker: its name). It was
+   * somebody's before: provision never deletes it to replace it, and destroy leaves it alone.
+   */
+  adopted?: string[];
 }
 
 /** Version of the `mcp-access.json` format. */

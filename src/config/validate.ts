@@ -290,7 +290,7 @@ function objectWith(value: unknown, what: string, keys: readonly string[]): Reco
  * it is checked like any input.
  */
 export function provisioned(value: unknown): Provisioned {
-  const record = objectWith(value, "provisioned", ["workersSubdomain", "allowPolicyId", "accessApp", "kvNamespaceId", "downstreams"]);
+  const record = objectWith(value, "provisioned", ["workersSubdomain", "allowPolicyId", "accessApp", "kvNamespaceId", "downstreams", "adopted"]);
   const out: Provisioned = {};
   if (record.workersSubdomain !== undefined) {
     const subdomain = requireString(record.workersSubdomain);
@@ -313,6 +313,11 @@ export function provisioned(value: unknown): Provisioned {
       const ids = objectWith(entry, where, ["appId", "policyId"]);
       out.downstreams[name] = { appId: resourceId(ids.appId, `${where}.appId`), policyId: resourceId(ids.policyId, `${where}.policyId`) };
     }
+  }
+  if (record.adopted !== undefined) {
+    const adopted = record.adopted;
+    if (!Array.isArray(adopted)) fail(`provisioned.adopted must be a list of ids, got ${show(adopted)}`);
+    out.adopted = listOf(String)((adopted as unknown[]).map((id, index) => resourceId(id, `provisioned.adopted[${index}]`)));
   }
   return out;
 }

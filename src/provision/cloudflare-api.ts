@@ -171,6 +171,12 @@ export interface CloudflareApi {
   deleteWorkerDomain(accountId: string, id: string): Promise<void>;
   /** One KV namespace; undefined when there is none with this id. */
   getKvNamespace(accountId: string, id: string): Promise<KvNamespace | undefined>;
+  /** Deletes a Worker, never with `force`: a refusal means another Worker depends on it, which the user should hear about. */
+  deleteWorker(accountId: string, script: string): Promise<void>;
+  /** Deletes a reusable Access policy; the API refuses while an application still uses it. */
+  deletePolicy(accountId: string, id: string): Promise<void>;
+  /** Deletes a KV namespace and every key in it. */
+  deleteKvNamespace(accountId: string, id: string): Promise<void>;
 }
 
 export type ApiCall = keyof CloudflareApi;
@@ -200,6 +206,9 @@ export const API_CALLS: readonly ApiCall[] = [
   "listWorkerDomains",
   "deleteWorkerDomain",
   "getKvNamespace",
+  "deleteWorker",
+  "deletePolicy",
+  "deleteKvNamespace",
 ] satisfies readonly ApiCall[];
 
 /** Token permissions, named as in the dashboard's token editor. */
@@ -276,6 +285,12 @@ export function routeOf(call: ApiCall, args: readonly unknown[]): Route {
       return write("DELETE", `${account}/workers/domains/${id}`, PERMISSIONS.workersScripts);
     case "getKvNamespace":
       return get(`${account}/storage/kv/namespaces/${id}`, PERMISSIONS.workersKv);
+    case "deleteWorker":
+      return write("DELETE", `${account}/workers/scripts/${id}`, PERMISSIONS.workersScripts);
+    case "deletePolicy":
+      return write("DELETE", `${account}/access/policies/${id}`, PERMISSIONS.accessApps);
+    case "deleteKvNamespace":
+      return write("DELETE", `${account}/storage/kv/namespaces/${id}`, PERMISSIONS.workersKv);
   }
 }
 

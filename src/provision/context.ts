@@ -63,7 +63,7 @@ export interface Existing {
   linkPolicy?: AccessPolicy;
   /** Each downstream app's Access application, or why there is none to link. */
   downstreams: DownstreamTarget[];
-  /** Ids of the objects taken over with --adopt. */
+  /** Ids of the objects taken over with --adopt, in this run or (provisioned.adopted) an earlier one. */
   adopted: Set<string>;
 }
 

@@ -9,6 +9,17 @@ export interface PlannedCall {
   sent: boolean;
 }
 
+/** A plan's calls, one line each (with a write's body under it), for provision's and destroy's --dry-run. */
+export function planLines(plan: PlannedCall[]): string[] {
+  return [
+    "API calls, in order. GETs were really sent, to find what exists; nothing else was:",
+    ...plan.flatMap((call) => [
+      `${call.sent ? "sent    " : "not sent"}  ${call.method.padEnd(6)} ${call.path}`,
+      ...(call.body === undefined ? [] : JSON.stringify(call.body, null, 2).split("\n").map((line) => `            ${line}`)),
+    ]),
+  ];
+}
+
 /**
  * The API for `--dry-run`: reads go to Cloudflare (so the plan knows what
  * exists and shows only what would change), every write is recorded instead
@@ -65,6 +76,9 @@ export function dryRunApi(real: CloudflareApi, plan: PlannedCall[]): CloudflareA
     },
     deleteApp: async (...args) => describe("deleteApp", args),
     deleteWorkerDomain: async (...args) => describe("deleteWorkerDomain", args),
+    deleteWorker: async (...args) => describe("deleteWorker", args),
+    deletePolicy: async (...args) => describe("deletePolicy", args),
+    deleteKvNamespace: async (...args) => describe("deleteKvNamespace", args),
     createKvNamespace: async (...args) => {
       describe("createKvNamespace", args);
       return { id: `<id of the new KV namespace "${args[1]}">`, title: args[1] };

@@ -43,7 +43,7 @@ const AFTER = "What was done before is recorded in mcp-access.json: run provisio
  * what Cloudflare said, what to do. Anything that is not an API answer or an
  * expected error is a bug and goes up unchanged, with its stack.
  */
-export function explainFailure(step: string, error: unknown, redactor: Redactor, apiBase: string): unknown {
+export function explainFailure(step: string, error: unknown, redactor: Redactor, apiBase: string, after = AFTER): unknown {
   if (isExpected(error)) {
     error.message = redactor.redact(error.message);
     return error;
@@ -53,12 +53,12 @@ export function explainFailure(step: string, error: unknown, redactor: Redactor,
   const call = `${route.method} ${route.path}`;
   if (isApiError(cause) && cause.status !== undefined) {
     const said = cause.errors.length ? cause.errors.map((e) => `${e.message} (code ${e.code})`).join("; ") : cause.message;
-    return new RuntimeFailure(redactor.redact(`${step} failed: ${call} answered ${cause.status}. Cloudflare said: ${said}.\n${advice(cause.status, route)} ${AFTER}`));
+    return new RuntimeFailure(redactor.redact(`${step} failed: ${call} answered ${cause.status}. Cloudflare said: ${said}.\n${advice(cause.status, route)} ${after}`));
   }
   // No answer at all: a connection refused, a timeout, a DNS failure.
   const reason = cause instanceof Error ? cause.message : String(cause);
   return new RuntimeFailure(
-    redactor.redact(`${step} failed: ${call} got no answer from ${apiBase} (${reason}). Check the network (and CLOUDFLARE_API_BASE_URL, if set). ${AFTER}`),
+    redactor.redact(`${step} failed: ${call} got no answer from ${apiBase} (${reason}). Check the network (and CLOUDFLARE_API_BASE_URL, if set). ${after}`),
   );
 }
 

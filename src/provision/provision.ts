@@ -7,7 +7,7 @@ import type { Ui } from "../ui.js";
 import type { CloudflareApi } from "./cloudflare-api.js";
 import type { ConfigRecord } from "./config-record.js";
 import { type Deployer, getAtPath, type Outcome, type ProvisionContext, type ProvisionPrompter, setAtPath } from "./context.js";
-import { dryRunApi, type PlannedCall } from "./dry-run-api.js";
+import { dryRunApi, type PlannedCall, planLines } from "./dry-run-api.js";
 import { explainFailure, withCallInfo } from "./errors.js";
 import type { Redactor } from "./redact.js";
 import { sameJson } from "./same.js";
@@ -191,13 +191,7 @@ function connectText(url: string, config: Config): string {
 }
 
 function printPlan(ui: Ui, redactor: Redactor, plan: PlannedCall[], recorded: string[], ctx: ProvisionContext): void {
-  const lines = [
-    "API calls, in order. GETs were really sent, to find what exists; nothing else was:",
-    ...plan.flatMap((call) => [
-      `${call.sent ? "sent    " : "not sent"}  ${call.method.padEnd(6)} ${call.path}`,
-      ...(call.body === undefined ? [] : JSON.stringify(call.body, null, 2).split("\n").map((line) => `            ${line}`)),
-    ]),
-  ];
+  const lines = planLines(plan);
   lines.push("", recorded.length ? "Would record in mcp-access.json:" : "mcp-access.json would not change.", ...recorded.map((line) => `  ${line}`));
   if (ctx.plannedCommand) lines.push("", `Would run: ${ctx.plannedCommand}`);
   else lines.push("", "Would not deploy (--no-deploy).");

@@ -104,11 +104,15 @@ export class FakeApi implements CloudflareApi {
   async getPolicy(accountId: string, id: string) {
     await this.#enter("getPolicy", [accountId, id]);
     const policy = this.policies.find((candidate) => candidate.id === id);
-    return policy && { ...clone(policy), account_id: accountId };
+    return policy && this.#policyView(policy, accountId);
   }
   async listPolicies(accountId: string) {
     await this.#enter("listPolicies", [accountId]);
-    return this.policies.map((policy) => ({ ...clone(policy), account_id: accountId }));
+    return this.policies.map((policy) => this.#policyView(policy, accountId));
+  }
+  /** A policy as the API answers it (PolicyGetResponse), with the number of apps using it. */
+  #policyView(policy: AccessPolicy, accountId: string): AccessPolicy {
+    return { ...clone(policy), account_id: accountId, app_count: this.apps.filter((app) => app.policies?.some((used) => used.id === policy.id)).length };
   }
   async createPolicy(accountId: string, body: PolicyBody) {
     await this.#enter("createPolicy", [accountId, body]);
@@ -161,6 +165,7 @@ export class FakeApi implements CloudflareApi {
   }
   async deleteApp(accountId: string, id: string) {
     await this.#enter("deleteApp", [accountId, id]);
+    if (!this.apps.some((app) => app.id === id)) throw new ApiFailure(404, [{ code: 12130, message: "application not found" }]);
     this.apps = this.apps.filter((app) => app.id !== id);
   }
   async listKvNamespaces(accountId: string) {
@@ -208,6 +213,22 @@ export class FakeApi implements CloudflareApi {
   async getKvNamespace(accountId: string, id: string) {
     await this.#enter("getKvNamespace", [accountId, id]);
     return clone(this.kvNamespaces.find((namespace) => namespace.id === id));
+  }
+  async deleteWorker(accountId: string, script: string) {
+    await this.#enter("deleteWorker", [accountId, script]);
+    if (!this.workers.delete(script)) throw new ApiFailure(404, [{ code: 10007, message: "workers.api.error.script_not_found" }]);
+  }
+  async deletePolicy(accountId: string, id: string) {
+    await this.#enter("deletePolicy", [accountId, id]);
+    if (!this.policies.some((policy) => policy.id === id)) throw new ApiFailure(404, [{ code: 12130, message: "policy not found" }]);
+    // The API refuses to delete a reusable policy an application still uses (status and code approx., as in fake-cloudflare.mjs).
+    if (this.apps.some((app) => app.policies?.some((policy) => policy.id === id))) throw new ApiFailure(400, [{ code: 12130, message: "policy is in use by an application" }]);
+    this.policies = this.policies.filter((policy) => policy.id !== id);
+  }
+  async deleteKvNamespace(accountId: string, id: string) {
+    await this.#enter("deleteKvNamespace", [accountId, id]);
+    if (!this.kvNamespaces.some((namespace) => namespace.id === id)) throw new ApiFailure(404, [{ code: 10013, message: "namespace not found" }]);
+    this.kvNamespaces = this.kvNamespaces.filter((namespace) => namespace.id !== id);
   }
 
   /** A reusable policy's body takes PolicyCreateParams' fields only: its id, timestamps, app_count, reusable flag and account are the API's. */

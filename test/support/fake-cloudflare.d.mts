@@ -110,6 +110,9 @@ export interface FakeCloudflare {
   snapshot(): any;
   deployedWorker(name: string, accountId?: string): DeployedWorker | { name: string; deployed: false } | null;
   reset(): void;
+  /** The whole state, for restore(). */
+  save(): unknown;
+  restore(saved: unknown): void;
 }
 
 export const BASE_PATH: string;

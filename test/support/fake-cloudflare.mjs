@@ -840,8 +840,16 @@ export function createFakeCloudflare(options = {}) {
     const v = w.versions.find((x) => x.id === w.deployedVersionId);
     return v?.modules[v.main_module]?.content ?? "";
   });
-  route("DELETE", `${A}/workers/scripts/:name`, ({ account, params }) => {
+  route("DELETE", `${A}/workers/scripts/:name`, ({ account, params, query }) => {
     workerOr404(account, params.name);
+    // SDK 7.3 `force`: "delete the Worker even when other Workers still reference it" (a service binding
+    // here). Without it the API refuses; its status and code were not verified (approx.). Custom domains
+    // routed to the Worker stay, dangling: whether the API detaches them was not verified either, and
+    // keeping them is the stricter choice (destroy must detach them itself).
+    const referencedBy = Object.values(account.workers).filter((other) =>
+      other.name !== params.name && other.versions.some((v) => v.bindings.some((b) => b.type === "service" && b.service === params.name)));
+    if (referencedBy.length && query.get("force") !== "true")
+      throw new ApiError(409, 10064, `Worker ${params.name} is referenced by ${referencedBy.map((w) => w.name).join(", ")}; delete with force=true to delete it anyway (approx.)`);
     delete account.workers[params.name];
     return null;
   });
@@ -910,6 +918,16 @@ export function createFakeCloudflare(options = {}) {
     return clone(account.customDomains.filter((d) => d.service === params.name));
   });
   route("GET", `${A}/workers/domains`, ({ account, query }) => paginate(clone(account.customDomains), query, pageOpts));
+
+  // ---- deleting (what destroy calls) -------------------------------------
+  // SDK kv.namespaces.delete: "Deletes the specified Workers KV namespace and its stored key-value
+  // pairs"; result null. 10013 is the code GET answers for an unknown namespace (approx. for DELETE).
+  route("DELETE", `${A}/storage/kv/namespaces/:ns`, ({ account, params }) => {
+    const i = account.kvNamespaces.findIndex((n) => n.id === params.ns);
+    if (i < 0) throw notFound("namespace not found", 10013);
+    account.kvNamespaces.splice(i, 1);
+    return null;
+  });
 
   route("GET", `${A}/workers/scripts/:name/schedules`, ({ account, params }) => {
     workerOr404(account, params.name);
@@ -1191,6 +1209,9 @@ export function createFakeCloudflare(options = {}) {
         workersDev: clone(w.subdomain),
       };
     },
+    /** The whole state, to put back with restore(): a test provisions once and starts each case from there. */
+    save() { return clone(state); },
+    restore(saved) { state = clone(saved); },
     reset() {
       state = seedState(options, ids);
       log.length = 0;

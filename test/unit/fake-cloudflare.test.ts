@@ -195,3 +195,47 @@ describe("the fake Cloudflare API takes Workers Rate Limiting bindings in a scri
     expect(fake.deployedWorker(name)).toBeNull();
   });
 });
+
+describe("the fake Cloudflare API deletes as destroy needs it to", () => {
+  it("a KV namespace: deleted, then 404 code 10013", async () => {
+    const { result: namespace } = await call("POST", "/storage/kv/namespaces", { title: `doomed-${++hosts}` });
+    const first = await call("DELETE", `/storage/kv/namespaces/${namespace.id}`);
+    expect(first.status).toBe(200);
+    const again = await fetch(`${fake.baseURL}/accounts/${fake.accountId}/storage/kv/namespaces/${namespace.id}`, { method: "DELETE", headers: { authorization: `Bearer ${fake.token}` } });
+    expect(again.status).toBe(404);
+    expect((await again.json()).errors[0].code).toBe(10013);
+  });
+
+  it("a reusable policy still on an application is refused; off it, deleted; app_count says how many apps use it", async () => {
+    const policy = await reusablePolicy("in use");
+    const domain = host();
+    const { result: app } = await call("POST", "/access/apps", { type: "self_hosted", name: "Uses it", domain, policies: [{ id: policy.id, precedence: 1 }] });
+    expect((await call("GET", `/access/policies/${policy.id}`)).result.app_count).toBe(1);
+    const refused = await call("DELETE", `/access/policies/${policy.id}`);
+    expect(refused.status).toBe(400);
+    expect(refused.message).toMatch(/in use/);
+    await call("PUT", `/access/apps/${app.id}`, { type: "self_hosted", name: "Uses it", domain, policies: [] });
+    expect((await call("GET", `/access/policies/${policy.id}`)).result.app_count).toBe(0);
+    expect((await call("DELETE", `/access/policies/${policy.id}`)).status).toBe(200);
+    expect((await call("DELETE", `/access/policies/${policy.id}`)).status).toBe(404);
+  });
+
+  it("a Worker: 404 code 10007 when there is none; refused without force while another Worker's service binding names it", async () => {
+    const missing = await fetch(`${fake.baseURL}/accounts/${fake.accountId}/workers/scripts/nobody`, { method: "DELETE", headers: { authorization: `Bearer ${fake.token}` } });
+    expect(missing.status).toBe(404);
+    expect((await missing.json()).errors[0].code).toBe(10007);
+    fake.addWorker("backend");
+    fake.addWorker("frontend", [{ type: "service", name: "API", service: "backend" }]);
+    expect((await call("DELETE", "/workers/scripts/backend")).status).toBe(409);
+    expect(fake.account().workers.backend).toBeDefined();
+    expect((await call("DELETE", "/workers/scripts/backend?force=true")).status).toBe(200);
+    expect(fake.account().workers.backend).toBeUndefined();
+  });
+
+  it("save() and restore() put the whole state back", async () => {
+    const saved = fake.save();
+    await reusablePolicy("made after the save");
+    fake.restore(saved);
+    expect(fake.account().policies.map((policy: { name: string }) => policy.name)).not.toContain("made after the save");
+  });
+});

@@ -16,7 +16,7 @@ const RUNGS: string[][] = [
   ["render"],
   ["apply"],
   ["provision"],
-  ["doctor"], // checks a deployment with provision's own builders of what it should be
+  ["doctor", "destroy"], // doctor checks a deployment, destroy tears it down: each with provision's own builders, proofs and API
   ["commands"],
   ["entry"], // cli.ts, run.ts and help.ts: parse argv, print help, pick a command
 ];

@@ -626,6 +626,42 @@ describe("provision changes nothing that is not this project's", () => {
     expect(h.config().provisioned.accessApp.id).not.toBe(other.id);
   });
 
+  it("records what --adopt took over in provisioned.adopted (destroy leaves those alone), keeping earlier entries; a plain re-run keeps the list", async () => {
+    const api = new FakeApi();
+    const admins = await payrollPolicy(api);
+    const mine = await api.createApp(ACCOUNT, { type: "self_hosted", name: "My MCP", domain: "srv.acme.workers.dev", policies: [{ id: admins.id }] });
+    const h = await harness(selfHosted, { api });
+    h.edit((config) => (config.provisioned = { adopted: ["0".repeat(32)] }));
+    expect(await h.run("--adopt", "--yes")).toBe(ExitCode.ok);
+    expect(h.config().provisioned.adopted).toEqual(["0".repeat(32), mine.id]);
+    expect(await h.run()).toBe(ExitCode.ok);
+    expect(h.config().provisioned.adopted).toEqual(["0".repeat(32), mine.id]);
+  });
+
+  it("--dry-run --adopt only says it would record the takeover", async () => {
+    const api = new FakeApi();
+    const mine = await api.createApp(ACCOUNT, { type: "self_hosted", name: "My MCP", domain: "srv.acme.workers.dev", policies: [{ id: (await payrollPolicy(api)).id }] });
+    const h = await harness(selfHosted, { api });
+    const before = h.read("mcp-access.json");
+    expect(await h.run("--dry-run", "--adopt")).toBe(ExitCode.ok);
+    expect(h.read("mcp-access.json")).toBe(before);
+    expect(h.said.join("\n")).toContain(`provisioned.adopted = ["${mine.id}"]`);
+  });
+
+  it("a saas app adopted by an earlier run is never deleted to get a client secret either: the record, not this run's --adopt, says it was somebody's", async () => {
+    const api = new FakeApi();
+    const other = await payrollApp(api, "saas");
+    const h = await harness(saas, { api });
+    h.edit((config) => (config.provisioned = { accessApp: { id: other.id } }));
+    // Taken over without a deploy: the Worker has no client secret, and the app is not deleted for one.
+    expect(await h.run("--adopt", "--yes", "--no-deploy")).toBe(ExitCode.ok);
+    api.calls = [];
+    // Now it carries this project's name and proves itself: only the record says it was adopted.
+    await expect(h.run()).rejects.toThrow(/does not have its client secret.*wrangler secret put ACCESS_CLIENT_SECRET/s);
+    expect(mutationsOf(api)).not.toContain("deleteApp");
+    expect(api.apps.find((app) => app.id === other.id)).toMatchObject({ name: "srv (MCP server)" });
+  });
+
   it("an adopted saas app is never deleted to get a client secret: it says how to give the Worker the secret instead", async () => {
     const api = new FakeApi();
     const other = await payrollApp(api, "saas");

@@ -179,6 +179,7 @@ describe("what provisioning recorded", () => {
     accessApp: { id: "aaaaaaaa-2222-3333-4444-555555555555", aud: "f".repeat(64) },
     kvNamespaceId: "d".repeat(32),
     downstreams: { wiki: { appId: "b1", policyId: "c1" } },
+    adopted: ["e".repeat(32), "srv"],
   };
   it("accepts the ids provisioning writes", () => {
     expect(check.provisioned(ids)).toEqual(ids);
@@ -193,6 +194,9 @@ describe("what provisioning recorded", () => {
     [{ downstreams: { "Bad Name": { appId: "a", policyId: "b" } } }, /downstream name "Bad Name"/],
     [{ downstreams: { wiki: { appId: "a" } } }, /provisioned.downstreams.wiki.policyId/],
     [[], /provisioned must be an object/],
+    [{ adopted: "srv" }, /provisioned.adopted must be a list/],
+    [{ adopted: ["a b"] }, /provisioned.adopted\[0\] "a b" is not a Cloudflare id/],
+    [{ adopted: ["a", "a"] }, /"a" is given twice/],
   ])("rejects %j, naming the key", (value, message) => rejects(check.provisioned, value, message));
 });
 

@@ -1,7 +1,7 @@
-import type { Downstream } from "../../config/config.js";
+import type { Config, Downstream } from "../../config/config.js";
 import { isLoopbackHost } from "../../config/validate.js";
 import { Cancelled, RuntimeFailure } from "../../errors.js";
-import type { AccessApp, AccessPolicy, KvNamespace } from "../cloudflare-api.js";
+import type { AccessApp, AccessPolicy, KvNamespace, WorkerBinding } from "../cloudflare-api.js";
 import type { DownstreamTarget, Existing, ProvisionContext } from "../context.js";
 import { accessAppName, servesHost } from "./access-app.js";
 import { covers, linkedAppPolicyName, mostSpecific } from "./downstreams.js";
@@ -31,7 +31,8 @@ export async function findExisting(ctx: ProvisionContext): Promise<void> {
   const notOurs: NotOurs[] = [];
   const provisioned = ctx.config.provisioned ?? {};
 
-  const existing: Existing = { appRecorded: false, downstreams: [], adopted: new Set() };
+  // What an earlier run adopted stays adopted: it proves itself by name now, but provision did not make it.
+  const existing: Existing = { appRecorded: false, downstreams: [], adopted: new Set(provisioned.adopted) };
   existing.allowPolicy = await findPolicy(
     ctx,
     { name: allowPolicyName(ctx.config.name), decision: "allow", what: "its rules become this project's allowed users" },
@@ -86,10 +87,7 @@ async function findPolicy(
   policies: () => Promise<AccessPolicy[]>,
   notOurs: NotOurs[],
 ): Promise<AccessPolicy | undefined> {
-  const mismatches = (policy: AccessPolicy) => [
-    ...(policy.name === wanted.name ? [] : [`its name is ${quote(policy.name)}, not ${quote(wanted.name)}`]),
-    ...(policy.decision === wanted.decision ? [] : [`it is ${article(policy.decision)} ${quote(policy.decision)} policy, not ${quote(wanted.decision)}`]),
-  ];
+  const mismatches = (policy: AccessPolicy) => policyMismatches(policy, wanted);
   const adopt = (policy: AccessPolicy) => {
     const used = typeof policy.app_count === "number" && policy.app_count > 0 ? ` (it is on ${policy.app_count} application(s) now)` : "";
     return { id: policy.id, what: describePolicy(policy), becomes: `renamed ${quote(wanted.name)}, ${wanted.what}${used}` };
@@ -113,6 +111,40 @@ async function findPolicy(
     });
   }
   return policy;
+}
+
+/** Why a policy is not the one of this project named `wanted.name` (none: it is). destroy uses the same proof. */
+export function policyMismatches(policy: AccessPolicy, wanted: { name: string; decision: string }): string[] {
+  return [
+    ...(policy.name === wanted.name ? [] : [`its name is ${quote(policy.name)}, not ${quote(wanted.name)}`]),
+    ...(policy.decision === wanted.decision ? [] : [`it is ${article(policy.decision)} ${quote(policy.decision)} policy, not ${quote(wanted.decision)}`]),
+  ];
+}
+
+/** Why an app of the project's type is not this project's Access app: its name, and (self-hosted) the Worker's host. */
+export function appMismatches(app: AccessApp, config: Config, host: string | undefined): string[] {
+  const name = accessAppName(config.name);
+  return [
+    ...(app.name === name ? [] : [`its name is ${quote(app.name)}, not ${quote(name)}`]),
+    ...(config.auth === "saas" || (host !== undefined && servesHost(app, host)) ? [] : [`it does not protect ${host ?? "the Worker's host"}`]),
+  ];
+}
+
+/**
+ * A Worker's bindings as the proof that this project deployed it: a POLICY_AUD
+ * that is the AUD of this project's self-hosted Access app, or an OAUTH_KV
+ * bound to this project's KV namespace, each proven by its name.
+ */
+export function workerProof(bindings: WorkerBinding[], worker: string) {
+  const bound = (type: string, name: string) => bindings.find((binding) => binding.type === type && binding.name === name);
+  const aud = bound("plain_text", "POLICY_AUD")?.text;
+  const namespaceId = bound("kv_namespace", "OAUTH_KV")?.namespace_id;
+  return {
+    aud,
+    namespaceId,
+    byApp: (app: AccessApp | undefined) => aud !== undefined && app?.type === "self_hosted" && app.name === accessAppName(worker) && app.aud === aud,
+    byNamespace: (namespace: KvNamespace | undefined) => namespaceId !== undefined && namespace?.id === namespaceId && namespace.title === kvNamespaceTitle(worker),
+  };
 }
 
 /** saas: the OAUTH_KV namespace, by its recorded id, else by the title wrangler would give it. Binding the Worker to it hands it the data inside. */
@@ -153,19 +185,13 @@ async function proveWorker(
   const worker = ctx.config.name;
   const bindings = await ctx.api.getWorkerBindings(ctx.accountId!, worker);
   if (!bindings) return false;
-  const bound = (type: string, name: string) => bindings.find((binding) => binding.type === type && binding.name === name);
-  const aud = bound("plain_text", "POLICY_AUD")?.text;
-  const namespaceId = bound("kv_namespace", "OAUTH_KV")?.namespace_id;
-  const appName = accessAppName(worker);
-  const title = kvNamespaceTitle(worker);
-  const ourApp = (app: AccessApp | undefined) => app?.type === "self_hosted" && app.name === appName && app.aud === aud;
-  const ourNamespace = (namespace: KvNamespace | undefined) => namespace?.id === namespaceId && namespace?.title === title;
+  const proof = workerProof(bindings, worker);
   // What the steps before found first: on a re-run that is the proof, with no further request.
-  if (aud && (ourApp(existing.app) || (await apps()).some(ourApp))) return false;
-  if (namespaceId && (ourNamespace(existing.kvNamespace) || (await namespaces()).some(ourNamespace))) return false;
+  if (proof.aud && (proof.byApp(existing.app) || (await apps()).some(proof.byApp))) return false;
+  if (proof.namespaceId && (proof.byNamespace(existing.kvNamespace) || (await namespaces()).some(proof.byNamespace))) return false;
 
-  const byAud = `no POLICY_AUD of this project's Access application ${quote(appName)}`;
-  const byNamespace = `no OAUTH_KV of this project's KV namespace ${quote(title)}`;
+  const byAud = `no POLICY_AUD of this project's Access application ${quote(accessAppName(worker))}`;
+  const byNamespace = `no OAUTH_KV of this project's KV namespace ${quote(kvNamespaceTitle(worker))}`;
   notOurs.push({
     found: `the Worker ${quote(worker)}, which provision deploys over`,
     mismatches: [`it binds ${ctx.config.auth === "saas" ? `${byNamespace} and ${byAud}` : `${byAud} and ${byNamespace}`}`],
@@ -188,10 +214,7 @@ async function findApp(ctx: ProvisionContext, apps: () => Promise<AccessApp[]>, 
   const saas = ctx.config.auth === "saas";
   const name = accessAppName(ctx.config.name);
   const host = ctx.host!;
-  const mismatches = (app: AccessApp) => [
-    ...(app.name === name ? [] : [`its name is ${quote(app.name)}, not ${quote(name)}`]),
-    ...(saas || servesHost(app, host) ? [] : [`it does not protect ${host}`]),
-  ];
+  const mismatches = (app: AccessApp) => appMismatches(app, ctx.config, host);
   const adopt = (app: AccessApp) => ({
     id: app.id,
     what: describeApp(app),
@@ -344,4 +367,6 @@ async function adoptOrStop(ctx: ProvisionContext, notOurs: NotOurs[], existing: 
     existing.adopted.add(entry.id);
     ctx.report("adopted", `${entry.what}: ${entry.becomes}`);
   }
+  // Recorded before any change: should the run stop half way, destroy still knows these were somebody's.
+  await ctx.record(["provisioned", "adopted"], [...existing.adopted]);
 }
