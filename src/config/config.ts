@@ -63,7 +63,7 @@ export interface Config {
   audit: Audit;
   lang: Language;
   features: Feature[];
-  /** Custom hostname instead of workers.dev. */
+  /** Custom domain the Worker serves on instead of workers.dev (workers.dev and preview URLs are then off). */
   domain?: string;
   /** Template source for giget; unset means the bundled templates. */
   template?: string;
@@ -87,6 +87,12 @@ export interface Provisioned {
   kvNamespaceId?: string;
   /** Per downstream app (by name): its Access application and the Linked App Token policy on it. */
   downstreams?: Record<string, { appId: string; policyId: string }>;
+  /**
+   * The custom domain provision set up (`domain` when it ran) and the zone it is in. The zone goes
+   * into wrangler.jsonc's route; the hostname is where the Access app and the route move from when
+   * `domain` changes.
+   */
+  customDomain?: { hostname: string; zone: string };
 }
 
 /** Version of the `mcp-access.json` format. */

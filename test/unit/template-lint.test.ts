@@ -59,6 +59,10 @@ function combinations(): [string, Config][] {
       for (const [name, more] of governance) {
         out.push([`${auth}-${lang}-${name}`, configWith({ auth, lang, features: [...FEATURES], downstreams: downstreams.slice(0, 1), ...more })]);
       }
+      // A custom domain, before and after provision found its zone.
+      const domain = { domain: "mcp.example.com", features: [...FEATURES] };
+      out.push([`${auth}-${lang}-domain`, configWith({ auth, lang, ...domain })]);
+      out.push([`${auth}-${lang}-domain-provisioned`, configWith({ auth, lang, ...domain, provisioned: { customDomain: { hostname: "mcp.example.com", zone: "example.com" } } })]);
     }
   }
   return out;
