@@ -96,7 +96,7 @@ function captureClientSecret(ctx: ProvisionContext, app: AccessApp): void {
 async function update(ctx: ProvisionContext, existing: AccessApp): Promise<AccessApp> {
   const wanted = wantedFields(ctx);
   const current = writableFields(existing);
-  const next = withOurs(current, wanted, ctx.allowPolicyId!, previousHost(ctx, existing));
+  const next = withOurs(current, wanted, ctx.allowPolicyId!, formerHost(ctx, existing));
 
   const differences = differingFields(current, next);
   if (!differences.length) {
@@ -171,12 +171,16 @@ export function writableFields(app: AccessApp): AppBody {
 
 /**
  * The host this project's app was set up for before, when it is not the
- * Worker's host now (the Worker was renamed): the workers.dev host of the
- * Worker an app's name says provision made it for. Only that host: it is one
- * provision gave, which only that Worker serves. Any other host of an app,
- * adopted or not, is its owner's, and an update never takes it off Access.
+ * Worker's host now: the custom domain it served on before `domain` changed
+ * (checkCustomDomain found it still routes to this Worker), else the
+ * workers.dev host of the Worker an app's name says provision made it for
+ * (the Worker was renamed, or moved to a custom domain). Only those hosts:
+ * provision gave them, and only this project's Worker serves them. Any other
+ * host of an app, adopted or not, is its owner's, and an update never takes
+ * it off Access.
  */
-function previousHost(ctx: ProvisionContext, app: AccessApp): string | undefined {
+export function formerHost(ctx: ProvisionContext, app: AccessApp): string | undefined {
+  if (ctx.formerHost) return ctx.formerHost;
   const worker = workerNamed(app);
   const subdomain = ctx.config.provisioned?.workersSubdomain;
   if (worker === undefined || !subdomain) return undefined;

@@ -3,7 +3,7 @@ import { isLoopbackHost } from "../../config/validate.js";
 import { Cancelled, RuntimeFailure } from "../../errors.js";
 import type { AccessApp, AccessPolicy, KvNamespace } from "../cloudflare-api.js";
 import type { DownstreamTarget, Existing, ProvisionContext } from "../context.js";
-import { accessAppName, servesHost } from "./access-app.js";
+import { accessAppName, formerHost, servesHost } from "./access-app.js";
 import { covers, linkedAppPolicyName, mostSpecific } from "./downstreams.js";
 import { kvNamespaceTitle } from "./kv-namespace.js";
 import { allowPolicyName } from "./policies.js";
@@ -188,9 +188,11 @@ async function findApp(ctx: ProvisionContext, apps: () => Promise<AccessApp[]>, 
   const saas = ctx.config.auth === "saas";
   const name = accessAppName(ctx.config.name);
   const host = ctx.host!;
+  // This project's app on the host it served before (the custom domain changed, or came or went) is moved by the update.
+  const protectsOurs = (app: AccessApp) => servesHost(app, host) || (app.name === name && servesHost(app, formerHost(ctx, app) ?? host));
   const mismatches = (app: AccessApp) => [
     ...(app.name === name ? [] : [`its name is ${quote(app.name)}, not ${quote(name)}`]),
-    ...(saas || servesHost(app, host) ? [] : [`it does not protect ${host}`]),
+    ...(saas || protectsOurs(app) ? [] : [`it does not protect ${host}`]),
   ];
   const adopt = (app: AccessApp) => ({
     id: app.id,
