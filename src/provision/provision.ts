@@ -33,7 +33,8 @@ interface Step {
 export const STEPS: readonly Step[] = [
   { label: "Checking the API token", run: checkToken },
   { label: "Finding the account", run: resolveAccount, mayAsk: true },
-  { label: "Finding the workers.dev subdomain", run: resolveSubdomain },
+  // On a custom domain the account needs no workers.dev subdomain: the Worker has no workers.dev URL.
+  { label: "Finding the workers.dev subdomain", run: resolveSubdomain, applies: (ctx) => !ctx.config.domain },
   { label: "Checking the custom domain", run: checkCustomDomain, applies: (ctx) => Boolean(ctx.config.domain || ctx.config.provisioned?.customDomain) },
   { label: "Finding the Access team", run: resolveTeam },
   { label: "Resolving the identity providers", run: resolveIdentityProviders, mayAsk: true },

@@ -118,12 +118,12 @@ export function sdkApi({ apiToken, baseURL, maxRetries }: SdkOptions): Cloudflar
       const settings = await orUndefined(cf.workers.scripts.scriptAndVersionSettings.get(script, { account_id }));
       return settings && ((settings.bindings ?? []) as WorkerBinding[]);
     },
-    listZones: async (account_id, name) =>
-      (await all(cf.zones.list({ account: { id: account_id }, ...(name === undefined ? {} : { name }) }))).map(({ id, name, status }) => ({
-        id,
-        name,
-        ...(status ? { status } : {}),
-      })),
+    listZones: async (account_id, name) => {
+      const params = { account: { id: account_id }, ...(name === undefined ? {} : { name }) };
+      // One name is one zone at most: its first page says all, without the empty page that ends a walk through them.
+      const zones = name === undefined ? await all(cf.zones.list(params)) : (await cf.zones.list(params)).result;
+      return zones.map(({ id, name, status }) => ({ id, name, ...(status ? { status } : {}) }));
+    },
     listWorkerDomains: async (account_id, filter) =>
       (await all(cf.workers.domains.list({ account_id, ...filter }))).map((domain) => ({
         id: domain.id ?? "",

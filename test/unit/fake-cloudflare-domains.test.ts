@@ -51,6 +51,10 @@ describe("zones", () => {
     expect(fake.requests("GET", "/zones").at(-1)!.result).toEqual([]);
     expect(await api().listZones(fake.accountId, "eu.example.com")).toEqual([{ id: expect.any(String), name: "eu.example.com", status: "active" }]);
     expect(await api().listZones(fake.accountId, "mcp.example.com")).toEqual([]);
+    // A name is one zone at most: provision reads its first page only.
+    fake.clearLog();
+    await api().listZones(fake.accountId, "example.com");
+    expect(fake.summary()).toEqual([`GET /zones?account.id=${fake.accountId}&name=example.com 200`]);
   });
 
   it("filters by account and status; another account's zones are not listed; per_page is bounded", async () => {

@@ -73,15 +73,10 @@ export async function resolveAccount(ctx: ProvisionContext): Promise<void> {
 
 /**
  * The workers.dev subdomain: `wrangler deploy` fails without one, and the Access app needs the host
- * before the deploy. On a custom domain the Worker has no workers.dev URL, so none is needed.
+ * before the deploy. (On a custom domain the Worker has no workers.dev URL: checkCustomDomain instead.)
  */
 export async function resolveSubdomain(ctx: ProvisionContext): Promise<void> {
   const subdomain = await ctx.api.getWorkersSubdomain(ctx.accountId!);
-  if (!subdomain && ctx.config.domain) {
-    ctx.host = ctx.config.domain;
-    ctx.report("found", `the Worker's address: https://${ctx.host}`);
-    return;
-  }
   if (!subdomain) {
     throw new RuntimeFailure(
       `The account ${ctx.accountId} has no workers.dev subdomain yet, so the Worker has no address. ` +

@@ -21,7 +21,8 @@ export async function checkCustomDomain(ctx: ProvisionContext): Promise<void> {
     const zone = await findZone(ctx, host);
     await refuseOtherWorkers(ctx, host);
     ctx.customDomain = { hostname: host, zone };
-    ctx.report("found", `the zone ${zone} for the custom domain ${host}`);
+    ctx.host = host;
+    ctx.report("found", `the Worker's address: https://${host}, in the zone ${zone}`);
   }
   const recorded = ctx.config.provisioned?.customDomain?.hostname;
   if (recorded && recorded !== host && (await routesToWorker(ctx, recorded))) ctx.formerHost = recorded;
