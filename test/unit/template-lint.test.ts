@@ -93,7 +93,8 @@ describe("template lint", () => {
         expect(text.endsWith("\n") && !text.endsWith("\n\n"), where).toBe(true);
       }
     }
-  });
+    // Two hundred renders: past vitest's default 5 s on a busy two-core machine.
+  }, 60_000);
 
   it("Biome, with the lint feature's settings, passes every combination untouched", () => {
     for (const [name, config] of all) {
