@@ -113,6 +113,17 @@ describe.each(["self-hosted", "saas"] as const)("provision --domain, %s", (mode)
     for (const path of Object.keys(before).filter((file) => file !== "mcp-access.json")) expect(after[path], path).toBe(before[path]);
   });
 
+  it("a host with a DNS record of its own: wrangler's deploy is refused (100117) and provision says so, exit 1; the record stays", async () => {
+    world = await Provisioning.start(root, { zones: ["example.com"], dnsRecords: ["mcp.example.com"] });
+    const { project, name } = await generate(mode, "mcp.example.com");
+    const result = await provision(project);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/wrangler deploy failed[\s\S]*already has DNS records[\s\S]*run provision again/);
+    expect(routes()).toEqual({});
+    expect(world.fake.account().dnsRecords.map((record) => record.name)).toEqual(["mcp.example.com"]);
+    expect(world.fake.deployedWorker(name)).toMatchObject({ customDomains: [] });
+  });
+
   it("a host another Worker serves: exit 2 naming that Worker; nothing created, the host still routes there", async () => {
     world = await Provisioning.start(root, { zones: ["example.com"] });
     world.fake.addWorker("payroll");
