@@ -121,7 +121,7 @@ export async function provision(input: ProvisionInput): Promise<ProvisionResult>
     record: async (path, value) => {
       if (sameJson(getAtPath(ctx.config, path), value)) return;
       setAtPath(ctx.config, path, value);
-      if (input.dryRun) recorded.push(`${path.join(".")} = ${JSON.stringify(value)}`);
+      if (input.dryRun) recorded.push(value === undefined ? `${path.join(".")} removed` : `${path.join(".")} = ${JSON.stringify(value)}`);
       else await input.configRecord.set(path, value);
     },
     report: (kind, what) => current.push({ kind, what }),

@@ -1562,6 +1562,19 @@ describe("provision with a custom domain (--domain)", () => {
     expect(h.api.domains).toEqual([{ id: "d9", hostname: "mcp.example.com", service: "payroll" }]);
   });
 
+  it("--dry-run of a domain that went plans the detach after the deploy, and sends no write", async () => {
+    const h = await harness(withDomain(saas));
+    await h.run();
+    h.edit((config) => delete config.domain);
+    h.api.calls = [];
+    await h.run("--dry-run");
+    expect(mutationsOf(h.api)).toEqual([]);
+    expect(h.api.domains.map((domain) => domain.hostname)).toEqual(["mcp.example.com"]);
+    const plan = h.said.join("\n");
+    expect(plan).toMatch(/not sent {2}DELETE \/accounts\/0123456789abcdef0123456789abcdef\/workers\/domains\/domain-mcp\.example\.com/);
+    expect(plan).toMatch(/Would record in mcp-access.json:\n[^]*\n  provisioned\.customDomain removed\n/);
+  });
+
   it("--dry-run lists the zone and custom-domain reads, sends no write, and records nothing", async () => {
     const h = await harness(withDomain(selfHosted));
     const before = h.allFiles();
