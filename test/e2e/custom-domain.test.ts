@@ -27,9 +27,9 @@ afterEach(async () => {
 
 type Mode = "self-hosted" | "saas";
 let seq = 0;
-async function generate(auth: Mode, domain: string): Promise<{ project: string; name: string }> {
+async function generate(auth: Mode, domain: string | undefined): Promise<{ project: string; name: string }> {
   const name = `cd-${auth === "saas" ? "ss" : "sh"}-${++seq}`;
-  const args = [name, "--auth", auth, "--allow-email", "ada@example.com", "--domain", domain, "--no-install", "--no-git", "--yes"];
+  const args = [name, "--auth", auth, "--allow-email", "ada@example.com", ...(domain ? ["--domain", domain] : []), "--no-install", "--no-git", "--yes"];
   const result = await runCli(args, { cwd: root });
   if (result.code !== 0) throw new Error(`create failed:\n${result.stdout}\n${result.stderr}`);
   const project = join(root, name);
@@ -96,6 +96,28 @@ describe.each(["self-hosted", "saas"] as const)("provision --domain, %s", (mode)
     expect(accountChanges().map((entry) => `${entry.method} ${entry.path.replace(/[0-9a-f]{32}/, ":account")}`)).toEqual([expect.stringMatching(/^PUT \/accounts\/:account\/access\/apps\//)]);
     expect(parseJsonc(readFileSync(join(project, "wrangler.jsonc"), "utf8")).routes).toEqual([{ pattern: "tools.example.com", custom_domain: true, zone_name: "example.com" }]);
     expect(moved.stdout).toContain("MCP endpoint: https://tools.example.com/mcp");
+  });
+
+  it("from workers.dev to a custom domain and back: the app and the Worker's URLs follow, and the custom domain is detached when it goes", async () => {
+    world = await Provisioning.start(root, { zones: ["example.com"] });
+    const { project, name } = await generate(mode, undefined);
+    const workersDev = `${name}.acme.workers.dev`;
+    expectOk(await provision(project));
+    expect(appHosts(mode, name)).toEqual(expectedHosts(mode, workersDev));
+
+    editConfig(project, (config) => (config.domain = "mcp.example.com"));
+    expectOk(await provision(project));
+    expect(appHosts(mode, name)).toEqual(expectedHosts(mode, "mcp.example.com"));
+    expect(world.fake.deployedWorker(name)).toMatchObject({ workersDev: { enabled: false, previews_enabled: false }, customDomains: ["mcp.example.com"] });
+
+    editConfig(project, (config) => delete config.domain);
+    const back = await provision(project);
+    expectOk(back);
+    expect(appHosts(mode, name)).toEqual(expectedHosts(mode, workersDev));
+    expect(routes()).toEqual({});
+    expect(world.fake.deployedWorker(name)).toMatchObject({ workersDev: { enabled: true }, customDomains: [] });
+    expect(configOf(project).provisioned).not.toHaveProperty("customDomain");
+    expect(back.stdout).toContain(`MCP endpoint: https://${workersDev}/mcp`);
   });
 
   it("a host in no zone of the account: exit 2 naming the host and the zones it sees; nothing created, no project file changed", async () => {
