@@ -126,7 +126,7 @@ describe.each(["self-hosted", "saas"] as const)("provision --domain, %s", (mode)
     const before = filesUnder(project);
     const result = await provision(project);
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/"mcp\.example\.org" is in no zone of the account [0-9a-f]{32}\. The zones the API token sees: example\.com, example\.net/);
+    expect(result.stderr).toMatch(/"mcp\.example\.org" is in no zone of the account [0-9a-f]{32}\. The zones the API token sees: "example\.com", "example\.net"/);
     expect(world.fake.mutations()).toEqual([]);
     expect(world.fake.account().apps).toEqual([]);
     // mcp-access.json learnt the account and team on the way, nothing of the domain; the project's files are as they were.

@@ -1456,6 +1456,19 @@ describe("provision with a custom domain (--domain)", () => {
     expect(h.config().provisioned ?? {}).not.toHaveProperty("customDomain");
   });
 
+  it("names from the API are shown quoted, and a long list of zones is cut short", async () => {
+    const api = new FakeApi();
+    api.zones = Array.from({ length: 30 }, (_, i) => ({ id: `z${i}`, name: `zone${i}.example`, status: "active" }));
+    api.zones.push({ id: "evil", name: "evil\u001b[2J.example", status: "active" });
+    const h = await harness(withDomain(selfHosted), { api });
+    const run = h.run();
+    await expect(run).rejects.toThrow(/sees: "zone0\.example", "zone1\.example", [^\n]*"zone19\.example" and 11 more\./);
+    await expect(run).rejects.not.toThrow(/\u001b/);
+    api.zones = [{ id: "z", name: "example.com", status: "active" }];
+    api.domains.push({ id: "d", hostname: "mcp.example.com", service: "pay\u001b[2Jroll" });
+    await expect(h.run()).rejects.toThrow(/the Worker "pay\\u001b\[2Jroll"/);
+  });
+
   it("no zone at all may be a token without Zone: Read: the message says so", async () => {
     const api = new FakeApi();
     api.zones = [];
@@ -1468,7 +1481,7 @@ describe("provision with a custom domain (--domain)", () => {
     const api = new FakeApi();
     api.zones = [{ id: "z", name: "example.com", status: "pending" }];
     const h = await harness(withDomain(selfHosted), { api });
-    await expect(h.run()).rejects.toThrow(/zone "example\.com" is pending/);
+    await expect(h.run()).rejects.toThrow(/zone "example\.com" is "pending"/);
     expect(mutationsOf(api)).toEqual([]);
   });
 

@@ -1,3 +1,4 @@
+import { show } from "../../config/validate.js";
 import { UsageError } from "../../errors.js";
 import { PERMISSIONS } from "../cloudflare-api.js";
 import type { ProvisionContext } from "../context.js";
@@ -41,11 +42,12 @@ async function findZone(ctx: ProvisionContext, host: string): Promise<string> {
     if (!zone) continue;
     if (zone.status && zone.status !== "active") {
       throw new UsageError(
-        `The zone "${zone.name}" is ${zone.status}, not active: Cloudflare serves a custom domain only in an active zone. ` +
+        `The zone ${show(candidate)} is ${show(zone.status)}, not active: Cloudflare serves a custom domain only in an active zone. ` +
           "Finish adding it (its nameservers must point to Cloudflare; the dashboard's Overview of the zone says what is missing), then run provision again.",
       );
     }
-    return zone.name;
+    // The name asked for, which the API matched: what goes into mcp-access.json and wrangler.jsonc is never the API's own text.
+    return candidate;
   }
   const seen = (await ctx.api.listZones(ctx.accountId!)).map((zone) => zone.name);
   const fix = `Add the zone to the account (Add a domain in the dashboard), or change "domain" in mcp-access.json to a host in one of its zones, then run provision again.`;
@@ -55,15 +57,20 @@ async function findZone(ctx: ProvisionContext, host: string): Promise<string> {
         `lacks the permission "${PERMISSIONS.zones}" on them: add it at https://dash.cloudflare.com/profile/api-tokens. ${fix}`,
     );
   }
-  throw new UsageError(`"${host}" is in no zone of the account ${ctx.accountId}. The zones the API token sees: ${seen.join(", ")}. ${fix}`);
+  const shown = seen.slice(0, SHOWN_ZONES).map(show).join(", ") + (seen.length > SHOWN_ZONES ? ` and ${seen.length - SHOWN_ZONES} more` : "");
+  throw new UsageError(`"${host}" is in no zone of the account ${ctx.accountId}. The zones the API token sees: ${shown}. ${fix}`);
 }
+
+/** Zones named in a message: an account may have thousands. */
+const SHOWN_ZONES = 20;
 
 async function refuseOtherWorkers(ctx: ProvisionContext, host: string): Promise<void> {
   const other = (await ctx.api.listWorkerDomains(ctx.accountId!, { hostname: host })).find((domain) => domain.service !== ctx.config.name);
   if (!other) return;
+  const worker = show(other.service);
   throw new UsageError(
-    `"${host}" is a custom domain of the Worker "${other.service}", and the deploy would take it over without asking. Nothing was changed. ` +
-      `If "${host}" should serve this project instead, detach it from "${other.service}" first (Workers & Pages, ${other.service}, ` +
+    `"${host}" is a custom domain of the Worker ${worker}, and the deploy would take it over without asking. Nothing was changed. ` +
+      `If "${host}" should serve this project instead, detach it from ${worker} first (Workers & Pages, ${worker}, ` +
       `Settings, Domains & Routes), then run provision again; otherwise choose another "domain" in mcp-access.json.`,
   );
 }
