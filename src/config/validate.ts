@@ -118,7 +118,7 @@ export function customDomain(value: unknown): string {
   const text = given.trim().toLowerCase();
   const fix = 'give the bare hostname, like "mcp.example.com"';
   const refuse = (why: string) => fail(`${show(given)} ${why}: ${fix}`);
-  if (/^[a-z][a-z0-9+.-]*:\/\//.test(text) || text.startsWith("//")) refuse("is not a URL's hostname but a URL");
+  if (/^[a-z][a-z0-9+.-]*:\/\//.test(text) || text.startsWith("//")) refuse("is a URL, not a hostname");
   if (text.includes("*")) refuse("has a wildcard, which a custom domain cannot have (one Worker, one hostname)");
   if (/^\[.*\]$/.test(text) || (text.match(/:/g)?.length ?? 0) > 1 || /^[0-9.]+$/.test(text)) refuse("is an IP address, and a custom domain is a name in a zone of your account");
   if (text.includes("@")) refuse("has a user name");

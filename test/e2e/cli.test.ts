@@ -39,7 +39,7 @@ describe("bad input: exit 2, a message naming the value and the fix, nothing wri
     ["missing answers without --yes", ["srv", "--no-install"], /--auth <self-hosted\|saas>[\s\S]*--team <name\|url>[\s\S]*--allow-email/],
     ["missing directory without --yes", ["--auth", "self-hosted", "--team", "acme", "--allow-domain", "example.com"], /a directory \(the first argument\)/],
     ["config file that does not exist", ["srv", "--yes", "--config", "nope.json"], /Cannot read the config file .*nope.json.*no such file/],
-    ["custom domain given as a URL", ["srv", ...complete, "--domain", "https://mcp.example.com/mcp"], /--domain: "https:\/\/mcp.example.com\/mcp" is not a URL's hostname but a URL: give the bare hostname, like "mcp.example.com"/],
+    ["custom domain given as a URL", ["srv", ...complete, "--domain", "https://mcp.example.com/mcp"], /--domain: "https:\/\/mcp.example.com\/mcp" is a URL, not a hostname: give the bare hostname, like "mcp.example.com"/],
     ["custom domain on workers.dev", ["srv", ...complete, "--domain", "srv.acme.workers.dev"], /--domain: "srv.acme.workers.dev" is a workers.dev host/],
     ["provisioning without an API token", ["srv", ...complete, "--provision"], /needs a Cloudflare API token in CLOUDFLARE_API_TOKEN[\s\S]*Access: Apps and Policies: Edit[\s\S]*Workers KV Storage: Edit/],
     ["provisioning with nobody allowed in", ["srv", "--auth", "self-hosted", "--provision", "--yes"], /Nobody would be allowed to sign in.*--allow-email/],

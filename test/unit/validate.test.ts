@@ -82,9 +82,9 @@ describe("custom domain (--domain)", () => {
   ])("accepts %j as %j", (input, host) => expect(check.customDomain(input)).toBe(host));
 
   it.each([
-    ["https://mcp.example.com", /not a URL/],
-    ["http://mcp.example.com/", /not a URL/],
-    ["//mcp.example.com", /not a URL/],
+    ["https://mcp.example.com", /is a URL, not a hostname/],
+    ["http://mcp.example.com/", /is a URL, not a hostname/],
+    ["//mcp.example.com", /is a URL, not a hostname/],
     ["mcp.example.com/mcp", /a path/],
     ["mcp.example.com:8443", /a port/],
     ["ada@mcp.example.com", /user name/],
