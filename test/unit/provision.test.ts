@@ -1228,6 +1228,15 @@ describe("create --provision", () => {
     expect(c.config().provisioned.accessApp.id).toBe(theirs.id);
   });
 
+  it("--domain with a host in no zone of the account: exit 2, nothing created, and the project itself is ready", async () => {
+    const c = await createWith(["--auth", "self-hosted", "--allow-domain", "example.com", "--domain", "mcp.example.org", "--provision", "--no-install"]);
+    const run = c.run();
+    await expect(run).rejects.toThrow(UsageError);
+    await expect(run).rejects.toThrow(/"mcp\.example\.org" is in no zone[\s\S]*The project itself is ready in \/work\/srv: run npm run provision there/);
+    expect(mutationsOf(c.api)).toEqual([]);
+    expect(c.config().domain).toBe("mcp.example.org");
+  });
+
   it("a provisioning failure says the project itself is ready", async () => {
     const c = await createWith(["--auth", "self-hosted", "--allow-domain", "example.com", "--provision", "--no-install"]);
     c.api.subdomain = undefined;
