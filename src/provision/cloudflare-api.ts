@@ -138,6 +138,13 @@ export interface WorkerDomain {
   zone_name?: string;
 }
 
+/** A DNS record of a zone, as much of it as a message names. */
+export interface DnsRecord {
+  type: string;
+  name: string;
+  content?: string;
+}
+
 export interface CloudflareApi {
   /** Checks a user-owned token; throws (401) for an account-owned one, which listAccounts then proves. */
   verifyToken(): Promise<{ status: string }>;
@@ -169,6 +176,8 @@ export interface CloudflareApi {
   listWorkerDomains(accountId: string, filter: { hostname?: string; service?: string }): Promise<WorkerDomain[]>;
   /** Detaches a custom domain from its Worker (the certificate Cloudflare issued for it stays). */
   deleteWorkerDomain(accountId: string, id: string): Promise<void>;
+  /** The zone's DNS records named exactly `name`: a custom domain cannot go where one is. */
+  listDnsRecords(zoneId: string, name: string): Promise<DnsRecord[]>;
 }
 
 export type ApiCall = keyof CloudflareApi;
@@ -197,6 +206,7 @@ export const API_CALLS: readonly ApiCall[] = [
   "listZones",
   "listWorkerDomains",
   "deleteWorkerDomain",
+  "listDnsRecords",
 ] satisfies readonly ApiCall[];
 
 /** Token permissions, named as in the dashboard's token editor. */
@@ -207,6 +217,7 @@ export const PERMISSIONS = {
   workersScripts: "Workers Scripts: Edit",
   workersKv: "Workers KV Storage: Edit",
   zones: "Zone: Read",
+  dns: "DNS: Read",
 } as const;
 
 export interface Route {
@@ -271,6 +282,8 @@ export function routeOf(call: ApiCall, args: readonly unknown[]): Route {
     }
     case "deleteWorkerDomain":
       return write("DELETE", `${account}/workers/domains/${id}`, PERMISSIONS.workersScripts);
+    case "listDnsRecords":
+      return get(`/zones/${String(args[0])}/dns_records?name.exact=${encodeURIComponent(String(args[1]))}`, PERMISSIONS.dns);
   }
 }
 

@@ -2,6 +2,7 @@ import { createClient } from "cloudflare/tree-shakable";
 import { BaseAccounts } from "cloudflare/resources/accounts/accounts";
 import { BaseNamespaces } from "cloudflare/resources/kv/namespaces/namespaces";
 import { BaseZones } from "cloudflare/resources/zones/zones";
+import { BaseRecords } from "cloudflare/resources/dns/records";
 import { BaseDomains } from "cloudflare/resources/workers/domains";
 import { BaseTokens as UserTokens } from "cloudflare/resources/user/tokens/tokens";
 import { BaseScriptAndVersionSettings } from "cloudflare/resources/workers/scripts/script-and-version-settings";
@@ -49,6 +50,7 @@ export function sdkApi({ apiToken, baseURL, maxRetries }: SdkOptions): Cloudflar
       BaseScriptAndVersionSettings,
       BaseZones,
       BaseDomains,
+      BaseRecords,
     ],
   });
   const all = async <T>(pages: AsyncIterable<T>): Promise<T[]> => {
@@ -133,5 +135,12 @@ export function sdkApi({ apiToken, baseURL, maxRetries }: SdkOptions): Cloudflar
         ...(domain.zone_name ? { zone_name: domain.zone_name } : {}),
       })),
     deleteWorkerDomain: async (account_id, id) => void (await cf.workers.domains.delete(id, { account_id })),
+    // One hostname's records: the first page says whether there are any.
+    listDnsRecords: async (zone_id, name) =>
+      (await cf.dns.records.list({ zone_id, name: { exact: name } })).result.map((record) => ({
+        type: record.type,
+        name: record.name,
+        ...(typeof record.content === "string" ? { content: record.content } : {}),
+      })),
   };
 }

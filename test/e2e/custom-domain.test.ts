@@ -135,12 +135,14 @@ describe.each(["self-hosted", "saas"] as const)("provision --domain, %s", (mode)
     for (const path of Object.keys(before).filter((file) => file !== "mcp-access.json")) expect(after[path], path).toBe(before[path]);
   });
 
-  it("a host with a DNS record of its own: wrangler's deploy is refused (100117) and provision says so, exit 1; the record stays", async () => {
+  it("a host with a DNS record of its own (a site already there): exit 2 naming it; nothing created, the record stays", async () => {
     world = await Provisioning.start(root, { zones: ["example.com"], dnsRecords: ["mcp.example.com"] });
     const { project, name } = await generate(mode, "mcp.example.com");
     const result = await provision(project);
-    expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/wrangler deploy failed[\s\S]*already has DNS records[\s\S]*run provision again/);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/"mcp\.example\.com" already has DNS records of its own \(CNAME "[^"]+"\)/);
+    expect(world.fake.mutations()).toEqual([]);
+    expect(world.fake.account().apps).toEqual([]);
     expect(routes()).toEqual({});
     expect(world.fake.account().dnsRecords.map((record) => record.name)).toEqual(["mcp.example.com"]);
     expect(world.fake.deployedWorker(name)).toMatchObject({ customDomains: [] });

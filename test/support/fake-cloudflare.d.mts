@@ -82,7 +82,7 @@ export interface FakeAccount {
   customDomains: FakeCustomDomain[];
   zones: { id: string; name: string; status: string; created_on: string }[];
   /** Hostnames with DNS records of their own (not a Worker's): a custom domain there is refused with 100117. */
-  dnsRecords: { id: string; type: string; name: string }[];
+  dnsRecords: { id: string; type: string; name: string; content: string; proxied: boolean; ttl: number }[];
 }
 
 export interface FakeOptions {

@@ -117,7 +117,7 @@ function seedState(options, ids) {
       const { name, status = "active" } = typeof z === "string" ? { name: z } : z;
       return { id: ids.hex(16), name: name.toLowerCase(), status, created_on: now };
     }),
-    dnsRecords: (extra.dnsRecords ?? []).map((name) => ({ id: ids.hex(16), type: "CNAME", name: name.toLowerCase() })),
+    dnsRecords: (extra.dnsRecords ?? []).map((name) => ({ id: ids.hex(16), type: "CNAME", name: name.toLowerCase(), content: "origin.example.net", proxied: true, ttl: 1 })),
   });
   const accounts = (options.accounts ?? [{ id: accountId, name: `${team} account`, zones: options.zones, dnsRecords: options.dnsRecords }]).map(
     (a) => account(a.id, a.name, a),
@@ -896,8 +896,9 @@ export function createFakeCloudflare(options = {}) {
   // ---- Zones and Workers custom domains (--domain) ------------------------
   //
   // GET /zones (SDK zones.list: V4PagePaginationArray, `account.id`, `name`, `status`; the SDK asks
-  // for the next page until one comes back empty). The Workers custom-domain API the SDK calls
-  // (workers.domains: list, PUT attach, get, delete) and the one `wrangler deploy` calls for
+  // for the next page until one comes back empty), and a zone's DNS records (those seeded). Then the
+  // Workers custom-domain API the SDK calls (workers.domains: list, PUT attach, get, delete) and the
+  // one `wrangler deploy` calls for
   // `routes: [{ pattern, custom_domain: true }]` (4.164: `POST …/domains/changeset?replace_state=true`,
   // then `PUT …/domains/records` with both overrides true when it has no terminal). A hostname is
   // in the zone that is its longest suffix among the account's zones; none is 10083 zone_not_found.
@@ -930,6 +931,19 @@ export function createFakeCloudflare(options = {}) {
     }
     throw notFound("Invalid zone identifier (approx.)", 1001);
   });
+  // DNS records of a zone (SDK dns.records.list: `name.exact` and the other name operators, paged), as
+  // far as a custom domain cares: the seeded `dnsRecords` of the account, each in the zone its name is in.
+  route("GET", "/zones/:zone/dns_records", ({ token, params, query }) => {
+    const account = state.accounts.find((a) => token.accounts.includes(a.id) && a.zones.some((z) => z.id === params.zone));
+    if (!account) throw notFound("Could not route to /zones, perhaps your object identifier is invalid? (approx.)", 7003);
+    const zone = account.zones.find((z) => z.id === params.zone);
+    const names = { "name.exact": "equal", "name.contains": "contains", "name.startswith": "starts_with", "name.endswith": "ends_with", name: "equal" };
+    const records = account.dnsRecords.filter((r) =>
+      (r.name === zone.name || r.name.endsWith(`.${zone.name}`)) &&
+      Object.entries(names).every(([key, op]) => !query.has(key) || matchesName(r.name, `${op}:${query.get(key)}`)));
+    return paginate(records.map((r) => ({ ...clone(r), zone_id: zone.id, zone_name: zone.name })), query, { defaultPerPage: 100, maxPerPage: 5000000 });
+  });
+
   function zoneView(account, z) {
     return {
       id: z.id, name: z.name, status: z.status, paused: false, type: "full", development_mode: 0,

@@ -67,6 +67,19 @@ describe("zones", () => {
   });
 });
 
+describe("DNS records", () => {
+  it("the SDK lists a zone's records by exact name: a seeded site's record, none for a free name, 404 for a zone not the token's", async () => {
+    const zone = (await api().listZones(fake.accountId, "example.com"))[0]!;
+    expect(await api().listDnsRecords(zone.id, "www.example.com")).toEqual([{ type: "CNAME", name: "www.example.com", content: expect.any(String) }]);
+    expect(await api().listDnsRecords(zone.id, "WWW.example.com")).toHaveLength(1);
+    expect(await api().listDnsRecords(zone.id, "mcp.example.com")).toEqual([]);
+    // The record is example.com's, not eu.example.com's.
+    const eu = (await api().listZones(fake.accountId, "eu.example.com"))[0]!;
+    expect(await api().listDnsRecords(eu.id, "www.example.com")).toEqual([]);
+    await expect(api().listDnsRecords("f".repeat(32), "www.example.com")).rejects.toMatchObject({ status: 404 });
+  });
+});
+
 describe("Workers custom domains", () => {
   it("changeset then records, as wrangler deploys a custom-domain route: the host routes to the Worker, in the zone that is its longest suffix", async () => {
     worker("alpha");

@@ -1511,6 +1511,29 @@ describe("provision with a custom domain (--domain)", () => {
     expect(api.domains).toEqual([expect.objectContaining({ hostname: "mcp.example.com", service: "payroll" })]);
   });
 
+  it.each([
+    ["self-hosted", selfHosted],
+    ["saas", saas],
+  ])("%s: a host with DNS records of its own (a site already there): exit 2 naming them, before the Access app is put on it", async (_, args) => {
+    const api = new FakeApi();
+    api.dnsRecords.push({ type: "A", name: "mcp.example.com", content: "192.0.2.1" });
+    const h = await harness(withDomain(args), { api });
+    const run = h.run();
+    await expect(run).rejects.toThrow(UsageError);
+    await expect(run).rejects.toThrow(/"mcp\.example\.com" already has DNS records of its own \(A "192\.0\.2\.1"\)[\s\S]*DNS/);
+    expect(mutationsOf(api)).toEqual([]);
+    expect(h.deploys).toEqual([]);
+  });
+
+  it("the host's DNS records are read only while no custom domain holds it: this project's own domain is not read again", async () => {
+    const h = await harness(withDomain(selfHosted));
+    await h.run();
+    expect(h.api.calls.filter(({ call }) => call === "listDnsRecords").map(({ args }) => args)).toEqual([["9a7806061c88ada191ed06f989cc3dac", "mcp.example.com"]]);
+    h.api.calls = [];
+    await h.run();
+    expect(reads(h.api, "listDnsRecords")).toEqual([]);
+  });
+
   it("self-hosted: changing the domain moves the app (the old host is no longer its, the user's other hosts stay) and the route", async () => {
     const h = await harness(withDomain(selfHosted));
     await h.run();

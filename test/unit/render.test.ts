@@ -98,7 +98,7 @@ describe("render with a custom domain (--domain)", () => {
     expect(saas).toContain("`https://mcp.example.com/mcp`");
     expect(saas).not.toContain("srv.acme.workers.dev");
     expect(saas).toMatch(/custom domain `mcp\.example\.com`/);
-    for (const readme of [selfHosted, saas]) expect(readme).toContain("*Zone: Read*");
+    for (const readme of [selfHosted, saas]) expect(readme).toContain("*Zone: Read* and *DNS: Read*");
   });
 
   it("a domain is stored in mcp-access.json with the rest of the answers", () => {

@@ -9,7 +9,10 @@ import type { ProvisionContext } from "../context.js";
  * custom-domain route needs it, and a deploy into no zone fails only after
  * the Access app has moved. The host must not be another Worker's custom
  * domain: wrangler without a terminal takes it over without asking
- * (override_existing_origin), silently cutting that Worker off its host.
+ * (override_existing_origin), silently cutting that Worker off its host. Nor
+ * may it have DNS records of its own, a site already there: Cloudflare then
+ * refuses the custom domain, but only at the deploy, after the Access app was
+ * put in front of that site.
  *
  * It also finds the host this project served on before, when `domain` has
  * changed (or gone) since the last run, and only when that host still routes
@@ -20,10 +23,11 @@ export async function checkCustomDomain(ctx: ProvisionContext): Promise<void> {
   const host = ctx.config.domain;
   if (host) {
     const zone = await findZone(ctx, host);
-    await refuseOtherWorkers(ctx, host);
-    ctx.customDomain = { hostname: host, zone };
+    // This project's own custom domain has the DNS records Cloudflare made for it: nothing to check there.
+    if (!(await heldByThisWorker(ctx, host))) await refuseDnsRecords(ctx, zone, host);
+    ctx.customDomain = { hostname: host, zone: zone.name };
     ctx.host = host;
-    ctx.report("found", `the Worker's address: https://${host}, in the zone ${zone}`);
+    ctx.report("found", `the Worker's address: https://${host}, in the zone ${zone.name}`);
   }
   const recorded = ctx.config.provisioned?.customDomain?.hostname;
   if (recorded && recorded !== host && (await routesToWorker(ctx, recorded))) ctx.formerHost = recorded;
@@ -34,7 +38,7 @@ export async function checkCustomDomain(ctx: ProvisionContext): Promise<void> {
  * `eu.example.com` before `example.com`), asked one name at a time, as wrangler does: an account
  * may have thousands of zones, and a host has a few labels.
  */
-async function findZone(ctx: ProvisionContext, host: string): Promise<string> {
+async function findZone(ctx: ProvisionContext, host: string): Promise<{ id: string; name: string }> {
   const labels = host.split(".");
   for (let start = 0; start < labels.length - 1; start++) {
     const candidate = labels.slice(start).join(".");
@@ -47,7 +51,7 @@ async function findZone(ctx: ProvisionContext, host: string): Promise<string> {
       );
     }
     // The name asked for, which the API matched: what goes into mcp-access.json and wrangler.jsonc is never the API's own text.
-    return candidate;
+    return { id: zone.id, name: candidate };
   }
   const seen = (await ctx.api.listZones(ctx.accountId!)).map((zone) => zone.name);
   const fix = `Add the zone to the account (Add a domain in the dashboard), or change "domain" in mcp-access.json to a host in one of its zones, then run provision again.`;
@@ -64,14 +68,27 @@ async function findZone(ctx: ProvisionContext, host: string): Promise<string> {
 /** Zones named in a message: an account may have thousands. */
 const SHOWN_ZONES = 20;
 
-async function refuseOtherWorkers(ctx: ProvisionContext, host: string): Promise<void> {
-  const other = (await ctx.api.listWorkerDomains(ctx.accountId!, { hostname: host })).find((domain) => domain.service !== ctx.config.name);
-  if (!other) return;
+/** True when the host is this Worker's custom domain already; another Worker's stops the run. */
+async function heldByThisWorker(ctx: ProvisionContext, host: string): Promise<boolean> {
+  const held = await ctx.api.listWorkerDomains(ctx.accountId!, { hostname: host });
+  const other = held.find((domain) => domain.service !== ctx.config.name);
+  if (!other) return held.length > 0;
   const worker = show(other.service);
   throw new UsageError(
     `"${host}" is a custom domain of the Worker ${worker}, and the deploy would take it over without asking. Nothing was changed. ` +
       `If "${host}" should serve this project instead, detach it from ${worker} first (Workers & Pages, ${worker}, ` +
       `Settings, Domains & Routes), then run provision again; otherwise choose another "domain" in mcp-access.json.`,
+  );
+}
+
+async function refuseDnsRecords(ctx: ProvisionContext, zone: { id: string; name: string }, host: string): Promise<void> {
+  const records = await ctx.api.listDnsRecords(zone.id, host);
+  if (!records.length) return;
+  const shown = records.slice(0, 5).map((record) => `${show(record.type).slice(1, -1)} ${show(record.content ?? "")}`).join(", ");
+  throw new UsageError(
+    `"${host}" already has DNS records of its own (${shown}): something is served there, and Cloudflare puts a custom domain only ` +
+      `on a hostname without them. Nothing was changed. Choose another "domain" in mcp-access.json, or, if that site is gone, delete ` +
+      `the records (DNS, Records, in the zone ${show(zone.name)}) and run provision again.`,
   );
 }
 
