@@ -32,7 +32,8 @@ Project
                                   hash of each value
   --lang <${LANGUAGES.join("|")}>                  language of the project (default ts)
   --features <list>               comma list of ${FEATURES.join(", ")}; or none
-  --domain <host>                 serve on a custom domain instead of workers.dev
+  --domain <host>                 serve on a custom domain, a host in a zone of your account (mcp.example.com),
+                                  instead of workers.dev, whose URL and preview URLs are then off
   --template <source>             render from another template: gh:org/repo/path, a .tar.gz URL (fetched
                                   with giget), or a local folder (./path)
   --config <file>                 read answers from a JSON file in the mcp-access.json format;

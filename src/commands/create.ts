@@ -190,7 +190,10 @@ async function provisionIfWanted(
     return result.liveUrl !== undefined;
   } catch (error) {
     if (error instanceof Cancelled) throw new Cancelled(`the project in ${target} is kept, and nothing was changed in Cloudflare`);
-    if (error instanceof RuntimeFailure) error.message += `\nThe project itself is ready in ${target}: run ${runScript(pm, "provision")} there once this is fixed.`;
+    // An answer only the account could check (a --domain in none of its zones, say) is still the project's: it is written.
+    if (error instanceof RuntimeFailure || error instanceof UsageError) {
+      error.message += `\nThe project itself is ready in ${target}: run ${runScript(pm, "provision")} there once this is fixed.`;
+    }
     throw error;
   }
 }

@@ -7,9 +7,7 @@ import type { Config } from "./config.js";
  * being built. Each says so with exit 2 rather than being silently ignored.
  * An entry goes away when its feature lands.
  */
-const NOT_YET: { applies: (command: Command, config: Config | undefined, options: RunOptions) => boolean; what: string; instead: string }[] = [
-  { applies: (_, config) => config?.domain !== undefined, what: "--domain", instead: "leave it out (the Worker serves on workers.dev)" },
-];
+const NOT_YET: { applies: (command: Command, config: Config | undefined, options: RunOptions) => boolean; what: string; instead: string }[] = [];
 
 export function notYetAvailable(command: Command, config: Config | undefined, options: RunOptions): string[] {
   return NOT_YET.filter((entry) => entry.applies(command, config, options)).map(

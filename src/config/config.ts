@@ -63,7 +63,7 @@ export interface Config {
   audit: Audit;
   lang: Language;
   features: Feature[];
-  /** Custom hostname instead of workers.dev. */
+  /** Custom domain the Worker serves on instead of workers.dev (workers.dev and preview URLs are then off). */
   domain?: string;
   /** Template source for giget; unset means the bundled templates. */
   template?: string;
@@ -92,6 +92,12 @@ export interface Provisioned {
    * somebody's before: provision never deletes it to replace it, and destroy leaves it alone.
    */
   adopted?: string[];
+  /**
+   * The custom domain provision set up (`domain` when it ran) and the zone it is in. The zone goes
+   * into wrangler.jsonc's route; the hostname is where the Access app and the route move from when
+   * `domain` changes.
+   */
+  customDomain?: { hostname: string; zone: string };
 }
 
 /** Version of the `mcp-access.json` format. */

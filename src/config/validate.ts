@@ -107,6 +107,37 @@ export function hostname(value: unknown): string {
   return fail(`${show(value)} is not a hostname: give a name like "mcp.example.com", without "https://" or a path`);
 }
 
+/**
+ * `--domain`: the bare hostname the Worker serves on instead of workers.dev, lowercased. It becomes
+ * a custom-domain route (wrangler refuses a wildcard or a path there), the Access application's
+ * host and the OAuth redirect URLs, so anything more than a hostname is refused with the fix, never
+ * trimmed into one: a URL pasted by mistake would otherwise lose its path or port silently.
+ */
+export function customDomain(value: unknown): string {
+  const given = requireString(value);
+  const text = given.trim().toLowerCase();
+  const fix = 'give the bare hostname, like "mcp.example.com"';
+  const refuse = (why: string) => fail(`${show(given)} ${why}: ${fix}`);
+  if (/^[a-z][a-z0-9+.-]*:\/\//.test(text) || text.startsWith("//")) refuse("is a URL, not a hostname");
+  if (text.includes("*")) refuse("has a wildcard, which a custom domain cannot have (one Worker, one hostname)");
+  if (/^\[.*\]$/.test(text) || (text.match(/:/g)?.length ?? 0) > 1 || /^[0-9.]+$/.test(text)) refuse("is an IP address, and a custom domain is a name in a zone of your account");
+  if (text.includes("@")) refuse("has a user name");
+  if (text.includes("/")) refuse("has a path; the server's path is always /mcp");
+  if (/[?#]/.test(text)) refuse("has a query or fragment");
+  if (/:\d*$/.test(text)) refuse("has a port; a custom domain serves on 443");
+  if (text.endsWith(".") && text.length > 1) refuse("ends with a trailing dot");
+  if (/[^\x00-\x7f]/.test(text)) refuse("has non-ASCII letters: give its punycode form (xn--…)");
+  if (HOSTNAME.test(text) && /(^|\.)workers\.dev$/.test(text)) {
+    return fail(`${show(given)} is a workers.dev host, which the Worker has without --domain: leave --domain out, or give a hostname in a zone of your account, like "mcp.example.com"`);
+  }
+  if (HOSTNAME.test(text) && /(^|\.)cloudflareaccess\.com$/.test(text)) {
+    return fail(`${show(given)} is a Cloudflare Access team domain, not one of yours: give a hostname in a zone of your account, like "mcp.example.com"`);
+  }
+  if (HOSTNAME.test(text)) return text;
+  if (new RegExp(`^${LABEL}$`).test(text)) refuse("is a single label, not a hostname in a zone");
+  return refuse("is not a hostname");
+}
+
 /** An email domain; a leading `@` is accepted and dropped. */
 export function emailDomain(value: unknown): string {
   const text = requireString(value).trim();
@@ -290,7 +321,7 @@ function objectWith(value: unknown, what: string, keys: readonly string[]): Reco
  * it is checked like any input.
  */
 export function provisioned(value: unknown): Provisioned {
-  const record = objectWith(value, "provisioned", ["workersSubdomain", "allowPolicyId", "accessApp", "kvNamespaceId", "downstreams", "adopted"]);
+  const record = objectWith(value, "provisioned", ["workersSubdomain", "allowPolicyId", "accessApp", "kvNamespaceId", "downstreams", "adopted", "customDomain"]);
   const out: Provisioned = {};
   if (record.workersSubdomain !== undefined) {
     const subdomain = requireString(record.workersSubdomain);
@@ -318,6 +349,14 @@ export function provisioned(value: unknown): Provisioned {
     const adopted = record.adopted;
     if (!Array.isArray(adopted)) fail(`provisioned.adopted must be a list of ids, got ${show(adopted)}`);
     out.adopted = listOf(String)((adopted as unknown[]).map((id, index) => resourceId(id, `provisioned.adopted[${index}]`)));
+  }
+  if (record.customDomain !== undefined) {
+    const domain = objectWith(record.customDomain, "provisioned.customDomain", ["hostname", "zone"]);
+    // The zone lands in wrangler.jsonc, the hostname in Access: both must be what --domain accepts.
+    const hostname = at("provisioned.customDomain.hostname", () => customDomain(domain.hostname));
+    const zone = at("provisioned.customDomain.zone", () => customDomain(domain.zone));
+    if (hostname !== zone && !hostname.endsWith(`.${zone}`)) fail(`provisioned.customDomain: ${show(hostname)} is not in the zone ${show(zone)}: delete provisioned.customDomain, and provision finds the zone again`);
+    out.customDomain = { hostname, zone };
   }
   return out;
 }
@@ -547,7 +586,7 @@ const VALIDATORS: { [K in AnswerField]-?: (value: unknown) => unknown } = {
   audit,
   lang: language,
   features,
-  domain: hostname,
+  domain: customDomain,
   template: templateSource,
   accountId,
   provisioned,

@@ -138,6 +138,13 @@ export interface WorkerDomain {
   zone_name?: string;
 }
 
+/** A DNS record of a zone, as much of it as a message names. */
+export interface DnsRecord {
+  type: string;
+  name: string;
+  content?: string;
+}
+
 export interface CloudflareApi {
   /** Checks a user-owned token; throws (401) for an account-owned one, which listAccounts then proves. */
   verifyToken(): Promise<{ status: string }>;
@@ -177,6 +184,8 @@ export interface CloudflareApi {
   deletePolicy(accountId: string, id: string): Promise<void>;
   /** Deletes a KV namespace and every key in it. */
   deleteKvNamespace(accountId: string, id: string): Promise<void>;
+  /** The zone's DNS records named exactly `name`: a custom domain cannot go where one is. */
+  listDnsRecords(zoneId: string, name: string): Promise<DnsRecord[]>;
 }
 
 export type ApiCall = keyof CloudflareApi;
@@ -209,6 +218,7 @@ export const API_CALLS: readonly ApiCall[] = [
   "deleteWorker",
   "deletePolicy",
   "deleteKvNamespace",
+  "listDnsRecords",
 ] satisfies readonly ApiCall[];
 
 /** Token permissions, named as in the dashboard's token editor. */
@@ -219,6 +229,7 @@ export const PERMISSIONS = {
   workersScripts: "Workers Scripts: Edit",
   workersKv: "Workers KV Storage: Edit",
   zones: "Zone: Read",
+  dns: "DNS: Read",
 } as const;
 
 export interface Route {
@@ -291,6 +302,8 @@ export function routeOf(call: ApiCall, args: readonly unknown[]): Route {
       return write("DELETE", `${account}/access/policies/${id}`, PERMISSIONS.accessApps);
     case "deleteKvNamespace":
       return write("DELETE", `${account}/storage/kv/namespaces/${id}`, PERMISSIONS.workersKv);
+    case "listDnsRecords":
+      return get(`/zones/${String(args[0])}/dns_records?name.exact=${encodeURIComponent(String(args[1]))}`, PERMISSIONS.dns);
   }
 }
 

@@ -112,6 +112,10 @@ export interface ProvisionContext {
   accountId?: string;
   /** Where the Worker serves: `<name>.<subdomain>.workers.dev` or the custom domain. */
   host?: string;
+  /** The custom domain and the zone of the account it is in, once checked. */
+  customDomain?: { hostname: string; zone: string };
+  /** The custom domain the project served on before `domain` changed or went, when it still routes to this Worker. */
+  formerHost?: string;
   idpIds?: string[];
   existing?: Existing;
   allowPolicyId?: string;

@@ -54,6 +54,7 @@ export function dryRunApi(real: CloudflareApi, plan: PlannedCall[]): CloudflareA
     getWorkerBindings: read("getWorkerBindings"),
     listZones: read("listZones"),
     listWorkerDomains: read("listWorkerDomains"),
+    listDnsRecords: read("listDnsRecords"),
     createPolicy: async (...args) => {
       describe("createPolicy", args);
       return { ...args[1], id: `<id of the new policy "${args[1].name}">` } as AccessPolicy;

@@ -13,6 +13,7 @@ import type { Redactor } from "./redact.js";
 import { sameJson } from "./same.js";
 import { ensureAccessApp } from "./steps/access-app.js";
 import { checkToken, resolveAccount, resolveSubdomain, resolveTeam } from "./steps/account.js";
+import { checkCustomDomain, detachFormerDomain } from "./steps/custom-domain.js";
 import { deployWorker, needsSecrets } from "./steps/deploy.js";
 import { linkDownstreamApps } from "./steps/downstreams.js";
 import { findExisting } from "./steps/existing.js";
@@ -32,7 +33,9 @@ interface Step {
 export const STEPS: readonly Step[] = [
   { label: "Checking the API token", run: checkToken },
   { label: "Finding the account", run: resolveAccount, mayAsk: true },
-  { label: "Finding the workers.dev subdomain", run: resolveSubdomain },
+  // On a custom domain the account needs no workers.dev subdomain: the Worker has no workers.dev URL.
+  { label: "Finding the workers.dev subdomain", run: resolveSubdomain, applies: (ctx) => !ctx.config.domain },
+  { label: "Checking the custom domain", run: checkCustomDomain, applies: (ctx) => Boolean(ctx.config.domain || ctx.config.provisioned?.customDomain) },
   { label: "Finding the Access team", run: resolveTeam },
   { label: "Resolving the identity providers", run: resolveIdentityProviders, mayAsk: true },
   // Reads only, and proves what it finds is ours: nothing before it changes anything, and nothing after it runs unless it passed.
@@ -43,9 +46,14 @@ export const STEPS: readonly Step[] = [
   { label: "Linked App Token policies on downstream apps", run: linkDownstreamApps, applies: (ctx) => ctx.config.downstreams.length > 0 },
   { label: "Bringing the ids into wrangler.jsonc", run: updateFiles },
   { label: "Deploying with wrangler", run: deployWorker, applies: (ctx) => ctx.deploy },
+  { label: "Detaching the former custom domain", run: detachFormerDomain, applies: (ctx) => ctx.deploy && !ctx.config.domain && ctx.formerHost !== undefined },
 ];
 
 async function updateFiles(ctx: ProvisionContext): Promise<void> {
+  // Only now, with the Access app on the new host: a run that stops before this still knows the host it moves from.
+  // A custom domain that went stays recorded until it is detached, after the deploy.
+  if (ctx.customDomain) await ctx.record(["provisioned", "customDomain"], ctx.customDomain);
+  else if (!ctx.formerHost) await ctx.record(["provisioned", "customDomain"], undefined);
   const changed = await ctx.updateProjectFiles(ctx.config);
   for (const path of changed) ctx.report("changed", `${path} (merged with your edits, as regenerate does)`);
 }
@@ -113,7 +121,7 @@ export async function provision(input: ProvisionInput): Promise<ProvisionResult>
     record: async (path, value) => {
       if (sameJson(getAtPath(ctx.config, path), value)) return;
       setAtPath(ctx.config, path, value);
-      if (input.dryRun) recorded.push(`${path.join(".")} = ${JSON.stringify(value)}`);
+      if (input.dryRun) recorded.push(value === undefined ? `${path.join(".")} removed` : `${path.join(".")} = ${JSON.stringify(value)}`);
       else await input.configRecord.set(path, value);
     },
     report: (kind, what) => current.push({ kind, what }),

@@ -2,6 +2,7 @@ import { createClient } from "cloudflare/tree-shakable";
 import { BaseAccounts } from "cloudflare/resources/accounts/accounts";
 import { BaseNamespaces } from "cloudflare/resources/kv/namespaces/namespaces";
 import { BaseZones } from "cloudflare/resources/zones/zones";
+import { BaseRecords } from "cloudflare/resources/dns/records";
 import { BaseDomains } from "cloudflare/resources/workers/domains";
 import { BaseTokens as UserTokens } from "cloudflare/resources/user/tokens/tokens";
 import { BaseScriptAndVersionSettings } from "cloudflare/resources/workers/scripts/script-and-version-settings";
@@ -49,6 +50,7 @@ export function sdkApi({ apiToken, baseURL, maxRetries }: SdkOptions): Cloudflar
       BaseScriptAndVersionSettings,
       BaseZones,
       BaseDomains,
+      BaseRecords,
     ],
   });
   const all = async <T>(pages: AsyncIterable<T>): Promise<T[]> => {
@@ -118,12 +120,12 @@ export function sdkApi({ apiToken, baseURL, maxRetries }: SdkOptions): Cloudflar
       const settings = await orUndefined(cf.workers.scripts.scriptAndVersionSettings.get(script, { account_id }));
       return settings && ((settings.bindings ?? []) as WorkerBinding[]);
     },
-    listZones: async (account_id, name) =>
-      (await all(cf.zones.list({ account: { id: account_id }, ...(name === undefined ? {} : { name }) }))).map(({ id, name, status }) => ({
-        id,
-        name,
-        ...(status ? { status } : {}),
-      })),
+    listZones: async (account_id, name) => {
+      const params = { account: { id: account_id }, ...(name === undefined ? {} : { name }) };
+      // One name is one zone at most: its first page says all, without the empty page that ends a walk through them.
+      const zones = name === undefined ? await all(cf.zones.list(params)) : (await cf.zones.list(params)).result;
+      return zones.map(({ id, name, status }) => ({ id, name, ...(status ? { status } : {}) }));
+    },
     listWorkerDomains: async (account_id, filter) =>
       (await all(cf.workers.domains.list({ account_id, ...filter }))).map((domain) => ({
         id: domain.id ?? "",
@@ -142,5 +144,12 @@ export function sdkApi({ apiToken, baseURL, maxRetries }: SdkOptions): Cloudflar
     deleteWorker: async (account_id, script) => void (await cf.delete(`/accounts/${account_id}/workers/scripts/${encodeURIComponent(script)}`)),
     deletePolicy: async (account_id, id) => void (await cf.zeroTrust.access.policies.delete(id, { account_id })),
     deleteKvNamespace: async (account_id, id) => void (await cf.kv.namespaces.delete(id, { account_id })),
+    // One hostname's records: the first page says whether there are any.
+    listDnsRecords: async (zone_id, name) =>
+      (await cf.dns.records.list({ zone_id, name: { exact: name } })).result.map((record) => ({
+        type: record.type,
+        name: record.name,
+        ...(typeof record.content === "string" ? { content: record.content } : {}),
+      })),
   };
 }

@@ -63,13 +63,16 @@ export function wranglerDeployer(options: { exec: Exec; env: Record<string, stri
   };
 }
 
-/** The first target of wrangler's machine-readable deploy record (WRANGLER_OUTPUT_FILE_PATH). */
+/**
+ * The first target of wrangler's machine-readable deploy record (WRANGLER_OUTPUT_FILE_PATH) that is
+ * a URL: a custom-domain route is listed by its pattern, which is not one.
+ */
 async function deployedUrl(outputFile: string): Promise<string | undefined> {
   const text = await readFile(outputFile, "utf8").catch(() => "");
   for (const line of text.split("\n").reverse()) {
     try {
       const record = JSON.parse(line) as { type?: string; targets?: string[] };
-      if (record.type === "deploy") return record.targets?.[0];
+      if (record.type === "deploy") return record.targets?.find((target) => /^https:\/\/[^/\s]+/.test(target));
     } catch {
       // not a JSON line
     }

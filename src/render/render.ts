@@ -127,6 +127,7 @@ function viewOf(config: Config, meta: RenderMeta) {
     js: config.lang === "js",
     features: Object.fromEntries(["tests", "ci", "lint", "examples"].map((f) => [f, config.features.includes(f as never)])),
     domain: config.domain ?? null,
+    zoneName: customDomainZone(config) ?? null,
     host,
     mcpUrl: `https://${host}/mcp`,
     generatorVersion: meta.generatorVersion,
@@ -178,6 +179,16 @@ export function workerHost(config: Config): string | undefined {
   if (config.domain) return config.domain;
   const subdomain = config.provisioned?.workersSubdomain;
   return subdomain ? `${config.name}.${subdomain}.workers.dev` : undefined;
+}
+
+/**
+ * The zone of the custom domain, once provision has found it for this very host. wrangler then names
+ * it in the route instead of leaving the API to infer it, which it has been known to refuse (10082,
+ * "Can't infer zone from route"). A zone found for a host the project no longer uses says nothing.
+ */
+function customDomainZone(config: Config): string | undefined {
+  const found = config.provisioned?.customDomain;
+  return found && found.hostname === config.domain ? found.zone : undefined;
 }
 
 function assertParses(path: string, text: string): void {

@@ -13,6 +13,7 @@ import type {
   WorkerBinding,
   WorkerDomain,
   Zone,
+  DnsRecord,
 } from "../../src/provision/cloudflare-api.js";
 import { APP_BODY_KEYS, APP_VIEW_KEYS, ApiError, POLICY_BODY_KEYS, POLICY_LINK_KEYS, resolveHosts, validateOAuth } from "./fake-cloudflare.mjs";
 
@@ -61,6 +62,8 @@ export class FakeApi implements CloudflareApi {
   zones: Zone[] = [{ id: "9a7806061c88ada191ed06f989cc3dac", name: "example.com", status: "active" }];
   /** Workers custom domains. */
   domains: WorkerDomain[] = [];
+  /** DNS records of the zones (each in the zone its name ends in). */
+  dnsRecords: DnsRecord[] = [];
   /** Injected failures: the next call of that name throws it (once). */
   failures = new Map<ApiCall, ApiFailure>();
 
@@ -229,6 +232,13 @@ export class FakeApi implements CloudflareApi {
     await this.#enter("deleteKvNamespace", [accountId, id]);
     if (!this.kvNamespaces.some((namespace) => namespace.id === id)) throw new ApiFailure(404, [{ code: 10013, message: "namespace not found" }]);
     this.kvNamespaces = this.kvNamespaces.filter((namespace) => namespace.id !== id);
+  }
+  async listDnsRecords(zoneId: string, name: string) {
+    await this.#enter("listDnsRecords", [zoneId, name]);
+    const zone = this.zones.find((candidate) => candidate.id === zoneId);
+    if (!zone) throw new ApiFailure(404, [{ code: 7003, message: "Could not route to /zones, perhaps your object identifier is invalid?" }]);
+    const inZone = (record: DnsRecord) => record.name === zone.name || record.name.endsWith(`.${zone.name}`);
+    return clone(this.dnsRecords.filter((record) => inZone(record) && record.name === name.toLowerCase()));
   }
 
   /** A reusable policy's body takes PolicyCreateParams' fields only: its id, timestamps, app_count, reusable flag and account are the API's. */

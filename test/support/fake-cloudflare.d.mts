@@ -54,6 +54,19 @@ export interface DeployedWorker {
   ratelimits: Record<string, { namespace_id: string; simple: { limit: number; period: 10 | 60 } }>;
   bindings: any[];
   workersDev: { enabled: boolean; previews_enabled: boolean };
+  /** The hostnames routed to this Worker as custom domains. */
+  customDomains: string[];
+}
+
+/** A Workers custom domain: `hostname` routes to the Worker `service`. */
+export interface FakeCustomDomain {
+  id: string;
+  cert_id: string;
+  environment: string;
+  hostname: string;
+  service: string;
+  zone_id: string;
+  zone_name: string;
 }
 
 export interface FakeAccount {
@@ -66,14 +79,29 @@ export interface FakeAccount {
   apps: any[];
   kvNamespaces: { id: string; title: string }[];
   workers: Record<string, any>;
-  customDomains: any[];
+  customDomains: FakeCustomDomain[];
+  zones: { id: string; name: string; status: string; created_on: string }[];
+  /** Hostnames with DNS records of their own (not a Worker's): a custom domain there is refused with 100117. */
+  dnsRecords: { id: string; type: string; name: string; content: string; proxied: boolean; ttl: number }[];
 }
 
 export interface FakeOptions {
   token?: string;
   tokens?: { value: string; kind?: "user" | "account"; status?: string; accounts?: string[]; id?: string }[];
   accountId?: string;
-  accounts?: { id: string; name: string; workersSubdomain?: string | null; organization?: any; identityProviders?: any[] }[];
+  accounts?: {
+    id: string;
+    name: string;
+    workersSubdomain?: string | null;
+    organization?: any;
+    identityProviders?: any[];
+    zones?: (string | { name: string; status?: string })[];
+    dnsRecords?: string[];
+  }[];
+  /** Zones of the default account: names (active), or { name, status }. */
+  zones?: (string | { name: string; status?: string })[];
+  /** Hostnames of the default account with DNS records of their own. */
+  dnsRecords?: string[];
   team?: string;
   maxPerPage?: number;
   ids?: "sequential" | "random";

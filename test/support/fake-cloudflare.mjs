@@ -49,7 +49,11 @@ const badRequest = (message, code = 12130 /* Access invalid_request (approx.) */
   new ApiError(400, code, message);
 const notFound = (message, code) => new ApiError(404, code, message);
 
+/** A handler's answer for the calls that answer the envelope alone (DELETE /workers/domains/:id): no `result` key. */
+const NO_RESULT = Symbol("no result");
+
 function envelope(result, resultInfo) {
+  if (result === NO_RESULT) return { success: true, errors: [], messages: [] };
   const body = { success: true, errors: [], messages: [], result };
   if (resultInfo) body.result_info = resultInfo;
   return body;
@@ -108,8 +112,14 @@ function seedState(options, ids) {
     kvNamespaces: [],
     workers: {},
     customDomains: [],
+    // Zones of the account (names, or { name, status }); hostnames with DNS records of their own.
+    zones: (extra.zones ?? []).map((z) => {
+      const { name, status = "active" } = typeof z === "string" ? { name: z } : z;
+      return { id: ids.hex(16), name: name.toLowerCase(), status, created_on: now };
+    }),
+    dnsRecords: (extra.dnsRecords ?? []).map((name) => ({ id: ids.hex(16), type: "CNAME", name: name.toLowerCase(), content: "origin.example.net", proxied: true, ttl: 1 })),
   });
-  const accounts = (options.accounts ?? [{ id: accountId, name: `${team} account` }]).map(
+  const accounts = (options.accounts ?? [{ id: accountId, name: `${team} account`, zones: options.zones, dnsRecords: options.dnsRecords }]).map(
     (a) => account(a.id, a.name, a),
   );
   const tokens = (options.tokens ?? [{ value: options.token ?? DEFAULT_TOKEN }]).map((t) => ({
@@ -891,33 +901,153 @@ export function createFakeCloudflare(options = {}) {
     return clone(w.subdomain);
   });
   route("GET", `${A}/workers/scripts/:name/subdomain`, ({ account, params }) => clone(workerOr404(account, params.name).subdomain));
-  // custom domains (`routes: [{ pattern, custom_domain: true }]`, i.e. --domain)
-  const zoneOf = (hostname) => hostname.split(".").slice(-2).join(".");
-  route("POST", `${A}/workers/scripts/:name/domains/changeset`, ({ account, params, body }) => {
-    workerOr404(account, params.name);
-    const wanted = Array.isArray(body) ? body : [];
-    const mine = account.customDomains.filter((d) => d.service === params.name);
+  // ---- Zones and Workers custom domains (--domain) ------------------------
+  //
+  // GET /zones (SDK zones.list: V4PagePaginationArray, `account.id`, `name`, `status`; the SDK asks
+  // for the next page until one comes back empty), and a zone's DNS records (those seeded). Then the
+  // Workers custom-domain API the SDK calls (workers.domains: list, PUT attach, get, delete) and the
+  // one `wrangler deploy` calls for
+  // `routes: [{ pattern, custom_domain: true }]` (4.164: `POST …/domains/changeset?replace_state=true`,
+  // then `PUT …/domains/records` with both overrides true when it has no terminal). A hostname is
+  // in the zone that is its longest suffix among the account's zones; none is 10083 zone_not_found.
+  // Another Worker's hostname is 409 100116 unless override_existing_origin (wrangler in CI sends
+  // it: the host moves); a hostname with a DNS record of its own (seeded with `dnsRecords`) is 409
+  // 100117 even with override_existing_dns_record. Statuses and messages are (approx.).
+
+  const ZONE_FILTERS = { "account.id": (z, v, a) => a.id === v, status: (z, v) => z.status === v };
+  function matchesName(name, filter) {
+    const [op, value] = /^(contains|starts_with|ends_with|equal):/.test(filter) ? filter.split(/:(.*)/s) : ["equal", filter];
+    const v = value.toLowerCase();
+    if (op === "contains") return name.includes(v);
+    if (op === "starts_with") return name.startsWith(v);
+    if (op === "ends_with") return name.endsWith(v);
+    return name === v;
+  }
+  route("GET", "/zones", ({ token, query }) => {
+    const per = Number.parseInt(query.get("per_page") ?? "20", 10);
+    if (!Number.isInteger(per) || per < 5 || per > 50) throw badRequest("per_page must be between 5 and 50 (approx.)", 1001);
+    const zones = state.accounts.filter((a) => token.accounts.includes(a.id)).flatMap((a) =>
+      a.zones.filter((z) =>
+        Object.entries(ZONE_FILTERS).every(([key, test]) => !query.has(key) || test(z, query.get(key), a)) &&
+        (!query.has("name") || matchesName(z.name, query.get("name")))).map((z) => zoneView(a, z)));
+    return paginate(zones, query, { defaultPerPage: 20, maxPerPage: 50 });
+  });
+  route("GET", "/zones/:zone", ({ token, params }) => {
+    for (const a of state.accounts.filter((x) => token.accounts.includes(x.id))) {
+      const z = a.zones.find((x) => x.id === params.zone);
+      if (z) return zoneView(a, z);
+    }
+    throw notFound("Invalid zone identifier (approx.)", 1001);
+  });
+  // DNS records of a zone (SDK dns.records.list: `name.exact` and the other name operators, paged), as
+  // far as a custom domain cares: the seeded `dnsRecords` of the account, each in the zone its name is in.
+  route("GET", "/zones/:zone/dns_records", ({ token, params, query }) => {
+    const account = state.accounts.find((a) => token.accounts.includes(a.id) && a.zones.some((z) => z.id === params.zone));
+    if (!account) throw notFound("Could not route to /zones, perhaps your object identifier is invalid? (approx.)", 7003);
+    const zone = account.zones.find((z) => z.id === params.zone);
+    const names = { "name.exact": "equal", "name.contains": "contains", "name.startswith": "starts_with", "name.endswith": "ends_with", name: "equal" };
+    const records = account.dnsRecords.filter((r) =>
+      (r.name === zone.name || r.name.endsWith(`.${zone.name}`)) &&
+      Object.entries(names).every(([key, op]) => !query.has(key) || matchesName(r.name, `${op}:${query.get(key)}`)));
+    return paginate(records.map((r) => ({ ...clone(r), zone_id: zone.id, zone_name: zone.name })), query, { defaultPerPage: 100, maxPerPage: 5000000 });
+  });
+
+  function zoneView(account, z) {
     return {
-      added: wanted.filter((o) => !account.customDomains.some((d) => d.hostname === o.hostname)),
-      removed: mine.filter((d) => !wanted.some((o) => o.hostname === d.hostname)),
-      updated: [],
-      conflicting: wanted.filter((o) => account.customDomains.some((d) => d.hostname === o.hostname && d.service !== params.name)),
+      id: z.id, name: z.name, status: z.status, paused: false, type: "full", development_mode: 0,
+      account: { id: account.id, name: account.name }, owner: { id: null, type: "user", email: null },
+      name_servers: ["ada.ns.cloudflare.com", "bob.ns.cloudflare.com"], original_name_servers: null, original_registrar: null,
+      original_dnshost: null, permissions: [], plan: { id: "0feeeeeeeeeeeeeeeeeeeeeeeeeeeeee", name: "Free Website" },
+      meta: { step: 2, custom_certificate_quota: 0, page_rule_quota: 3, phishing_detected: false },
+      created_on: z.created_on, modified_on: z.created_on, activated_on: z.status === "active" ? z.created_on : null,
+    };
+  }
+
+  /** The account's zone for an origin: the one it names (zone_id or zone_name), else the longest suffix of its hostname. */
+  function zoneFor(account, origin) {
+    const host = origin.hostname.toLowerCase();
+    const inside = (z) => host === z.name || host.endsWith(`.${z.name}`);
+    const named = origin.zone_id ?? origin.zone_name;
+    const zone = named !== undefined
+      ? account.zones.find((z) => (z.id === origin.zone_id || z.name === origin.zone_name) && inside(z))
+      : account.zones.filter(inside).sort((a, b) => b.name.length - a.name.length)[0];
+    if (!zone || zone.status !== "active") throw notFound(`workers.api.error.zone_not_found for "${origin.hostname}" (approx.)`, 10083);
+    return zone;
+  }
+  function checkOrigin(o) {
+    if (!o || typeof o.hostname !== "string" || !o.hostname) throw badRequest("each origin needs a hostname (approx.)", 100100);
+    if (o.hostname.includes("*")) throw badRequest("Wildcard operators (*) are not allowed in Custom Domains (approx.)", 100101);
+    if (/[/:\s]/.test(o.hostname)) throw badRequest("Paths are not allowed in Custom Domains (approx.)", 100102);
+  }
+  const hasDnsRecord = (account, host) => account.dnsRecords.some((r) => r.name === host.toLowerCase());
+  /** Attaches `host` to the Worker, moving it from another one; the record keeps its id when it only moves. */
+  function attachDomain(account, host, service, zone) {
+    const existing = account.customDomains.find((d) => d.hostname === host);
+    if (existing) { existing.service = service; return existing; }
+    const d = { id: ids.hex(16), cert_id: ids.uuid(), environment: "production", hostname: host, service, zone_id: zone.id, zone_name: zone.name };
+    account.customDomains.push(d);
+    return d;
+  }
+  const domainOr404 = (account, id) => {
+    const d = account.customDomains.find((x) => x.id === id);
+    if (!d) throw notFound("workers.api.error.domain_not_found (approx.)", 100114);
+    return d;
+  };
+  const domainsFiltered = (account, query) => account.customDomains.filter((d) =>
+    ["hostname", "service", "zone_id", "zone_name", "environment"].every((key) => !query.has(key) || d[key] === query.get(key)));
+
+  route("GET", `${A}/workers/domains`, ({ account, query }) => clone(domainsFiltered(account, query)));
+  route("PUT", `${A}/workers/domains`, ({ account, body }) => {
+    checkOrigin(body);
+    if (typeof body.service !== "string" || !body.service) throw badRequest("service is required (approx.)", 100100);
+    workerOr404(account, body.service);
+    const host = body.hostname.toLowerCase();
+    const zone = zoneFor(account, body);
+    if (hasDnsRecord(account, host)) throw new ApiError(409, 100117, `${host} already has DNS records (approx.)`);
+    const held = account.customDomains.find((d) => d.hostname === host && d.service !== body.service);
+    if (held) throw new ApiError(409, 100116, `${host} is already attached to the Worker ${held.service} (approx.)`);
+    return clone(attachDomain(account, host, body.service, zone));
+  });
+  route("GET", `${A}/workers/domains/records`, ({ account, query }) => clone(domainsFiltered(account, query)));
+  route("GET", `${A}/workers/domains/records/:id`, ({ account, params }) => clone(domainOr404(account, params.id)));
+  route("GET", `${A}/workers/domains/:id`, ({ account, params }) => clone(domainOr404(account, params.id)));
+  route("DELETE", `${A}/workers/domains/:id`, ({ account, params }) => {
+    domainOr404(account, params.id);
+    account.customDomains = account.customDomains.filter((d) => d.id !== params.id);
+    return NO_RESULT;
+  });
+
+  route("POST", `${A}/workers/scripts/:name/domains/changeset`, ({ account, params, body, query }) => {
+    workerOr404(account, params.name);
+    if (!Array.isArray(body)) throw badRequest("the body is an array of origins (approx.)", 100100);
+    body.forEach(checkOrigin);
+    const wanted = body.map((o) => ({ ...o, hostname: o.hostname.toLowerCase(), zone: zoneFor(account, o) }));
+    const view = (o) => ({ hostname: o.hostname, zone_id: o.zone.id, zone_name: o.zone.name });
+    const held = (o) => account.customDomains.find((d) => d.hostname === o.hostname);
+    return {
+      added: wanted.filter((o) => !held(o)).map(view),
+      updated: wanted.filter((o) => held(o) && held(o).service !== params.name).map((o) => ({ ...clone(held(o)), modified: true, previews_enabled: false })),
+      removed: query.get("replace_state") === "true"
+        ? clone(account.customDomains.filter((d) => d.service === params.name && !wanted.some((o) => o.hostname === d.hostname)))
+        : [],
+      conflicting: wanted.filter((o) => hasDnsRecord(account, o.hostname)).map(view),
     };
   });
   route("PUT", `${A}/workers/scripts/:name/domains/records`, ({ account, params, body }) => {
     workerOr404(account, params.name);
-    const origins = body?.origins ?? [];
-    account.customDomains = account.customDomains.filter((d) => d.service !== params.name || origins.some((o) => o.hostname === d.hostname));
-    for (const o of origins) {
-      const clash = account.customDomains.find((d) => d.hostname === o.hostname);
-      if (clash && clash.service !== params.name && !body.override_existing_origin)
-        throw new ApiError(409, 100116, `${o.hostname} is already attached to another Worker (approx.)`);
-      if (clash) { clash.service = params.name; continue; }
-      account.customDomains.push({ id: ids.hex(16), hostname: o.hostname, service: params.name, environment: "production", zone_name: o.zone_name ?? zoneOf(o.hostname), zone_id: o.zone_id ?? null });
+    if (!body || !Array.isArray(body.origins)) throw badRequest("origins is required (approx.)", 100100);
+    body.origins.forEach(checkOrigin);
+    const wanted = body.origins.map((o) => ({ host: o.hostname.toLowerCase(), zone: zoneFor(account, o) }));
+    // Every check before any change: a refused call changes nothing.
+    for (const { host } of wanted) {
+      if (hasDnsRecord(account, host)) throw new ApiError(409, 100117, `${host} already has DNS records that are not this Worker's (approx.)`);
+      const other = account.customDomains.find((d) => d.hostname === host && d.service !== params.name);
+      if (other && !body.override_existing_origin) throw new ApiError(409, 100116, `${host} is already attached to the Worker ${other.service} (approx.)`);
     }
-    return clone(account.customDomains.filter((d) => d.service === params.name));
+    // override_scope: the origins are the Worker's whole set; its others are detached.
+    if (body.override_scope) account.customDomains = account.customDomains.filter((d) => d.service !== params.name || wanted.some((w) => w.host === d.hostname));
+    return wanted.map(({ host, zone }) => clone(attachDomain(account, host, params.name, zone)));
   });
-  route("GET", `${A}/workers/domains`, ({ account, query }) => paginate(clone(account.customDomains), query, pageOpts));
 
   // ---- deleting (what destroy calls) -------------------------------------
   // SDK kv.namespaces.delete: "Deletes the specified Workers KV namespace and its stored key-value
@@ -1073,7 +1203,7 @@ export function createFakeCloudflare(options = {}) {
       const paged = out && typeof out === "object" && "result_info" in out && "result" in out;
       const result = paged ? out.result : out;
       entry.status = 200;
-      entry.result = clone(result);
+      entry.result = result === NO_RESULT ? undefined : clone(result);
       send(res, 200, envelope(result, paged ? out.result_info : undefined));
     } catch (e) {
       const err = e instanceof ApiError ? e : new ApiError(500, 10000, `fake internal error: ${e.message}`);
@@ -1207,6 +1337,8 @@ export function createFakeCloudflare(options = {}) {
         ratelimits: Object.fromEntries(of("ratelimit").map((b) => [b.name, { namespace_id: b.namespace_id, simple: clone(b.simple) }])),
         bindings: clone(v.bindings),
         workersDev: clone(w.subdomain),
+        /** The hostnames routed to this Worker as custom domains. */
+        customDomains: fake.account(accountId).customDomains.filter((d) => d.service === name).map((d) => d.hostname),
       };
     },
     /** The whole state, to put back with restore(): a test provisions once and starts each case from there. */

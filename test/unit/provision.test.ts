@@ -8,7 +8,7 @@ import { provisionCommand } from "../../src/commands/provision.js";
 import { CLIENT_NAMES, KNOWN_CLIENTS, managedOAuthAllowlist } from "../../src/config/clients.js";
 import { Cancelled, ConflictError, ExitCode, RuntimeFailure, UsageError } from "../../src/errors.js";
 import type { FileSystem } from "../../src/fs.js";
-import type { WorkerBinding } from "../../src/provision/cloudflare-api.js";
+import type { AccessApp, WorkerBinding } from "../../src/provision/cloudflare-api.js";
 import type { DeployRequest, ProvisionPrompter } from "../../src/provision/context.js";
 import type { TemplateSet } from "../../src/render/templates.js";
 import { ACCOUNT, ApiFailure, FakeApi } from "../support/fake-api.js";
@@ -51,6 +51,12 @@ async function harness(createArgs: string[], options: { api?: FakeApi; prompter?
           const config = parseJsonc(read("wrangler.jsonc"));
           const worker = request.worker ?? config.name;
           api.workers.set(worker, deployedBindings(config, api.workers.get(worker), request.secrets));
+          // As wrangler's changeset with replace_state=true: the Worker's custom domains become its routes', taken from any other Worker.
+          const hosts: string[] = (config.routes ?? []).filter((route: { custom_domain?: boolean }) => route.custom_domain).map((route: { pattern: string }) => route.pattern);
+          if (hosts.length) {
+            const others = api.domains.filter((domain) => domain.service !== worker && !hosts.includes(domain.hostname));
+            api.domains = [...others, ...hosts.map((hostname) => ({ id: `domain-${hostname}`, hostname, service: worker }))];
+          }
           return { url: "https://srv.acme.workers.dev" };
         },
       },
@@ -1258,6 +1264,15 @@ describe("create --provision", () => {
     expect(c.config().provisioned.accessApp.id).toBe(theirs.id);
   });
 
+  it("--domain with a host in no zone of the account: exit 2, nothing created, and the project itself is ready", async () => {
+    const c = await createWith(["--auth", "self-hosted", "--allow-domain", "example.com", "--domain", "mcp.example.org", "--provision", "--no-install"]);
+    const run = c.run();
+    await expect(run).rejects.toThrow(UsageError);
+    await expect(run).rejects.toThrow(/"mcp\.example\.org" is in no zone[\s\S]*The project itself is ready in \/work\/srv: run npm run provision there/);
+    expect(mutationsOf(c.api)).toEqual([]);
+    expect(c.config().domain).toBe("mcp.example.org");
+  });
+
   it("a provisioning failure says the project itself is ready", async () => {
     const c = await createWith(["--auth", "self-hosted", "--allow-domain", "example.com", "--provision", "--no-install"]);
     c.api.subdomain = undefined;
@@ -1422,5 +1437,234 @@ describe("provision, who may call what (issue 14)", () => {
     const h = await harness([...selfHosted, "--audit-arguments", "hash"], { api });
     await h.run("--adopt", "--yes");
     expect(h.deploys[0]!.secrets).toHaveProperty("AUDIT_HASH_KEY");
+  });
+});
+
+describe("provision with a custom domain (--domain)", () => {
+  const withDomain = (args: string[], host = "mcp.example.com") => [...args, "--domain", host];
+  const appOf = (api: FakeApi, id: string) => api.apps.find((candidate) => candidate.id === id)!;
+  const publicHosts = (app: AccessApp) =>
+    (app.destinations as { type?: string; uri?: string }[]).filter((d) => (d.type ?? "public") === "public").map((d) => d.uri);
+  const reads = (api: FakeApi, call: string) => api.calls.filter((entry) => entry.call === call).map((entry) => entry.args.slice(1));
+
+  it.each([
+    ["self-hosted", selfHosted],
+    ["saas", saas],
+  ])("%s: finds the zone, puts the Access app on the custom host, records the zone for the route, and the live URL is the custom host; a re-run changes nothing", async (mode, args) => {
+    const h = await harness(withDomain(args));
+    // With a custom domain the account needs no workers.dev subdomain.
+    h.api.subdomain = undefined;
+    expect(await h.run()).toBe(ExitCode.ok);
+
+    // The longest suffix first: mcp.example.com is not a zone, example.com is.
+    expect(reads(h.api, "listZones")).toEqual([["mcp.example.com"], ["example.com"]]);
+    expect(reads(h.api, "listWorkerDomains")).toEqual([[{ hostname: "mcp.example.com" }]]);
+    const app = appOf(h.api, h.config().provisioned.accessApp.id);
+    if (mode === "saas") {
+      expect(app.saas_app!.redirect_uris).toEqual(["https://mcp.example.com/callback"]);
+    } else {
+      expect(app.domain).toBe("mcp.example.com");
+      expect(publicHosts(app)).toEqual(["mcp.example.com"]);
+    }
+    expect(h.config().provisioned.customDomain).toEqual({ hostname: "mcp.example.com", zone: "example.com" });
+    expect(h.config().provisioned).not.toHaveProperty("workersSubdomain");
+    expect(h.wrangler()).toMatchObject({ workers_dev: false, preview_urls: false, routes: [{ pattern: "mcp.example.com", custom_domain: true, zone_name: "example.com" }] });
+    expect(h.read("README.md")).toContain("`https://mcp.example.com/mcp`");
+    expect(h.said.join("\n")).toContain("MCP endpoint: https://mcp.example.com/mcp");
+    expect(h.said.join("\n")).not.toContain("workers.dev/mcp");
+    expect(h.api.domains).toEqual([expect.objectContaining({ hostname: "mcp.example.com", service: "srv" })]);
+
+    h.api.calls = [];
+    expect(await h.run()).toBe(ExitCode.ok);
+    expect(mutationsOf(h.api)).toEqual([]);
+  });
+
+  it("the zone is the longest suffix of the host that is a zone of the account", async () => {
+    const api = new FakeApi();
+    api.zones.push({ id: "eu-zone", name: "eu.example.com", status: "active" });
+    const h = await harness(withDomain(selfHosted, "mcp.eu.example.com"), { api });
+    expect(await h.run()).toBe(ExitCode.ok);
+    expect(reads(api, "listZones")).toEqual([["mcp.eu.example.com"], ["eu.example.com"]]);
+    expect(h.config().provisioned.customDomain).toEqual({ hostname: "mcp.eu.example.com", zone: "eu.example.com" });
+  });
+
+  it.each([
+    ["self-hosted", selfHosted],
+    ["saas", saas],
+  ])("%s: a host in no zone of the account: exit 2 naming the host and the zones it sees, before any change", async (_, args) => {
+    const h = await harness(withDomain(args, "mcp.example.org"));
+    const run = h.run();
+    await expect(run).rejects.toThrow(UsageError);
+    await expect(run).rejects.toThrow(/"mcp\.example\.org" is in no zone of the account 0123456789abcdef0123456789abcdef[\s\S]*example\.com/);
+    expect(mutationsOf(h.api)).toEqual([]);
+    expect(h.deploys).toEqual([]);
+    expect(h.config().provisioned ?? {}).not.toHaveProperty("customDomain");
+  });
+
+  it("names from the API are shown quoted, and a long list of zones is cut short", async () => {
+    const api = new FakeApi();
+    api.zones = Array.from({ length: 30 }, (_, i) => ({ id: `z${i}`, name: `zone${i}.example`, status: "active" }));
+    api.zones.push({ id: "evil", name: "evil\u001b[2J.example", status: "active" });
+    const h = await harness(withDomain(selfHosted), { api });
+    const run = h.run();
+    await expect(run).rejects.toThrow(/sees: "zone0\.example", "zone1\.example", [^\n]*"zone19\.example" and 11 more\./);
+    await expect(run).rejects.not.toThrow(/\u001b/);
+    api.zones = [{ id: "z", name: "example.com", status: "active" }];
+    api.domains.push({ id: "d", hostname: "mcp.example.com", service: "pay\u001b[2Jroll" });
+    await expect(h.run()).rejects.toThrow(/the Worker "pay\\u001b\[2Jroll"/);
+  });
+
+  it("no zone at all may be a token without Zone: Read: the message says so", async () => {
+    const api = new FakeApi();
+    api.zones = [];
+    const h = await harness(withDomain(selfHosted), { api });
+    await expect(h.run()).rejects.toThrow(/sees no zone at all[\s\S]*Zone: Read/);
+    expect(mutationsOf(api)).toEqual([]);
+  });
+
+  it("a zone that is not active yet is refused, naming its status", async () => {
+    const api = new FakeApi();
+    api.zones = [{ id: "z", name: "example.com", status: "pending" }];
+    const h = await harness(withDomain(selfHosted), { api });
+    await expect(h.run()).rejects.toThrow(/zone "example\.com" is "pending"/);
+    expect(mutationsOf(api)).toEqual([]);
+  });
+
+  it.each([
+    ["self-hosted", selfHosted],
+    ["saas", saas],
+  ])("%s: a host another Worker serves: exit 2 naming that Worker and how to detach it; --adopt does not take it over; nothing changed", async (_, args) => {
+    const api = new FakeApi();
+    api.domains.push({ id: "d1", hostname: "mcp.example.com", service: "payroll", zone_name: "example.com" });
+    const h = await harness(withDomain(args), { api });
+    for (const flags of [[], ["--adopt", "--yes"], ["--dry-run"]]) {
+      const run = h.run(...flags);
+      await expect(run).rejects.toThrow(UsageError);
+      await expect(run).rejects.toThrow(/"mcp\.example\.com" is a custom domain of the Worker "payroll"[\s\S]*Domains & Routes/);
+    }
+    expect(mutationsOf(api)).toEqual([]);
+    expect(h.deploys).toEqual([]);
+    expect(api.domains).toEqual([expect.objectContaining({ hostname: "mcp.example.com", service: "payroll" })]);
+  });
+
+  it.each([
+    ["self-hosted", selfHosted],
+    ["saas", saas],
+  ])("%s: a host with DNS records of its own (a site already there): exit 2 naming them, before the Access app is put on it", async (_, args) => {
+    const api = new FakeApi();
+    api.dnsRecords.push({ type: "A", name: "mcp.example.com", content: "192.0.2.1" });
+    const h = await harness(withDomain(args), { api });
+    const run = h.run();
+    await expect(run).rejects.toThrow(UsageError);
+    await expect(run).rejects.toThrow(/"mcp\.example\.com" already has DNS records of its own \(A "192\.0\.2\.1"\)[\s\S]*DNS/);
+    expect(mutationsOf(api)).toEqual([]);
+    expect(h.deploys).toEqual([]);
+  });
+
+  it("the host's DNS records are read only while no custom domain holds it: this project's own domain is not read again", async () => {
+    const h = await harness(withDomain(selfHosted));
+    await h.run();
+    expect(h.api.calls.filter(({ call }) => call === "listDnsRecords").map(({ args }) => args)).toEqual([["9a7806061c88ada191ed06f989cc3dac", "mcp.example.com"]]);
+    h.api.calls = [];
+    await h.run();
+    expect(reads(h.api, "listDnsRecords")).toEqual([]);
+  });
+
+  it("self-hosted: changing the domain moves the app (the old host is no longer its, the user's other hosts stay) and the route", async () => {
+    const h = await harness(withDomain(selfHosted));
+    await h.run();
+    const appId = h.config().provisioned.accessApp.id;
+    const app = appOf(h.api, appId);
+    app.destinations = [...(app.destinations as object[]), { type: "public", uri: "admin.example.com" }];
+
+    h.edit((config) => (config.domain = "tools.example.com"));
+    h.api.calls = [];
+    expect(await h.run()).toBe(ExitCode.ok);
+    expect(appOf(h.api, appId).domain).toBe("tools.example.com");
+    expect(publicHosts(appOf(h.api, appId))).toEqual(["tools.example.com", "admin.example.com"]);
+    expect(mutationsOf(h.api)).toEqual(["updateApp"]);
+    expect(h.config().provisioned.customDomain).toEqual({ hostname: "tools.example.com", zone: "example.com" });
+    expect(h.wrangler().routes).toEqual([{ pattern: "tools.example.com", custom_domain: true, zone_name: "example.com" }]);
+    expect(h.api.domains.map((domain) => domain.hostname)).toEqual(["tools.example.com"]);
+
+    h.api.calls = [];
+    expect(await h.run()).toBe(ExitCode.ok);
+    expect(mutationsOf(h.api)).toEqual([]);
+  });
+
+  it("saas: changing the domain replaces the old host's /callback, keeping the user's own redirect URIs", async () => {
+    const h = await harness(withDomain(saas));
+    await h.run();
+    const appId = h.config().provisioned.accessApp.id;
+    const app = appOf(h.api, appId);
+    app.saas_app!.redirect_uris = [...app.saas_app!.redirect_uris!, "http://localhost:8787/callback"];
+
+    h.edit((config) => (config.domain = "tools.example.com"));
+    expect(await h.run()).toBe(ExitCode.ok);
+    expect(appOf(h.api, appId).saas_app!.redirect_uris).toEqual(["https://tools.example.com/callback", "http://localhost:8787/callback"]);
+  });
+
+  it.each([
+    ["self-hosted", selfHosted],
+    ["saas", saas],
+  ])("%s: from workers.dev to a custom domain and back: the app follows, the custom domain is detached when it goes", async (mode, args) => {
+    const h = await harness(args);
+    await h.run();
+    const appId = h.config().provisioned.accessApp.id;
+    const hostOf = () => (mode === "saas" ? appOf(h.api, appId).saas_app!.redirect_uris : publicHosts(appOf(h.api, appId)));
+
+    h.edit((config) => (config.domain = "mcp.example.com"));
+    expect(await h.run()).toBe(ExitCode.ok);
+    expect(hostOf()).toEqual([mode === "saas" ? "https://mcp.example.com/callback" : "mcp.example.com"]);
+    expect(h.api.domains.map((domain) => [domain.hostname, domain.service])).toEqual([["mcp.example.com", "srv"]]);
+
+    h.edit((config) => delete config.domain);
+    h.api.calls = [];
+    expect(await h.run()).toBe(ExitCode.ok);
+    expect(hostOf()).toEqual([mode === "saas" ? "https://srv.acme.workers.dev/callback" : "srv.acme.workers.dev"]);
+    expect(mutationsOf(h.api)).toEqual(["updateApp", "deleteWorkerDomain"]);
+    expect(h.api.domains).toEqual([]);
+    expect(h.config().provisioned).not.toHaveProperty("customDomain");
+    expect(h.wrangler()).not.toHaveProperty("routes");
+  });
+
+  it("a recorded host that no longer routes to this Worker is never taken off Access or detached", async () => {
+    const h = await harness(withDomain(selfHosted));
+    await h.run();
+    const appId = h.config().provisioned.accessApp.id;
+    // Someone moved mcp.example.com to their own Worker since.
+    h.api.domains = [{ id: "d9", hostname: "mcp.example.com", service: "payroll" }];
+    h.edit((config) => delete config.domain);
+    h.api.calls = [];
+    // The app protects mcp.example.com, not this Worker's workers.dev host, and mcp.example.com is not provably this project's now.
+    await expect(h.run()).rejects.toThrow(/does not protect srv\.acme\.workers\.dev/);
+    expect(mutationsOf(h.api)).toEqual([]);
+    expect(publicHosts(appOf(h.api, appId))).toEqual(["mcp.example.com"]);
+    expect(h.api.domains).toEqual([{ id: "d9", hostname: "mcp.example.com", service: "payroll" }]);
+  });
+
+  it("--dry-run of a domain that went plans the detach after the deploy, and sends no write", async () => {
+    const h = await harness(withDomain(saas));
+    await h.run();
+    h.edit((config) => delete config.domain);
+    h.api.calls = [];
+    await h.run("--dry-run");
+    expect(mutationsOf(h.api)).toEqual([]);
+    expect(h.api.domains.map((domain) => domain.hostname)).toEqual(["mcp.example.com"]);
+    const plan = h.said.join("\n");
+    expect(plan).toMatch(/not sent {2}DELETE \/accounts\/0123456789abcdef0123456789abcdef\/workers\/domains\/domain-mcp\.example\.com/);
+    expect(plan).toMatch(/Would record in mcp-access.json:\n[^]*\n  provisioned\.customDomain removed\n/);
+  });
+
+  it("--dry-run lists the zone and custom-domain reads, sends no write, and records nothing", async () => {
+    const h = await harness(withDomain(selfHosted));
+    const before = h.allFiles();
+    await h.run("--dry-run");
+    expect(mutationsOf(h.api)).toEqual([]);
+    expect(h.allFiles()).toBe(before);
+    const plan = h.said.join("\n");
+    expect(plan).toMatch(/sent {6}GET {4}\/zones\?account\.id=0123456789abcdef0123456789abcdef&name=example\.com/);
+    expect(plan).toMatch(/sent {6}GET {4}\/accounts\/0123456789abcdef0123456789abcdef\/workers\/domains\?hostname=mcp\.example\.com/);
+    expect(plan).toMatch(/customDomain/);
   });
 });

@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { parse as parseJsonc } from "jsonc-parser";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createdInMemory, recordingUi, repoTemplates } from "../support/memory.js";
 import { parseArgv } from "../../src/answers/args.js";
@@ -49,6 +50,29 @@ describe("regenerate in memory", () => {
     expect(await h.run()).toBe(0);
     expect(h.tree()).toEqual(before);
     expect(h.output()).toMatch(/srv is up to date with mcp-access.json: nothing to change/);
+  });
+
+  it("a custom domain added to mcp-access.json, then changed, then removed: wrangler.jsonc and the README follow, the user's edits stay", async () => {
+    const h = await harness();
+    h.edit("wrangler.jsonc", '"minify": true', '"minify": false');
+    h.edit("mcp-access.json", '"lang": "ts"', '"lang": "ts", "domain": "MCP.example.com"');
+    expect(await h.run("--yes")).toBe(0);
+    const wrangler = () => parseJsonc(h.read("wrangler.jsonc"));
+    expect(wrangler()).toMatchObject({ minify: false, workers_dev: false, preview_urls: false, routes: [{ pattern: "mcp.example.com", custom_domain: true }] });
+    expect(h.read("README.md")).toContain("`https://mcp.example.com/mcp`");
+
+    h.edit("mcp-access.json", '"domain": "MCP.example.com"', '"domain": "tools.example.org"');
+    expect(await h.run("--yes")).toBe(0);
+    expect(wrangler().routes).toEqual([{ pattern: "tools.example.org", custom_domain: true }]);
+    expect(h.read("README.md")).toContain("`https://tools.example.org/mcp`");
+    expect(h.read("README.md")).not.toContain("mcp.example.com");
+
+    h.edit("mcp-access.json", ', "domain": "tools.example.org"', "");
+    expect(await h.run("--yes")).toBe(0);
+    expect(wrangler()).not.toHaveProperty("routes");
+    expect(wrangler()).not.toHaveProperty("workers_dev");
+    expect(wrangler()).toMatchObject({ minify: false, preview_urls: false });
+    expect(h.read("README.md")).not.toContain("tools.example.org");
   });
 
   it("switches the auth mode (self-hosted → saas) and keeps the tool the user added", async () => {
@@ -380,10 +404,14 @@ describe("regenerate refuses bad input with exit 2, naming the value and the fix
     await expect(h.run()).rejects.toThrow(/mcp-access.json" is not valid JSON/);
   });
 
-  it("options mcp-access.json asks for that are not available yet", async () => {
+  it("a custom domain that is not a bare hostname, with the key it is in and the fix; nothing written", async () => {
     const h = await harness();
-    h.edit("mcp-access.json", '"lang": "ts"', '"lang": "ts", "domain": "mcp.example.com"');
-    await expect(h.run()).rejects.toMatchObject({ message: expect.stringMatching(/mcp-access.json asks for what this create-mcp-access cannot generate yet/), details: [expect.stringMatching(/--domain is not available yet/)] });
+    const before = h.read("wrangler.jsonc");
+    for (const domain of ["https://mcp.example.com", "*.example.com", "srv.acme.workers.dev", "mcp.example.com:8443"]) {
+      h.edit("mcp-access.json", /"lang": "ts"(, "domain": "[^"]*")?/, `"lang": "ts", "domain": ${JSON.stringify(domain)}`);
+      await expect(h.run()).rejects.toMatchObject({ details: [expect.stringMatching(/^"domain" in \/work\/srv\/mcp-access.json: .*(bare hostname|workers\.dev host)/)] });
+    }
+    expect(h.read("wrangler.jsonc")).toBe(before);
   });
 
   it("answers given as flags: they belong in mcp-access.json", async () => {

@@ -63,6 +63,49 @@ const combinations: [string, Config][] = [
 
 const combo = (name: string): Config => combinations.find(([label]) => label === name)![1];
 
+describe("render with a custom domain (--domain)", () => {
+  const wranglerOf = (config: Config) => parseJsonc(render(config, templates, meta).get("wrangler.jsonc")!);
+
+  it.each(["self-hosted", "saas"] as const)("%s: wrangler.jsonc routes the host as a custom domain, with workers.dev and preview URLs off", (auth) => {
+    const wrangler = wranglerOf({ ...base, auth, domain: "mcp.example.com" });
+    expect(wrangler).toMatchObject({ workers_dev: false, preview_urls: false, routes: [{ pattern: "mcp.example.com", custom_domain: true }] });
+    expect(wrangler.routes[0]).not.toHaveProperty("zone_name");
+  });
+
+  it.each(["self-hosted", "saas"] as const)("%s: once provision found the zone, the route names it; a zone recorded for another host does not", (auth) => {
+    const provisioned = { customDomain: { hostname: "mcp.example.com", zone: "example.com" } };
+    expect(wranglerOf({ ...base, auth, domain: "mcp.example.com", provisioned }).routes).toEqual([{ pattern: "mcp.example.com", custom_domain: true, zone_name: "example.com" }]);
+    // The domain changed since: the zone is found again by the next provision.
+    expect(wranglerOf({ ...base, auth, domain: "tools.example.org", provisioned }).routes).toEqual([{ pattern: "tools.example.org", custom_domain: true }]);
+  });
+
+  it.each(["self-hosted", "saas"] as const)("%s: without a domain, no route and workers.dev left to wrangler's default", (auth) => {
+    const wrangler = wranglerOf({ ...base, auth });
+    expect(wrangler).not.toHaveProperty("routes");
+    expect(wrangler).not.toHaveProperty("workers_dev");
+    expect(wrangler.preview_urls).toBe(false);
+  });
+
+  it.each(["ts", "js"] as const)("the README names the custom host everywhere the Worker's URL appears, never workers.dev (%s)", (lang) => {
+    const provisioned = { workersSubdomain: "acme" };
+    const selfHosted = render({ ...base, lang, domain: "mcp.example.com", provisioned }, templates, meta).get("README.md")!;
+    expect(selfHosted).toContain("`https://mcp.example.com/mcp`");
+    expect(selfHosted).toContain("application domain `mcp.example.com`");
+    expect(selfHosted).not.toContain("srv.acme.workers.dev");
+    expect(selfHosted).toMatch(/custom domain `mcp\.example\.com`/);
+    const saas = render({ ...base, lang, auth: "saas", domain: "mcp.example.com", provisioned }, templates, meta).get("README.md")!;
+    expect(saas).toContain("redirect URL `https://mcp.example.com/callback`");
+    expect(saas).toContain("`https://mcp.example.com/mcp`");
+    expect(saas).not.toContain("srv.acme.workers.dev");
+    expect(saas).toMatch(/custom domain `mcp\.example\.com`/);
+    for (const readme of [selfHosted, saas]) expect(readme).toContain("*Zone: Read* and *DNS: Read*");
+  });
+
+  it("a domain is stored in mcp-access.json with the rest of the answers", () => {
+    expect(JSON.parse(render({ ...base, domain: "mcp.example.com" }, templates, meta).get("mcp-access.json")!).domain).toBe("mcp.example.com");
+  });
+});
+
 describe("render", () => {
   it("produces the self-hosted project's files", () => {
     expect([...render(base, templates, meta).keys()].sort()).toEqual([

@@ -70,6 +70,64 @@ describe("emails and domains", () => {
   });
 });
 
+describe("custom domain (--domain)", () => {
+  it.each([
+    ["mcp.example.com", "mcp.example.com"],
+    ["MCP.Example.COM", "mcp.example.com"],
+    // White space around it (a pasted answer) is not part of it; inside it, it is refused below.
+    [" mcp.example.com\n", "mcp.example.com"],
+    ["example.com", "example.com"],
+    ["a-b.c-d.example.co.uk", "a-b.c-d.example.co.uk"],
+    ["xn--bcher-kva.example", "xn--bcher-kva.example"],
+  ])("accepts %j as %j", (input, host) => expect(check.customDomain(input)).toBe(host));
+
+  it.each([
+    ["https://mcp.example.com", /is a URL, not a hostname/],
+    ["http://mcp.example.com/", /is a URL, not a hostname/],
+    ["//mcp.example.com", /is a URL, not a hostname/],
+    ["mcp.example.com/mcp", /a path/],
+    ["mcp.example.com:8443", /a port/],
+    ["ada@mcp.example.com", /user name/],
+    ["mcp.example.com?x=1", /query/],
+    ["mcp.example.com#top", /query/],
+    ["*.example.com", /wildcard/],
+    ["mcp*.example.com", /wildcard/],
+    ["192.0.2.1", /IP address/],
+    ["[2001:db8::1]", /IP address/],
+    ["2001:db8::1", /IP address/],
+    ["localhost", /single label/],
+    ["mcp", /single label/],
+    ["srv.acme.workers.dev", /workers\.dev/],
+    ["workers.dev", /workers\.dev/],
+    ["x.WORKERS.DEV", /workers\.dev/],
+    ["acme.cloudflareaccess.com", /cloudflareaccess\.com/],
+    ["mcp.example.com.", /trailing dot/],
+    ["mcp..example.com", /not a hostname/],
+    ["mcp .example.com", /not a hostname/],
+    ["mcp.example.com\nevil.example.com", /not a hostname/],
+    ["-mcp.example.com", /not a hostname/],
+    ["mcp_1.example.com", /not a hostname/],
+    ["bücher.example", /punycode/],
+    [`${"a".repeat(64)}.example.com`, /not a hostname/],
+    ["", /not a hostname/],
+    [42, /expected a string/],
+  ])("refuses %j, naming the value and the fix", (input, message) => {
+    expect(() => check.customDomain(input)).toThrow(message);
+    if (typeof input === "string" && input.trim()) expect(() => check.customDomain(input)).toThrow(/like "mcp\.example\.com"|workers\.dev URL|team domain/);
+  });
+
+  it("from the flag and from mcp-access.json alike, through validateAnswers: exit 2 naming where it came from", () => {
+    const answers = { name: "srv", auth: "self-hosted" };
+    expect(check.validateAnswers({ ...answers, domain: "MCP.example.com" }).domain).toBe("mcp.example.com");
+    expect(() => check.validateAnswers({ ...answers, domain: "https://mcp.example.com/mcp" })).toThrow(UsageError);
+    try {
+      check.validateAnswers({ ...answers, domain: "srv.acme.workers.dev" }, { domain: '"domain" in ./mcp-access.json' });
+    } catch (error) {
+      expect((error as UsageError).details).toEqual([expect.stringMatching(/^"domain" in \.\/mcp-access\.json: "srv\.acme\.workers\.dev" is a workers\.dev/)]);
+    }
+  });
+});
+
 describe("identity providers", () => {
   it("accepts types (any case) and UUIDs", () => {
     expect(check.idps(["github", "AZUREAD", "0f8c6b6e-3c1a-4c55-9b8e-6a1f1e2d3c4b"])).toEqual([

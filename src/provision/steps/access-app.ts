@@ -94,7 +94,8 @@ function captureClientSecret(ctx: ProvisionContext, app: AccessApp): void {
 }
 
 async function update(ctx: ProvisionContext, existing: AccessApp): Promise<AccessApp> {
-  const { next, differences } = appUpdate(ctx.config, { host: ctx.host!, idpIds: ctx.idpIds ?? [], allowPolicyId: ctx.allowPolicyId! }, existing);
+  const ours = { host: ctx.host!, idpIds: ctx.idpIds ?? [], allowPolicyId: ctx.allowPolicyId!, ...(ctx.formerHost ? { formerHost: ctx.formerHost } : {}) };
+  const { next, differences } = appUpdate(ctx.config, ours, existing);
   if (!differences.length) {
     ctx.report("found", `Access ${describeType(existing)} app "${existing.name}"`);
     return existing;
@@ -105,9 +106,14 @@ async function update(ctx: ProvisionContext, existing: AccessApp): Promise<Acces
 }
 
 /** What provision wants on an existing app: the whole update body, and the fields in which it differs from the app (none: nothing to do). */
-export function appUpdate(config: Config, ours: { host: string; idpIds: string[]; allowPolicyId: string }, existing: AccessApp): { next: AppBody; differences: string[] } {
+export function appUpdate(
+  config: Config,
+  ours: { host: string; idpIds: string[]; allowPolicyId: string; formerHost?: string },
+  existing: AccessApp,
+): { next: AppBody; differences: string[] } {
   const current = writableFields(existing);
-  const next = withOurs(current, wantedAppFields(config, ours.host, ours.idpIds), ours.allowPolicyId, previousHost(config, ours.host, existing));
+  const previous = ours.formerHost ?? previousHost(config, ours.host, existing);
+  const next = withOurs(current, wantedAppFields(config, ours.host, ours.idpIds), ours.allowPolicyId, previous);
   return { next, differences: differingFields(current, next) };
 }
 
@@ -174,11 +180,18 @@ export function writableFields(app: AccessApp): AppBody {
 
 /**
  * The host this project's app was set up for before, when it is not the
- * Worker's host now (the Worker was renamed): the workers.dev host of the
- * Worker an app's name says provision made it for. Only that host: it is one
- * provision gave, which only that Worker serves. Any other host of an app,
- * adopted or not, is its owner's, and an update never takes it off Access.
+ * Worker's host now: the custom domain it served on before `domain` changed
+ * (checkCustomDomain found it still routes to this Worker), else the
+ * workers.dev host of the Worker an app's name says provision made it for
+ * (the Worker was renamed, or moved to a custom domain). Only those hosts:
+ * provision gave them, and only this project's Worker serves them. Any other
+ * host of an app, adopted or not, is its owner's, and an update never takes
+ * it off Access.
  */
+export function formerHost(ctx: ProvisionContext, app: AccessApp): string | undefined {
+  return ctx.formerHost ?? previousHost(ctx.config, ctx.host!, app);
+}
+
 function previousHost(config: Config, current: string, app: AccessApp): string | undefined {
   const worker = workerNamed(app);
   const subdomain = config.provisioned?.workersSubdomain;

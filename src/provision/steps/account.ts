@@ -71,7 +71,10 @@ export async function resolveAccount(ctx: ProvisionContext): Promise<void> {
   ctx.report("found", `account ${ctx.accountId}`);
 }
 
-/** The workers.dev subdomain: `wrangler deploy` fails without one, and the Access app needs the host before the deploy. */
+/**
+ * The workers.dev subdomain: `wrangler deploy` fails without one, and the Access app needs the host
+ * before the deploy. (On a custom domain the Worker has no workers.dev URL: checkCustomDomain instead.)
+ */
 export async function resolveSubdomain(ctx: ProvisionContext): Promise<void> {
   const subdomain = await ctx.api.getWorkersSubdomain(ctx.accountId!);
   if (!subdomain) {

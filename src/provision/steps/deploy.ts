@@ -13,7 +13,8 @@ export async function deployWorker(ctx: ProvisionContext): Promise<void> {
     return;
   }
   const { url } = await ctx.deployer.deploy({ root: ctx.root, accountId: ctx.accountId!, worker: ctx.config.name, secrets });
-  ctx.liveUrl = url ?? `https://${ctx.host}`;
+  // On a custom domain wrangler names the route, not a URL; the Worker answers on that host only.
+  ctx.liveUrl = ctx.config.domain ? `https://${ctx.host}` : (url ?? `https://${ctx.host}`);
   const names = Object.keys(secrets);
   ctx.report("changed", `the Worker ${ctx.config.name}: deployed${names.length ? `, with the secrets ${names.join(", ")}` : ""}`);
 }

@@ -3,7 +3,7 @@ import { isLoopbackHost } from "../../config/validate.js";
 import { Cancelled, RuntimeFailure } from "../../errors.js";
 import type { AccessApp, AccessPolicy, KvNamespace, WorkerBinding } from "../cloudflare-api.js";
 import type { DownstreamTarget, Existing, ProvisionContext } from "../context.js";
-import { accessAppName, servesHost } from "./access-app.js";
+import { accessAppName, formerHost, servesHost } from "./access-app.js";
 import { covers, linkedAppPolicyName, mostSpecific } from "./downstreams.js";
 import { kvNamespaceTitle } from "./kv-namespace.js";
 import { allowPolicyName } from "./policies.js";
@@ -122,11 +122,13 @@ export function policyMismatches(policy: AccessPolicy, wanted: { name: string; d
 }
 
 /** Why an app of the project's type is not this project's Access app: its name, and (self-hosted) the Worker's host. */
-export function appMismatches(app: AccessApp, config: Config, host: string | undefined): string[] {
+export function appMismatches(app: AccessApp, config: Config, host: string | undefined, formerHost?: string): string[] {
   const name = accessAppName(config.name);
+  // Or this project's app still on the host it served before (the custom domain changed, or came or went).
+  const protectsOurs = (host !== undefined && servesHost(app, host)) || (formerHost !== undefined && app.name === name && servesHost(app, formerHost));
   return [
     ...(app.name === name ? [] : [`its name is ${quote(app.name)}, not ${quote(name)}`]),
-    ...(config.auth === "saas" || (host !== undefined && servesHost(app, host)) ? [] : [`it does not protect ${host ?? "the Worker's host"}`]),
+    ...(config.auth === "saas" || protectsOurs ? [] : [`it does not protect ${host ?? "the Worker's host"}`]),
   ];
 }
 
@@ -214,7 +216,8 @@ async function findApp(ctx: ProvisionContext, apps: () => Promise<AccessApp[]>, 
   const saas = ctx.config.auth === "saas";
   const name = accessAppName(ctx.config.name);
   const host = ctx.host!;
-  const mismatches = (app: AccessApp) => appMismatches(app, ctx.config, host);
+  // This project's app on the host it served before (the custom domain changed, or came or went) is moved by the update.
+  const mismatches = (app: AccessApp) => appMismatches(app, ctx.config, host, formerHost(ctx, app));
   const adopt = (app: AccessApp) => ({
     id: app.id,
     what: describeApp(app),
