@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse as parseJsonc } from "jsonc-parser";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -27,9 +27,9 @@ afterEach(async () => {
 
 type Mode = "self-hosted" | "saas";
 let seq = 0;
-async function generate(auth: Mode, domain: string | undefined): Promise<{ project: string; name: string }> {
+async function generate(auth: Mode, domain: string | undefined, extra: string[] = []): Promise<{ project: string; name: string }> {
   const name = `cd-${auth === "saas" ? "ss" : "sh"}-${++seq}`;
-  const args = [name, "--auth", auth, "--allow-email", "ada@example.com", ...(domain ? ["--domain", domain] : []), "--no-install", "--no-git", "--yes"];
+  const args = [name, "--auth", auth, "--allow-email", "ada@example.com", ...(domain ? ["--domain", domain] : []), "--no-install", "--no-git", "--yes", ...extra];
   const result = await runCli(args, { cwd: root });
   if (result.code !== 0) throw new Error(`create failed:\n${result.stdout}\n${result.stderr}`);
   const project = join(root, name);
@@ -118,6 +118,15 @@ describe.each(["self-hosted", "saas"] as const)("provision --domain, %s", (mode)
     expect(world.fake.deployedWorker(name)).toMatchObject({ workersDev: { enabled: true }, customDomains: [] });
     expect(configOf(project).provisioned).not.toHaveProperty("customDomain");
     expect(back.stdout).toContain(`MCP endpoint: https://${workersDev}/mcp`);
+  });
+
+  it("--lang js: the same custom domain, deployed from the JavaScript project", async () => {
+    world = await Provisioning.start(root, { zones: ["example.com"] });
+    const { project, name } = await generate(mode, "mcp.example.com", ["--lang", "js"]);
+    expect(existsSync(join(project, "src", "index.js"))).toBe(true);
+    expectOk(await provision(project));
+    expect(appHosts(mode, name)).toEqual(expectedHosts(mode, "mcp.example.com"));
+    expect(world.fake.deployedWorker(name)).toMatchObject({ mainModule: "index.js", workersDev: { enabled: false, previews_enabled: false }, customDomains: ["mcp.example.com"] });
   });
 
   it("a host in no zone of the account: exit 2 naming the host and the zones it sees; nothing created, no project file changed", async () => {
