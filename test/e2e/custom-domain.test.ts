@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse as parseJsonc } from "jsonc-parser";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -27,9 +27,9 @@ afterEach(async () => {
 
 type Mode = "self-hosted" | "saas";
 let seq = 0;
-async function generate(auth: Mode, domain: string | undefined): Promise<{ project: string; name: string }> {
+async function generate(auth: Mode, domain: string | undefined, extra: string[] = []): Promise<{ project: string; name: string }> {
   const name = `cd-${auth === "saas" ? "ss" : "sh"}-${++seq}`;
-  const args = [name, "--auth", auth, "--allow-email", "ada@example.com", ...(domain ? ["--domain", domain] : []), "--no-install", "--no-git", "--yes"];
+  const args = [name, "--auth", auth, "--allow-email", "ada@example.com", ...(domain ? ["--domain", domain] : []), "--no-install", "--no-git", "--yes", ...extra];
   const result = await runCli(args, { cwd: root });
   if (result.code !== 0) throw new Error(`create failed:\n${result.stdout}\n${result.stderr}`);
   const project = join(root, name);
@@ -77,7 +77,7 @@ describe.each(["self-hosted", "saas"] as const)("provision --domain, %s", (mode)
     expect(configOf(project).provisioned.customDomain).toEqual({ hostname: "mcp.example.com", zone: "example.com" });
     expect(first.stdout).toContain("MCP endpoint: https://mcp.example.com/mcp");
     expect(first.stdout).not.toContain("workers.dev");
-    console.log(`provision --domain, ${mode}, first run: ${world.fake.log.length} requests, of them to /zones: ${world.fake.requests("GET", "/zones").length}, to /workers/domains: ${world.fake.requests("GET", "/accounts/:account/workers/domains").length}`);
+    console.log(`provision --domain, ${mode}, first run: ${world.fake.log.length} requests\n  ${world.fake.summary().map((line) => line.replace(/[0-9a-f]{32}/, ":account")).join("\n  ")}`);
 
     world.fake.clearLog();
     const again = await provision(project);
@@ -120,6 +120,15 @@ describe.each(["self-hosted", "saas"] as const)("provision --domain, %s", (mode)
     expect(back.stdout).toContain(`MCP endpoint: https://${workersDev}/mcp`);
   });
 
+  it("--lang js: the same custom domain, deployed from the JavaScript project", async () => {
+    world = await Provisioning.start(root, { zones: ["example.com"] });
+    const { project, name } = await generate(mode, "mcp.example.com", ["--lang", "js"]);
+    expect(existsSync(join(project, "src", "index.js"))).toBe(true);
+    expectOk(await provision(project));
+    expect(appHosts(mode, name)).toEqual(expectedHosts(mode, "mcp.example.com"));
+    expect(world.fake.deployedWorker(name)).toMatchObject({ mainModule: "index.js", workersDev: { enabled: false, previews_enabled: false }, customDomains: ["mcp.example.com"] });
+  });
+
   it("a host in no zone of the account: exit 2 naming the host and the zones it sees; nothing created, no project file changed", async () => {
     world = await Provisioning.start(root, { zones: ["example.com", "example.net"] });
     const { project } = await generate(mode, "mcp.example.org");
@@ -145,7 +154,7 @@ describe.each(["self-hosted", "saas"] as const)("provision --domain, %s", (mode)
     expect(world.fake.account().apps).toEqual([]);
     expect(routes()).toEqual({});
     expect(world.fake.account().dnsRecords.map((record) => record.name)).toEqual(["mcp.example.com"]);
-    expect(world.fake.deployedWorker(name)).toMatchObject({ customDomains: [] });
+    expect(world.fake.deployedWorker(name)).toBeNull();
   });
 
   it("a host another Worker serves: exit 2 naming that Worker; nothing created, the host still routes there", async () => {

@@ -417,6 +417,8 @@ describe("regenerate refuses bad input with exit 2, naming the value and the fix
   it("answers given as flags: they belong in mcp-access.json", async () => {
     const h = await harness();
     await expect(h.run("--team", "beta")).rejects.toThrow(/regenerate takes its answers from mcp-access.json, not from --team: edit mcp-access.json/);
+    // A new domain too: there it is kept for the next regenerate and provision, which read only that file.
+    await expect(h.run("--domain", "new.example.com")).rejects.toThrow(/not from --domain: edit mcp-access.json/);
   });
 
   it("a missing or tampered snapshot, before writing anything", async () => {
