@@ -54,7 +54,7 @@ export async function survey(api: CloudflareApi, config: Config, account: string
   const app = await surveyApp(api, config, account, adopted);
   const namespace = await surveyNamespace(config, adopted, namespaces);
   const worker = await surveyWorker(api, config, account, adopted, app.proven, namespace.proven, namespaces);
-  const domains = config.domain && worker.fate !== "keep" ? await surveyDomains(api, config, account) : [];
+  const domains = worker.fate !== "keep" ? await surveyDomains(api, config, account) : [];
   const allowPolicy = await surveyAllowPolicy(api, config, account, adopted, app);
 
   return {
@@ -185,7 +185,7 @@ async function surveyApp(api: CloudflareApi, config: Config, account: string, ad
   if (!app) return { target: { what: `the Access application (${recorded.id})`, fate: "gone", records } };
 
   const type = config.auth === "saas" ? "saas" : "self_hosted";
-  const mismatches = app.type === type ? appMismatches(app, config, workerHost(config)) : [`it is a ${app.type} app, and the project is ${config.auth}`];
+  const mismatches = app.type === type ? appMismatches(app, config, workerHost(config), lastProvisionedHost(config)) : [`it is a ${app.type} app, and the project is ${config.auth}`];
   if (mismatches.length) return { target: keep(describeApp(app), mismatches.join("; ") + UNPROVEN, records) };
   if (adopted.has(app.id)) return { target: keep(describeApp(app), ADOPTED, records), proven: app };
   return { target: deleted(describeApp(app), (api, account) => api.deleteApp(account, app.id), records), proven: app, removing: app };
@@ -238,20 +238,43 @@ async function surveyWorker(
   return deleted(what, (api, account) => api.deleteWorker(account, name), []);
 }
 
-/** The custom domain (--domain) routed to our Worker: detached first, so the hostname does not keep pointing at a deleted Worker. */
+/**
+ * The host provision last set the app up for: the custom domain it recorded, else the Worker's
+ * workers.dev host. It differs from workerHost(config) while a change of `domain` waits for its
+ * provision, and the app is still this project's there.
+ */
+function lastProvisionedHost(config: Config): string | undefined {
+  const provisioned = config.provisioned;
+  if (provisioned?.customDomain) return provisioned.customDomain.hostname;
+  return provisioned?.workersSubdomain ? `${config.name}.${provisioned.workersSubdomain}.workers.dev` : undefined;
+}
+
+/**
+ * The custom domains routed to our Worker: `domain`, and the one provision last set up
+ * (provisioned.customDomain), which differ while a domain change waits for its provision. Detached
+ * first, so a hostname does not keep pointing at a deleted Worker. Only hosts this project named:
+ * another host routed to a Worker of this name is somebody's, and stays.
+ */
 async function surveyDomains(api: CloudflareApi, config: Config, account: string): Promise<Target[]> {
-  const host = config.domain!.toLowerCase();
+  const recorded = config.provisioned?.customDomain?.hostname.toLowerCase();
+  const hosts = new Set([config.domain, recorded].filter((host): host is string => host !== undefined).map((host) => host.toLowerCase()));
+  if (!hosts.size) return [];
+  const records = (host: string): JSONPath[] => (host === recorded ? [["provisioned", "customDomain"]] : []);
   const attached = (await api.listWorkerDomains(account, { service: config.name })).filter(
-    (domain: WorkerDomain) => domain.service === config.name && domain.hostname.toLowerCase() === host,
+    (domain: WorkerDomain) => domain.service === config.name && hosts.has(domain.hostname.toLowerCase()),
   );
-  if (!attached.length) return [{ what: `the custom domain ${host}`, fate: "gone", records: [] }];
-  return attached.map((domain) => ({
-    what: `the custom domain ${domain.hostname} (${domain.id})`,
-    fate: "remove",
-    why: "detached (its certificate stays: SSL/TLS, Edge Certificates)",
-    remove: (api, account) => api.deleteWorkerDomain(account, domain.id),
-    records: [],
-  }));
+  const detached = new Set(attached.map((domain) => domain.hostname.toLowerCase()));
+  return [
+    ...attached.map((domain): Target => ({
+      what: `the custom domain ${domain.hostname} (${domain.id})`,
+      fate: "remove",
+      why: "detached (its certificate stays: SSL/TLS, Edge Certificates)",
+      remove: (api, account) => api.deleteWorkerDomain(account, domain.id),
+      records: records(domain.hostname.toLowerCase()),
+    })),
+    // The recorded one, already detached; a `domain` provision never set up was never there.
+    ...(recorded && !detached.has(recorded) ? [{ what: `the custom domain ${recorded}`, fate: "gone" as const, records: records(recorded) }] : []),
+  ];
 }
 
 async function surveyAllowPolicy(api: CloudflareApi, config: Config, account: string, adopted: Set<string>, app: AppSurvey): Promise<Target | undefined> {

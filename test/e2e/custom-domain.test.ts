@@ -96,6 +96,15 @@ describe.each(["self-hosted", "saas"] as const)("provision --domain, %s", (mode)
     expect(accountChanges().map((entry) => `${entry.method} ${entry.path.replace(/[0-9a-f]{32}/, ":account")}`)).toEqual([expect.stringMatching(/^PUT \/accounts\/:account\/access\/apps\//)]);
     expect(parseJsonc(readFileSync(join(project, "wrangler.jsonc"), "utf8")).routes).toEqual([{ pattern: "tools.example.com", custom_domain: true, zone_name: "example.com" }]);
     expect(moved.stdout).toContain("MCP endpoint: https://tools.example.com/mcp");
+
+    // destroy detaches the custom domain before the Worker goes, and nothing of the project stays.
+    const destroyed = await runCli(["destroy", "--yes"], { cwd: project, env: world.env() });
+    expectOk(destroyed);
+    expect(destroyed.stdout).toMatch(/the custom domain tools\.example\.com \([^)]+\): detached/);
+    expect(routes()).toEqual({});
+    expect(world.fake.deployedWorker(name)).toBeNull();
+    expect(world.fake.account().apps.filter((app) => app.name === `${name} (MCP server)`)).toEqual([]);
+    expect(configOf(project).provisioned.customDomain).toBeUndefined();
   });
 
   it("from workers.dev to a custom domain and back: the app and the Worker's URLs follow, and the custom domain is detached when it goes", async () => {

@@ -160,6 +160,27 @@ describe("destroy removes what provision made, and nothing else", () => {
     expect(api.domains.map((domain) => domain.id)).toEqual(["d-other-host", "d-other-worker"]);
     expect(h.said.join("\n")).toMatch(/its certificate stays: SSL\/TLS, Edge Certificates/);
   });
+
+  it("the custom domain provision last set up goes too, while a change of domain waits for its provision; the record of it goes with it", async () => {
+    const api = new FakeApi();
+    const h = await harness(selfHosted, { api });
+    await h.provision();
+    // provision set up mcp.example.com; then "domain" was changed to new.example.com, and provision has not run since.
+    h.edit((config) => {
+      config.domain = "new.example.com";
+      config.provisioned = { ...config.provisioned, customDomain: { hostname: "mcp.example.com", zone: "example.com" } };
+    });
+    const app = api.apps[0]!;
+    app.destinations = [{ type: "public", uri: "mcp.example.com" }];
+    app.domain = "mcp.example.com";
+    app.self_hosted_domains = ["mcp.example.com"];
+    api.domains = [{ id: "d-old", hostname: "mcp.example.com", service: "srv", zone_name: "example.com" }];
+    expect(await h.destroy("--yes")).toBe(ExitCode.ok);
+    // The app is still on the host provision last set up: it is this project's there, and goes.
+    expect(projectLeftovers(api).apps).toEqual([]);
+    expect(api.domains).toEqual([]);
+    expect(h.config().provisioned?.customDomain).toBeUndefined();
+  });
 });
 
 describe("what is not provably this project's stays, and is reported (exit 1)", () => {
