@@ -231,15 +231,21 @@ function workerCheck(config: Config, bindings: { type: string; name: string; tex
 
 async function customDomainCheck(config: Config, accountId: string, api: CloudflareApi): Promise<Check> {
   const host = config.domain!;
-  const domains = await api.listWorkerDomains(accountId, { hostname: host });
+  const [domains, urls] = await Promise.all([api.listWorkerDomains(accountId, { hostname: host }), api.getWorkerUrls(accountId, config.name)]);
   const attached = domains.find((domain) => domain.hostname === host);
-  if (attached?.service === config.name) return result("custom-domain", "ok", `${host} is attached to the Worker ${shown(config.name)}.`);
-  return result(
-    "custom-domain",
-    "fail",
-    attached ? `${host} routes to the Worker ${shown(attached.service)}, not ${shown(config.name)}.` : `${host} is not attached to any Worker.`,
-    "Run npm run provision (its deploy attaches the domain).",
-    [{ field: "service", expected: config.name, actual: attached?.service }],
-  );
+  const drift: Drift[] = [];
+  const said: string[] = [];
+  if (attached?.service !== config.name) {
+    said.push(attached ? `${host} routes to the Worker ${shown(attached.service)}, not ${shown(config.name)}` : `${host} is not attached to any Worker`);
+    drift.push({ field: "service", expected: config.name, actual: attached?.service });
+  }
+  // On a custom domain the host Access protects must be the only way in: a workers.dev or preview URL would skip Access.
+  for (const [field, what] of [["enabled", "its workers.dev URL"], ["previews_enabled", "its preview URLs"]] as const) {
+    if (!urls?.[field]) continue;
+    said.push(`the Worker answers on ${what}, where Access is not in front of it`);
+    drift.push({ field: `subdomain.${field}`, expected: false, actual: true });
+  }
+  if (!drift.length) return result("custom-domain", "ok", `${host} is attached to the Worker ${shown(config.name)}, its only address.`);
+  return result("custom-domain", "fail", `${said.join("; ")}.`, "Run npm run provision: its deploy attaches the domain and turns the workers.dev and preview URLs off (wrangler.jsonc).", drift);
 }
 

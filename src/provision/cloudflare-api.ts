@@ -186,6 +186,8 @@ export interface CloudflareApi {
   deleteKvNamespace(accountId: string, id: string): Promise<void>;
   /** The zone's DNS records named exactly `name`: a custom domain cannot go where one is. */
   listDnsRecords(zoneId: string, name: string): Promise<DnsRecord[]>;
+  /** Whether the Worker answers on its workers.dev URL and its preview URLs; undefined when there is no such Worker. */
+  getWorkerUrls(accountId: string, script: string): Promise<{ enabled: boolean; previews_enabled: boolean } | undefined>;
 }
 
 export type ApiCall = keyof CloudflareApi;
@@ -219,6 +221,7 @@ export const API_CALLS: readonly ApiCall[] = [
   "deletePolicy",
   "deleteKvNamespace",
   "listDnsRecords",
+  "getWorkerUrls",
 ] satisfies readonly ApiCall[];
 
 /** Token permissions, named as in the dashboard's token editor. */
@@ -302,6 +305,8 @@ export function routeOf(call: ApiCall, args: readonly unknown[]): Route {
       return write("DELETE", `${account}/access/policies/${id}`, PERMISSIONS.accessApps);
     case "deleteKvNamespace":
       return write("DELETE", `${account}/storage/kv/namespaces/${id}`, PERMISSIONS.workersKv);
+    case "getWorkerUrls":
+      return get(`${account}/workers/scripts/${id}/subdomain`, PERMISSIONS.workersScripts);
     case "listDnsRecords":
       return get(`/zones/${String(args[0])}/dns_records?name.exact=${encodeURIComponent(String(args[1]))}`, PERMISSIONS.dns);
   }

@@ -54,6 +54,7 @@ export function dryRunApi(real: CloudflareApi, plan: PlannedCall[]): CloudflareA
     getWorkerBindings: read("getWorkerBindings"),
     listZones: read("listZones"),
     listWorkerDomains: read("listWorkerDomains"),
+    getWorkerUrls: read("getWorkerUrls"),
     listDnsRecords: read("listDnsRecords"),
     createPolicy: async (...args) => {
       describe("createPolicy", args);

@@ -7,6 +7,7 @@ import { BaseDomains } from "cloudflare/resources/workers/domains";
 import { BaseTokens as UserTokens } from "cloudflare/resources/user/tokens/tokens";
 import { BaseScriptAndVersionSettings } from "cloudflare/resources/workers/scripts/script-and-version-settings";
 import { BaseSecrets } from "cloudflare/resources/workers/scripts/secrets";
+import { BaseSubdomain as ScriptSubdomain } from "cloudflare/resources/workers/scripts/subdomain";
 import { BaseSubdomains } from "cloudflare/resources/workers/subdomains";
 import { BaseApplications } from "cloudflare/resources/zero-trust/access/applications/applications";
 import { BasePolicies } from "cloudflare/resources/zero-trust/access/policies";
@@ -48,6 +49,7 @@ export function sdkApi({ apiToken, baseURL, maxRetries }: SdkOptions): Cloudflar
       BaseNamespaces,
       BaseSecrets,
       BaseScriptAndVersionSettings,
+      ScriptSubdomain,
       BaseZones,
       BaseDomains,
       BaseRecords,
@@ -151,5 +153,9 @@ export function sdkApi({ apiToken, baseURL, maxRetries }: SdkOptions): Cloudflar
         name: record.name,
         ...(typeof record.content === "string" ? { content: record.content } : {}),
       })),
+    getWorkerUrls: async (account_id, script) => {
+      const urls = await orUndefined(cf.workers.scripts.subdomain.get(script, { account_id }));
+      return urls && { enabled: urls.enabled, previews_enabled: urls.previews_enabled };
+    },
   };
 }

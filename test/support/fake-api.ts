@@ -59,6 +59,8 @@ export class FakeApi implements CloudflareApi {
   kvNamespaces: KvNamespace[] = [];
   /** Workers by name, with their bindings (a secret's value is never read back, so it has none). */
   workers = new Map<string, WorkerBinding[]>();
+  /** A Worker's workers.dev and preview URLs, by name (as deployed: the deployer here sets none, so a Worker has the API's default, both off). */
+  workerUrls = new Map<string, { enabled: boolean; previews_enabled: boolean }>();
   zones: Zone[] = [{ id: "9a7806061c88ada191ed06f989cc3dac", name: "example.com", status: "active" }];
   /** Workers custom domains. */
   domains: WorkerDomain[] = [];
@@ -239,6 +241,11 @@ export class FakeApi implements CloudflareApi {
     if (!zone) throw new ApiFailure(404, [{ code: 7003, message: "Could not route to /zones, perhaps your object identifier is invalid?" }]);
     const inZone = (record: DnsRecord) => record.name === zone.name || record.name.endsWith(`.${zone.name}`);
     return clone(this.dnsRecords.filter((record) => inZone(record) && record.name === name.toLowerCase()));
+  }
+  async getWorkerUrls(accountId: string, script: string) {
+    await this.#enter("getWorkerUrls", [accountId, script]);
+    if (!this.workers.has(script)) return undefined;
+    return clone(this.workerUrls.get(script) ?? { enabled: false, previews_enabled: false });
   }
 
   /** A reusable policy's body takes PolicyCreateParams' fields only: its id, timestamps, app_count, reusable flag and account are the API's. */

@@ -130,6 +130,31 @@ describe("doctor after provision", () => {
     });
   }
 
+  it("a custom domain: attached to this Worker as its only address is well; a workers.dev or preview URL turned on, or the host on another Worker, is named (exit 1)", async () => {
+    const h = await provisioned([...selfHosted.slice(0, -2), "--domain", "mcp.example.com"]);
+    // What the deploy leaves: the host routed to the Worker (the recording deployer attaches nothing).
+    h.api.domains = [{ id: "d1", hostname: "mcp.example.com", service: "srv", zone_name: "example.com" }];
+    HEALTHY_AS.value = "https://acme.cloudflareaccess.com";
+    const well = await h.doctor();
+    expect(well.report.url).toBe("https://mcp.example.com");
+    expect(well.check("custom-domain")).toMatchObject({ status: "ok" });
+    expect(well.exit).toBe(ExitCode.ok);
+
+    h.api.workerUrls.set("srv", { enabled: true, previews_enabled: true });
+    const open = await h.doctor();
+    expect(open.exit).toBe(ExitCode.failure);
+    expect(open.check("custom-domain")).toMatchObject({ status: "fail", message: expect.stringMatching(/workers\.dev URL, where Access is not in front/) });
+    expect(open.check("custom-domain").drift).toEqual([
+      { field: "subdomain.enabled", expected: false, actual: true },
+      { field: "subdomain.previews_enabled", expected: false, actual: true },
+    ]);
+
+    h.api.workerUrls.delete("srv");
+    h.api.domains = [{ id: "d1", hostname: "mcp.example.com", service: "payroll", zone_name: "example.com" }];
+    const taken = await h.doctor();
+    expect(taken.check("custom-domain")).toMatchObject({ status: "fail", drift: [{ field: "service", expected: "srv", actual: "payroll" }] });
+  });
+
   it("without a token: the public checks only, the rest skipped with how to enable it (exit 0)", async () => {
     const h = await provisioned(selfHosted.slice(0, -2));
     const { exit, report, calls } = await h.doctor([], {});
