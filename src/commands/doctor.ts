@@ -1,6 +1,6 @@
 import type { ParsedArgs } from "../answers/args.js";
 import { CONFIG_FILE_NAME } from "../config/config.js";
-import { accountId, FLAG_OF, InvalidValue, isLoopbackHost } from "../config/validate.js";
+import { FLAG_OF, isLoopbackHost } from "../config/validate.js";
 import { ExitCode, UsageError } from "../errors.js";
 import type { FileSystem } from "../fs.js";
 import { anyFailed } from "../doctor/checks.js";
@@ -8,6 +8,7 @@ import { type DoctorIo, runDoctor } from "../doctor/doctor.js";
 import { jsonReport, textReport } from "../doctor/report.js";
 import { Redactor } from "../provision/redact.js";
 import type { Ui } from "../ui.js";
+import { accountFlag, createFlags } from "./provision.js";
 import { readProjectConfig } from "./regenerate.js";
 
 export interface DoctorDeps {
@@ -70,29 +71,13 @@ export function serverOrigin(value: string): string {
   return url.origin;
 }
 
-function accountFlag(args: ParsedArgs): string | undefined {
-  if (args.answers.accountId === undefined) return undefined;
-  try {
-    return accountId(args.answers.accountId);
-  } catch (error) {
-    if (error instanceof InvalidValue) throw new UsageError(`Invalid input: ${args.origins.accountId ?? FLAG_OF.accountId}: ${error.message}`);
-    throw error;
-  }
-}
-
 /** doctor reads the project from mcp-access.json; an answer given as a flag would describe some other project. */
 function rejectOtherOptions(args: ParsedArgs): void {
   const { options } = args;
   const flags = [
-    ...Object.keys(args.answers)
-      .filter((field) => field !== "accountId")
-      .map((field) => args.origins[field as keyof typeof FLAG_OF] ?? FLAG_OF[field as keyof typeof FLAG_OF]),
-    ...(options.configFile !== undefined ? ["--config"] : []),
-    ...(options.pm !== undefined ? ["--pm"] : []),
-    ...(options.provision !== undefined ? ["--provision/--no-provision"] : []),
+    ...createFlags(args).filter((flag) => flag !== (args.origins.accountId ?? FLAG_OF.accountId)),
     ...(options.deploy !== undefined ? ["--deploy/--no-deploy"] : []),
     ...(options.dryRun ? ["--dry-run"] : []),
-    ...(options.force ? ["--force"] : []),
   ];
   if (!flags.length) return;
   throw new UsageError(

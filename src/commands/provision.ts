@@ -38,7 +38,8 @@ export async function provisionCommand(args: ParsedArgs, deps: ProvisionProjectD
   return ExitCode.ok;
 }
 
-function accountFlag(args: ParsedArgs): string | undefined {
+/** `--account-id`, validated; the one answer commands run in a project take as a flag (it is where you deploy, not the project). */
+export function accountFlag(args: ParsedArgs): string | undefined {
   if (args.answers.accountId === undefined) return undefined;
   try {
     return accountId(args.answers.accountId);
