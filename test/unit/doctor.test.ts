@@ -7,10 +7,9 @@ import { provisionCommand } from "../../src/commands/provision.js";
 import type { Check } from "../../src/doctor/checks.js";
 import type { Probe, ProbeAnswer } from "../../src/doctor/probe.js";
 import { ExitCode, UsageError } from "../../src/errors.js";
-import type { WorkerBinding } from "../../src/provision/cloudflare-api.js";
 import { SAAS_SECRET_NAMES, secretsToUpload, workerSecretNames } from "../../src/provision/steps/deploy.js";
 import type { TemplateSet } from "../../src/render/templates.js";
-import { ACCOUNT, ApiFailure, FakeApi } from "../support/fake-api.js";
+import { ACCOUNT, ApiFailure, deployedBindings, FakeApi } from "../support/fake-api.js";
 import { configWith, createdInMemory, recordingUi, repoTemplates } from "../support/memory.js";
 
 /**
@@ -26,16 +25,6 @@ beforeAll(async () => {
 });
 
 const TOKEN = "unit-test-api-token-0123456789";
-
-/** The bindings `wrangler deploy` leaves: wrangler.jsonc's vars and KV namespaces, the secrets sent and those the Worker had. */
-function deployedBindings(wrangler: any, before: WorkerBinding[] = [], secrets: Record<string, string>): WorkerBinding[] {
-  return [
-    ...Object.entries(wrangler.vars ?? {}).map(([name, text]) => ({ type: "plain_text", name, text: String(text) })),
-    ...(wrangler.kv_namespaces ?? []).map((kv: { binding: string; id: string }) => ({ type: "kv_namespace", name: kv.binding, namespace_id: kv.id })),
-    ...before.filter((binding) => binding.type === "secret_text" && !Object.hasOwn(secrets, binding.name)),
-    ...Object.keys(secrets).map((name) => ({ type: "secret_text", name })),
-  ];
-}
 
 /** Every public request answered as by a healthy deployment of either mode. */
 const healthyServer: Probe = async (request) => {

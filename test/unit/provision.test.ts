@@ -11,7 +11,7 @@ import type { FileSystem } from "../../src/fs.js";
 import type { AccessApp, WorkerBinding } from "../../src/provision/cloudflare-api.js";
 import type { DeployRequest, ProvisionPrompter } from "../../src/provision/context.js";
 import type { TemplateSet } from "../../src/render/templates.js";
-import { ACCOUNT, ApiFailure, FakeApi } from "../support/fake-api.js";
+import { ACCOUNT, ApiFailure, deployedBindings, FakeApi } from "../support/fake-api.js";
 import { refusedRedirects } from "../support/managed-oauth.js";
 import { createdInMemory, recordingUi, repoTemplates } from "../support/memory.js";
 
@@ -72,16 +72,6 @@ async function harness(createArgs: string[], options: { api?: FakeApi; prompter?
     volume.writeFileSync(join(root, "mcp-access.json"), JSON.stringify(next, null, 2));
   };
   return { api, run, said, deploys, read, config, wrangler, allFiles, edit, volume, root };
-}
-
-/** The bindings `wrangler deploy` leaves the Worker with: wrangler.jsonc's vars and KV namespaces, the secrets sent, and the other secrets it had. */
-function deployedBindings(wrangler: any, before: WorkerBinding[] = [], secrets: Record<string, string>): WorkerBinding[] {
-  return [
-    ...Object.entries(wrangler.vars ?? {}).map(([name, text]) => ({ type: "plain_text", name, text: String(text) })),
-    ...(wrangler.kv_namespaces ?? []).map((kv: { binding: string; id: string }) => ({ type: "kv_namespace", name: kv.binding, namespace_id: kv.id })),
-    ...before.filter((binding) => binding.type === "secret_text" && !Object.hasOwn(secrets, binding.name)),
-    ...Object.keys(secrets).map((name) => ({ type: "secret_text", name })),
-  ];
 }
 
 const selfHosted = ["--auth", "self-hosted", "--team", "acme", "--allow-email", "ada@example.com", "--allow-domain", "example.com"];
