@@ -1,7 +1,7 @@
 /**
  * What doctor reports: one check per thing a user would look at, in the order
  * they would look, each with its fix. This shape is also `doctor --json`'s
- * (README, "### doctor"): keep it stable.
+ * (docs/lifecycle.md, "doctor"): keep it stable.
  */
 
 export type CheckStatus = "ok" | "warn" | "fail" | "skip";

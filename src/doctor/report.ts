@@ -35,7 +35,7 @@ export function textReport(subject: DoctorSubject, checks: readonly Check[]): st
 /** A drift value, escaped: it may come from the API. */
 const valueOf = (value: unknown) => (value === undefined ? "nothing" : escaped(JSON.stringify(value)));
 
-/** `doctor --json`: a stable shape for CI (README, "### doctor"). */
+/** `doctor --json`: a stable shape for CI (docs/lifecycle.md, "doctor"). */
 export function jsonReport(subject: DoctorSubject, checks: readonly Check[]): string {
   const json = JSON.stringify({ version: 1, name: subject.name, auth: subject.auth, url: subject.url ?? null, ok: !anyFailed(checks), checks }, null, 2);
   // JSON.stringify leaves C1 controls and bidirectional overrides from the API raw; as \u escapes the
