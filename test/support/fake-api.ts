@@ -1,4 +1,6 @@
 import { randomUUID } from "node:crypto";
+import { parse as parseJsonc } from "jsonc-parser";
+import type { DeployRequest, Deployer } from "../../src/provision/context.js";
 import type {
   AccessApp,
   AccessPolicy,
@@ -306,8 +308,37 @@ export class FakeApi implements CloudflareApi {
   }
 }
 
+/**
+ * A deployer that leaves the unit fake as `wrangler deploy` leaves Cloudflare: the Worker
+ * (`--name`, else wrangler.jsonc's name) with wrangler.jsonc's vars and KV namespaces, the secrets
+ * sent and those it had, and, as wrangler's changeset with replace_state=true, its custom domains
+ * those of the config's routes, taken from any other Worker. `wranglerJsonc` reads the project's
+ * file at deploy time; `onDeploy` sees each request.
+ */
+export function fakeDeployer(
+  api: FakeApi,
+  wranglerJsonc: () => string,
+  options: { onDeploy?: (request: DeployRequest) => void; describe?: Deployer["describe"] } = {},
+): Deployer {
+  return {
+    describe: options.describe ?? (() => "wrangler deploy"),
+    deploy: async (request) => {
+      options.onDeploy?.(structuredClone(request));
+      const config = parseJsonc(wranglerJsonc());
+      const worker = request.worker ?? config.name;
+      api.workers.set(worker, deployedBindings(config, api.workers.get(worker), request.secrets));
+      const hosts: string[] = (config.routes ?? []).filter((route: { custom_domain?: boolean }) => route.custom_domain).map((route: { pattern: string }) => route.pattern);
+      if (hosts.length) {
+        const others = api.domains.filter((domain) => domain.service !== worker && !hosts.includes(domain.hostname));
+        api.domains = [...others, ...hosts.map((hostname) => ({ id: `domain-${hostname}`, hostname, service: worker }))];
+      }
+      return { url: "https://srv.acme.workers.dev" };
+    },
+  };
+}
+
 /** The bindings `wrangler deploy` leaves the Worker with: wrangler.jsonc's vars and KV namespaces, the secrets sent, and the other secrets it had. */
-export function deployedBindings(wrangler: any, before: WorkerBinding[] = [], secrets: Record<string, string>): WorkerBinding[] {
+function deployedBindings(wrangler: any, before: WorkerBinding[] = [], secrets: Record<string, string>): WorkerBinding[] {
   return [
     ...Object.entries(wrangler.vars ?? {}).map(([name, text]) => ({ type: "plain_text", name, text: String(text) })),
     ...(wrangler.kv_namespaces ?? []).map((kv: { binding: string; id: string }) => ({ type: "kv_namespace", name: kv.binding, namespace_id: kv.id })),

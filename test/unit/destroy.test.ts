@@ -1,14 +1,13 @@
 import { join } from "node:path";
-import { parse as parseJsonc } from "jsonc-parser";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseArgv } from "../../src/answers/args.js";
 import { destroyCommand } from "../../src/commands/destroy.js";
 import { provisionCommand } from "../../src/commands/provision.js";
 import { Cancelled, ExitCode, RuntimeFailure, UsageError } from "../../src/errors.js";
-import type { ApiCall, WorkerBinding } from "../../src/provision/cloudflare-api.js";
+import type { ApiCall } from "../../src/provision/cloudflare-api.js";
 import type { ProvisionPrompter } from "../../src/provision/context.js";
 import type { TemplateSet } from "../../src/render/templates.js";
-import { ACCOUNT, ApiFailure, FakeApi } from "../support/fake-api.js";
+import { ACCOUNT, ApiFailure, FakeApi, fakeDeployer } from "../support/fake-api.js";
 import { createdInMemory, recordingUi, repoTemplates } from "../support/memory.js";
 
 let templates: TemplateSet;
@@ -39,19 +38,7 @@ async function harness(createArgs: string[], options: { api?: FakeApi; prompter?
       generatorVersion: "0.1.0",
       api,
       randomKey: () => "c".repeat(64),
-      deployer: {
-        describe: () => "wrangler deploy",
-        deploy: async (request) => {
-          const wrangler = parseJsonc(read("wrangler.jsonc"));
-          const bindings: WorkerBinding[] = [
-            ...Object.entries(wrangler.vars ?? {}).map(([name, text]) => ({ type: "plain_text", name, text: String(text) })),
-            ...(wrangler.kv_namespaces ?? []).map((kv: { binding: string; id: string }) => ({ type: "kv_namespace", name: kv.binding, namespace_id: kv.id })),
-            ...Object.keys(request.secrets).map((name) => ({ type: "secret_text", name })),
-          ];
-          api.workers.set(request.worker, bindings);
-          return { url: "https://srv.acme.workers.dev" };
-        },
-      },
+      deployer: fakeDeployer(api, () => read("wrangler.jsonc")),
     });
   const destroy = (...argv: string[]) =>
     destroyCommand(parseArgv(["destroy", ...argv]), {

@@ -1,5 +1,4 @@
 import { join } from "node:path";
-import { parse as parseJsonc } from "jsonc-parser";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseArgv } from "../../src/answers/args.js";
 import { doctorCommand, serverOrigin } from "../../src/commands/doctor.js";
@@ -9,7 +8,7 @@ import type { Probe, ProbeAnswer } from "../../src/doctor/probe.js";
 import { ExitCode, UsageError } from "../../src/errors.js";
 import { SAAS_SECRET_NAMES, secretsToUpload, workerSecretNames } from "../../src/provision/steps/deploy.js";
 import type { TemplateSet } from "../../src/render/templates.js";
-import { ACCOUNT, ApiFailure, deployedBindings, FakeApi } from "../support/fake-api.js";
+import { ACCOUNT, ApiFailure, FakeApi, fakeDeployer } from "../support/fake-api.js";
 import { configWith, createdInMemory, recordingUi, repoTemplates } from "../support/memory.js";
 
 /**
@@ -57,13 +56,7 @@ async function provisioned(createArgs: string[], seed: (api: FakeApi) => void = 
     generatorVersion: "0.1.0",
     api,
     randomKey: () => "c".repeat(64),
-    deployer: {
-      describe: () => "wrangler deploy",
-      deploy: async (request) => {
-        api.workers.set(request.worker, deployedBindings(parseJsonc(read("wrangler.jsonc")), api.workers.get(request.worker), request.secrets));
-        return { url: "https://srv.acme.workers.dev" };
-      },
-    },
+    deployer: fakeDeployer(api, () => read("wrangler.jsonc")),
   });
   expect(code, said.join("\n")).toBe(ExitCode.ok);
   const auth = createArgs[createArgs.indexOf("--auth") + 1];
@@ -121,8 +114,8 @@ describe("doctor after provision", () => {
 
   it("a custom domain: attached to this Worker as its only address is well; a workers.dev or preview URL turned on, or the host on another Worker, is named (exit 1)", async () => {
     const h = await provisioned([...selfHosted.slice(0, -2), "--domain", "mcp.example.com"]);
-    // What the deploy leaves: the host routed to the Worker (the recording deployer attaches nothing).
-    h.api.domains = [{ id: "d1", hostname: "mcp.example.com", service: "srv", zone_name: "example.com" }];
+    // The deploy routed the host to the Worker, as wrangler's changeset does.
+    expect(h.api.domains).toMatchObject([{ hostname: "mcp.example.com", service: "srv" }]);
     HEALTHY_AS.value = "https://acme.cloudflareaccess.com";
     const well = await h.doctor();
     expect(well.report.url).toBe("https://mcp.example.com");

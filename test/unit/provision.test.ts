@@ -11,7 +11,7 @@ import type { FileSystem } from "../../src/fs.js";
 import type { AccessApp, WorkerBinding } from "../../src/provision/cloudflare-api.js";
 import type { DeployRequest, ProvisionPrompter } from "../../src/provision/context.js";
 import type { TemplateSet } from "../../src/render/templates.js";
-import { ACCOUNT, ApiFailure, deployedBindings, FakeApi } from "../support/fake-api.js";
+import { ACCOUNT, ApiFailure, FakeApi, fakeDeployer } from "../support/fake-api.js";
 import { refusedRedirects } from "../support/managed-oauth.js";
 import { createdInMemory, recordingUi, repoTemplates } from "../support/memory.js";
 
@@ -43,23 +43,10 @@ async function harness(createArgs: string[], options: { api?: FakeApi; prompter?
       generatorVersion: "0.1.0",
       api,
       randomKey: () => COOKIE_KEY,
-      deployer: {
+      deployer: fakeDeployer(api, () => read("wrangler.jsonc"), {
         describe: ({ secrets }) => `wrangler deploy ${Object.keys(secrets).join(",")}`,
-        deploy: async (request) => {
-          deploys.push(structuredClone(request));
-          // As wrangler does: `--name` (request.worker) wins over wrangler.jsonc's name.
-          const config = parseJsonc(read("wrangler.jsonc"));
-          const worker = request.worker ?? config.name;
-          api.workers.set(worker, deployedBindings(config, api.workers.get(worker), request.secrets));
-          // As wrangler's changeset with replace_state=true: the Worker's custom domains become its routes', taken from any other Worker.
-          const hosts: string[] = (config.routes ?? []).filter((route: { custom_domain?: boolean }) => route.custom_domain).map((route: { pattern: string }) => route.pattern);
-          if (hosts.length) {
-            const others = api.domains.filter((domain) => domain.service !== worker && !hosts.includes(domain.hostname));
-            api.domains = [...others, ...hosts.map((hostname) => ({ id: `domain-${hostname}`, hostname, service: worker }))];
-          }
-          return { url: "https://srv.acme.workers.dev" };
-        },
-      },
+        onDeploy: (request) => deploys.push(request),
+      }),
     });
   const read = (path: string) => volume.readFileSync(join(root, path), "utf8") as string;
   const config = () => JSON.parse(read("mcp-access.json"));

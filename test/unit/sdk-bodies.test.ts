@@ -1,15 +1,13 @@
 import { join } from "node:path";
-import { parse as parseJsonc } from "jsonc-parser";
 import ts from "typescript";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createdInMemory, recordingUi, repoTemplates } from "../support/memory.js";
 import { repoRoot } from "../support/processes.js";
 import { readProjectConfig } from "../../src/commands/regenerate.js";
-import type { WorkerBinding } from "../../src/provision/cloudflare-api.js";
 import type { PlannedCall } from "../../src/provision/dry-run-api.js";
 import { provisionProject } from "../../src/provision/project.js";
 import type { TemplateSet } from "../../src/render/templates.js";
-import { ACCOUNT, FakeApi } from "../support/fake-api.js";
+import { ACCOUNT, FakeApi, fakeDeployer } from "../support/fake-api.js";
 
 /**
  * Every request body a `--dry-run` plans, type-checked by the TypeScript
@@ -49,20 +47,7 @@ async function project(createArgs: string[], api: FakeApi) {
       generatorVersion: "0.1.0",
       api,
       randomKey: () => "c".repeat(64),
-      deployer: {
-        describe: () => "wrangler deploy",
-        // As `wrangler deploy` leaves the Worker: its vars, KV namespaces and secrets, so a re-run proves it ours.
-        deploy: async ({ secrets }) => {
-          const wrangler = parseJsonc(read("wrangler.jsonc"));
-          const bindings: WorkerBinding[] = [
-            ...Object.entries(wrangler.vars ?? {}).map(([name, text]) => ({ type: "plain_text", name, text: String(text) })),
-            ...(wrangler.kv_namespaces ?? []).map((kv: { binding: string; id: string }) => ({ type: "kv_namespace", name: kv.binding, namespace_id: kv.id })),
-            ...Object.keys(secrets).map((name) => ({ type: "secret_text", name })),
-          ];
-          api.workers.set(wrangler.name, bindings);
-          return { url: "https://srv.acme.workers.dev" };
-        },
-      },
+      deployer: fakeDeployer(api, () => read("wrangler.jsonc")),
     });
     return result.plan ?? [];
   }
