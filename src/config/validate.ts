@@ -1,4 +1,5 @@
 import { UsageError } from "../errors.js";
+import { quoted } from "../untrusted.js";
 import { CLIENT_NAMES, type ClientChoice, isClientName } from "./clients.js";
 import { type Audit, type Config, DEFAULT_AUDIT, type Downstream, type Provisioned, type RateLimit, type ToolAllow, type ToolPolicy } from "./config.js";
 import {
@@ -31,8 +32,7 @@ const fail = (message: string): never => {
 /** Printable form of a value in a message: quoted, control characters made visible, bounded. */
 export function show(value: unknown): string {
   const text = typeof value === "string" ? value : JSON.stringify(value) ?? String(value);
-  const shown = JSON.stringify(text.length > 80 ? `${text.slice(0, 77)}...` : text);
-  return shown;
+  return quoted(text.length > 80 ? `${text.slice(0, 77)}...` : text);
 }
 
 function requireString(value: unknown): string {

@@ -1,6 +1,7 @@
 import type { JSONPath } from "jsonc-parser";
 import type { Config } from "../config/config.js";
 import { workerHost } from "../render/render.js";
+import { quoted } from "../untrusted.js";
 import type { AccessApp, AccessPolicy, CloudflareApi, KvNamespace, WorkerDomain } from "../provision/cloudflare-api.js";
 import { writableFields } from "../provision/steps/access-app.js";
 import { covers, linkedAppPolicyName } from "../provision/steps/downstreams.js";
@@ -36,7 +37,8 @@ export interface Survey {
   targets: Target[];
 }
 
-const quote = (text: string) => JSON.stringify(text);
+// Names come from the API: whoever can edit the account chooses them.
+const quote = quoted;
 const describePolicy = (policy: AccessPolicy) => `the Access policy ${quote(policy.name)} (${policy.id})`;
 const describeApp = (app: AccessApp) => `the Access application ${quote(app.name)} (${app.id})`;
 const ADOPTED = "provision --adopt took it over (provisioned.adopted), it did not make it";

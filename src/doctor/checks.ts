@@ -1,3 +1,5 @@
+import { escapeInvisible } from "../untrusted.js";
+
 /**
  * What doctor reports: one check per thing a user would look at, in the order
  * they would look, each with its fix. This shape is also `doctor --json`'s
@@ -50,7 +52,7 @@ const MAX_SHOWN = 200;
  */
 export function escaped(text: string): string {
   const cut = text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN)}…` : text;
-  return cut.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return escapeInvisible(cut);
 }
 
 /** A value from outside, escaped and quoted: `"…"`. */

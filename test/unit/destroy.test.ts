@@ -204,6 +204,21 @@ describe("what is not provably this project's stays, and is reported (exit 1)", 
     expect(ours.accessApp.id).not.toBe(payroll.id);
   });
 
+  it("a name from the API is printed with its invisible characters escaped, by provision and by destroy: no terminal escape, no reordering", async () => {
+    const api = new FakeApi();
+    const h = await harness(selfHosted, { api });
+    await h.provision();
+    // Whoever can edit the account names the app: a screen-clearing escape, a C1 control and a right-to-left override.
+    api.apps[0]!.name = "\u001b[2J\u009b31m\u202eHR tools";
+    const refusal = await h.provision().catch((error: Error) => error.message);
+    const before = h.said.length;
+    expect(await h.destroy("--yes")).toBe(ExitCode.failure);
+    for (const said of [String(refusal), h.said.slice(before).join("\n")]) {
+      expect(said).toContain('"\\u001b[2J\\u009b31m\\u202eHR tools"');
+      expect(said).not.toMatch(/[\u001b\u009b\u202e]/);
+    }
+  });
+
   it("a self-hosted app recorded but on another host is left alone, while everything else of the project goes", async () => {
     const api = new FakeApi();
     const h = await harness(selfHosted, { api });

@@ -26,6 +26,7 @@ const TOP_LEVEL_FILES: Record<string, string> = {
   "fs.ts": "shared",
   "ui.ts": "shared",
   "package-root.ts": "shared",
+  "untrusted.ts": "shared",
   // help.ts reads config/options.ts for the lists it prints, so it is not a bottom.
   "help.ts": "entry",
   "run.ts": "entry",

@@ -128,6 +128,19 @@ describe("custom domain (--domain)", () => {
   });
 });
 
+describe("a refused value in a message", () => {
+  it("shows its invisible characters escaped: a pasted value cannot clear, recolour or reorder the terminal", () => {
+    let message = "";
+    try {
+      check.emailDomain("ex\u001b[2Jample\u009b\u202e.com");
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain('"ex\\u001b[2Jample\\u009b\\u202e.com"');
+    expect(message).not.toMatch(/[\u001b\u009b\u202e]/);
+  });
+});
+
 describe("identity providers", () => {
   it("accepts types (any case) and UUIDs", () => {
     expect(check.idps(["github", "AZUREAD", "0f8c6b6e-3c1a-4c55-9b8e-6a1f1e2d3c4b"])).toEqual([

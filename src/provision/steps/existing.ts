@@ -1,6 +1,7 @@
 import type { Config, Downstream } from "../../config/config.js";
 import { isLoopbackHost } from "../../config/validate.js";
 import { Cancelled, RuntimeFailure } from "../../errors.js";
+import { quoted } from "../../untrusted.js";
 import type { AccessApp, AccessPolicy, KvNamespace, WorkerBinding } from "../cloudflare-api.js";
 import type { DownstreamTarget, Existing, ProvisionContext } from "../context.js";
 import { accessAppName, formerHost, servesHost } from "./access-app.js";
@@ -73,7 +74,8 @@ interface NotOurs {
   adopt?: { id: string; what: string; becomes: string };
 }
 
-const quote = (text: string) => JSON.stringify(text);
+// Names come from the API: whoever can edit the account chooses them.
+const quote = quoted;
 const article = (word: string) => (/^[aeiou]/i.test(word) ? "an" : "a");
 const describePolicy = (policy: AccessPolicy) => `the Access policy ${quote(policy.name)} (${policy.id})`;
 const describeApp = (app: AccessApp) => `the Access application ${quote(app.name)} (${app.id})`;
