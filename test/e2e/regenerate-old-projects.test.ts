@@ -87,6 +87,13 @@ afterAll(() => {
   if (existsSync(root)) rmSync(root, { recursive: true, force: true });
 });
 
+/** A project from before doctor and destroy gets their npm scripts from regenerate, next to provision's. */
+function expectLifecycleScripts(dir: string): void {
+  const { scripts } = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { scripts: Record<string, string> };
+  const cli = scripts.provision!.replace(/ provision$/, "");
+  expect(scripts).toMatchObject({ doctor: `${cli} doctor`, destroy: `${cli} destroy` });
+}
+
 describe("regenerate brings the hardening into a self-hosted project made by 0.1.0", () => {
   let app: Recorder;
   let access: Awaited<ReturnType<typeof startFakeAccess>>;
@@ -126,6 +133,7 @@ describe("regenerate brings the hardening into a self-hosted project made by 0.1
     expect(result.stdout).toMatch(/src\/downstream\.ts/);
     expect(readFileSync(server, "utf8")).toContain("// Our own note, kept by regenerate.");
     expect(readFileSync(join(dir, "wrangler.jsonc"), "utf8")).toMatch(/"preview_urls": false/);
+    expectLifecycleScripts(dir);
 
     expect(await holesOfRunningWorker()).toEqual({ credentialInEcho: false, credentialInRedirect: false, traversalSent: false, traversalRefused: true });
   });
@@ -193,6 +201,7 @@ describe("regenerate brings the hardening into a saas project made by 0.1.0", ()
     expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);
     expect(result.stdout).toMatch(/src\/downstream\.ts/);
     expect(readFileSync(join(dir, "wrangler.jsonc"), "utf8")).toMatch(/"preview_urls": false/);
+    expectLifecycleScripts(dir);
 
     expect(await holesOfRunningWorker()).toEqual({
       credentialInEcho: false,
