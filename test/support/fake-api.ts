@@ -317,14 +317,14 @@ export class FakeApi implements CloudflareApi {
  */
 export function fakeDeployer(
   api: FakeApi,
-  wranglerJsonc: () => string,
+  wranglerJsonc: () => string | Promise<string>,
   options: { onDeploy?: (request: DeployRequest) => void; describe?: Deployer["describe"] } = {},
 ): Deployer {
   return {
     describe: options.describe ?? (() => "wrangler deploy"),
     deploy: async (request) => {
       options.onDeploy?.(structuredClone(request));
-      const config = parseJsonc(wranglerJsonc());
+      const config = parseJsonc(await wranglerJsonc());
       const worker = request.worker ?? config.name;
       api.workers.set(worker, deployedBindings(config, api.workers.get(worker), request.secrets));
       const hosts: string[] = (config.routes ?? []).filter((route: { custom_domain?: boolean }) => route.custom_domain).map((route: { pattern: string }) => route.pattern);

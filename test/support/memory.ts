@@ -3,10 +3,12 @@ import { createFsFromVolume, Volume } from "memfs";
 import { join } from "node:path";
 import { parseArgv } from "../../src/answers/args.js";
 import { create } from "../../src/commands/create.js";
+import { provisionCommand } from "../../src/commands/provision.js";
 import { type Config, DEFAULT_AUDIT } from "../../src/config/config.js";
 import type { FileSystem } from "../../src/fs.js";
 import { loadTemplates, type TemplateSet } from "../../src/render/templates.js";
 import type { Ui } from "../../src/ui.js";
+import { type FakeApi, fakeDeployer } from "./fake-api.js";
 import { repoRoot } from "./processes.js";
 
 /** The smallest valid Config: a self-hosted TypeScript project named srv, nothing optional; `more` overrides. */
@@ -56,4 +58,24 @@ export async function createdInMemory(argv: string[], templates: TemplateSet, ui
     generatorVersion: renderMeta.generatorVersion,
   });
   return { volume, fs, root: "/work/srv" };
+}
+
+/**
+ * `provision` (its argv after the command) for a project `createdInMemory`, against the unit fake
+ * of the API, with fakeDeployer for wrangler: no process is ever started.
+ */
+export function provisionInMemory(project: { fs: FileSystem; root: string }, options: { api: FakeApi; ui: Ui; templates: TemplateSet; token: string }) {
+  return (...argv: string[]) =>
+    provisionCommand(parseArgv(["provision", ...argv]), {
+      cwd: project.root,
+      env: { CLOUDFLARE_API_TOKEN: options.token },
+      fs: project.fs,
+      exec: async () => ({ code: 0, output: "" }),
+      ui: options.ui,
+      loadTemplates: async () => options.templates,
+      generatorVersion: renderMeta.generatorVersion,
+      api: options.api,
+      randomKey: () => "c".repeat(64),
+      deployer: fakeDeployer(options.api, () => project.fs.readFile(join(project.root, "wrangler.jsonc"), "utf8")),
+    });
 }

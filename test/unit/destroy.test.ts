@@ -2,13 +2,12 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseArgv } from "../../src/answers/args.js";
 import { destroyCommand } from "../../src/commands/destroy.js";
-import { provisionCommand } from "../../src/commands/provision.js";
 import { Cancelled, ExitCode, RuntimeFailure, UsageError } from "../../src/errors.js";
 import type { ApiCall } from "../../src/provision/cloudflare-api.js";
 import type { ProvisionPrompter } from "../../src/provision/context.js";
 import type { TemplateSet } from "../../src/render/templates.js";
-import { ACCOUNT, ApiFailure, FakeApi, fakeDeployer } from "../support/fake-api.js";
-import { createdInMemory, recordingUi, repoTemplates } from "../support/memory.js";
+import { ACCOUNT, ApiFailure, FakeApi } from "../support/fake-api.js";
+import { createdInMemory, provisionInMemory, recordingUi, repoTemplates } from "../support/memory.js";
 
 let templates: TemplateSet;
 beforeAll(async () => {
@@ -27,19 +26,7 @@ async function harness(createArgs: string[], options: { api?: FakeApi; prompter?
   const { volume, fs, root } = await createdInMemory(createArgs, templates, ui);
   const api = options.api ?? new FakeApi();
   const read = (path: string) => volume.readFileSync(join(root, path), "utf8") as string;
-  const provision = (...argv: string[]) =>
-    provisionCommand(parseArgv(["provision", ...argv]), {
-      cwd: root,
-      env: { CLOUDFLARE_API_TOKEN: TOKEN },
-      fs,
-      exec: async () => ({ code: 0, output: "" }),
-      ui,
-      loadTemplates: async () => templates,
-      generatorVersion: "0.1.0",
-      api,
-      randomKey: () => "c".repeat(64),
-      deployer: fakeDeployer(api, () => read("wrangler.jsonc")),
-    });
+  const provision = provisionInMemory({ fs, root }, { api, ui, templates, token: TOKEN });
   const destroy = (...argv: string[]) =>
     destroyCommand(parseArgv(["destroy", ...argv]), {
       cwd: root,

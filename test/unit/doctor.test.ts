@@ -2,14 +2,13 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseArgv } from "../../src/answers/args.js";
 import { doctorCommand, serverOrigin } from "../../src/commands/doctor.js";
-import { provisionCommand } from "../../src/commands/provision.js";
 import type { Check } from "../../src/doctor/checks.js";
 import type { Probe, ProbeAnswer } from "../../src/doctor/probe.js";
 import { ExitCode, UsageError } from "../../src/errors.js";
 import { SAAS_SECRET_NAMES, secretsToUpload, workerSecretNames } from "../../src/provision/steps/deploy.js";
 import type { TemplateSet } from "../../src/render/templates.js";
-import { ACCOUNT, ApiFailure, FakeApi, fakeDeployer } from "../support/fake-api.js";
-import { configWith, createdInMemory, recordingUi, repoTemplates } from "../support/memory.js";
+import { ACCOUNT, ApiFailure, FakeApi } from "../support/fake-api.js";
+import { configWith, createdInMemory, provisionInMemory, recordingUi, repoTemplates } from "../support/memory.js";
 
 /**
  * doctor on a project provisioned in memory (the unit fake of the API, a
@@ -46,18 +45,7 @@ async function provisioned(createArgs: string[], seed: (api: FakeApi) => void = 
   const api = new FakeApi();
   seed(api);
   const read = (path: string) => volume.readFileSync(join(root, path), "utf8") as string;
-  const code = await provisionCommand(parseArgv(["provision"]), {
-    cwd: root,
-    env: { CLOUDFLARE_API_TOKEN: TOKEN },
-    fs,
-    exec: async () => ({ code: 0, output: "" }),
-    ui,
-    loadTemplates: async () => templates,
-    generatorVersion: "0.1.0",
-    api,
-    randomKey: () => "c".repeat(64),
-    deployer: fakeDeployer(api, () => read("wrangler.jsonc")),
-  });
+  const code = await provisionInMemory({ fs, root }, { api, ui, templates, token: TOKEN })();
   expect(code, said.join("\n")).toBe(ExitCode.ok);
   const auth = createArgs[createArgs.indexOf("--auth") + 1];
   HEALTHY_AS.value = auth === "saas" ? "https://srv.acme.workers.dev" : "https://acme.cloudflareaccess.com";
