@@ -51,6 +51,8 @@ export async function run(args: ParsedArgs, version: string): Promise<number> {
     const { loadCustomTemplates } = await import("./render/custom-templates.js");
     return loadCustomTemplates(fs, config.template, projectDir, schemaPath);
   };
+  // What provision and destroy share: the project here, and a prompter unless --yes answered for it.
+  const inProject = { cwd: process.cwd(), env, fs, exec, ui, ...(clack && !args.options.yes ? { prompter: clack } : {}) };
   let nothingDone = "nothing was created";
   try {
     assertAvailable(args.command, undefined, args.options);
@@ -59,16 +61,7 @@ export async function run(args: ParsedArgs, version: string): Promise<number> {
       if (interactive) ui.intro("create-mcp-access provision");
       // Loaded only now: provisioning brings the Cloudflare SDK with it.
       const { provisionCommand } = await import("./commands/provision.js");
-      return await provisionCommand(args, {
-        cwd: process.cwd(),
-        env,
-        fs,
-        exec,
-        ui,
-        ...(clack && !args.options.yes ? { prompter: clack } : {}),
-        loadTemplates: templates,
-        generatorVersion: version,
-      });
+      return await provisionCommand(args, { ...inProject, loadTemplates: templates, generatorVersion: version });
     }
     if (args.command === "doctor") {
       nothingDone = "nothing was changed";
@@ -79,14 +72,7 @@ export async function run(args: ParsedArgs, version: string): Promise<number> {
       nothingDone = "nothing was deleted";
       if (interactive) ui.intro("create-mcp-access destroy");
       const { destroyCommand } = await import("./commands/destroy.js");
-      return await destroyCommand(args, {
-        cwd: process.cwd(),
-        env,
-        fs,
-        exec,
-        ui,
-        ...(clack && !args.options.yes ? { prompter: clack } : {}),
-      });
+      return await destroyCommand(args, inProject);
     }
     if (args.command === "regenerate") {
       nothingDone = "nothing was changed";
